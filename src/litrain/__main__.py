@@ -1,0 +1,3 @@
+from litrain.cli import main
+
+main()

@@ -1,0 +1,40 @@
+"""What a data source hands the DataModule: tensors or Datasets per split, plus what the
+model needs to know about the inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch.utils.data import Dataset
+
+
+@dataclass
+class DataInfo:
+    """Facts about the data that configure the model and the task."""
+
+    input_shape: tuple[int, ...]  # one sample, e.g. (1, 8, 8), (64,) or (3, 32, 32)
+    num_classes: int
+    class_names: list[str] = field(default_factory=list)
+    multilabel: bool = False
+    is_image: bool = False  # (C, H, W) images: image transforms apply
+
+    @property
+    def in_chans(self) -> int:
+        return self.input_shape[0] if len(self.input_shape) > 1 else 1
+
+
+Split = tuple[torch.Tensor, torch.Tensor] | Dataset
+"""A split is either in-memory ``(x, y)`` tensors or a map-style Dataset of (x, y) pairs."""
+
+
+@dataclass
+class SourceData:
+    train: Split
+    info: DataInfo
+    val: Split | None = None  # None: the DataModule carves val_split out of train
+    test: Split | None = None  # None: test_split of train, else the val split is reused
+
+
+def split_len(split: Split) -> int:
+    return len(split[0]) if isinstance(split, tuple) else len(split)  # type: ignore[arg-type]

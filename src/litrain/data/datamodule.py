@@ -1,0 +1,174 @@
+"""The DataModule: turns a source into seeded train/val/test splits and DataLoaders.
+
+It is a plain class with the LightningDataModule hooks (``setup``, ``*_dataloader``) rather
+than a subclass, so the native engine uses the very same object without importing
+Lightning; the Lightning engine passes its loaders to ``Trainer.fit``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from litrain.config import DataConfig, TaskConfig
+from litrain.data.base import DataInfo, SourceData, Split, split_len
+from litrain.data.samplers import EpochShuffleSampler
+from litrain.data.transforms import Transform, build_augment, channel_stats, resize_images
+from litrain.errors import DataError
+from litrain.registry import DATASETS
+
+
+class SplitDataset(Dataset):
+    """Rows ``indices`` of a split, with an optional per-sample transform."""
+
+    def __init__(
+        self, base: Split, indices: torch.Tensor, transform: Transform | None = None
+    ) -> None:
+        self.base, self.indices, self.transform = base, indices, transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        j = int(self.indices[i])
+        if isinstance(self.base, tuple):
+            x, y = self.base[0][j], self.base[1][j]
+        else:
+            x, y = self.base[j]
+        if self.transform is not None:
+            x = self.transform(x)
+        return x, y
+
+
+class Normalize:
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor, then: Transform | None) -> None:
+        self.mean, self.std, self.then = mean, std, then
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.mean) / self.std
+        return self.then(x) if self.then else x
+
+
+def _labels(split: Split) -> torch.Tensor:
+    return split[1] if isinstance(split, tuple) else split.targets  # type: ignore[union-attr]
+
+
+class DataModule:
+    def __init__(self, cfg: DataConfig, task: TaskConfig | None = None, seed: int = 42) -> None:
+        self.cfg, self.task, self.seed = cfg, task or TaskConfig(), seed
+        self.info: DataInfo | None = None
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.test_set: Dataset | None = None
+
+    def prepare_data(self) -> None:  # the Lightning hook name; sources load in setup
+        pass
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.info is not None:
+            return
+        src: SourceData = DATASETS.get(self.cfg.source)(self.cfg)
+        if self.cfg.image_size and src.info.is_image:
+            src = self._resize(src, self.cfg.image_size)
+        self.info = src.info
+        self._check_labels(src)
+        gen = torch.Generator().manual_seed(self.seed)
+        n = split_len(src.train)
+        order = torch.randperm(n, generator=gen)
+        n_val = 0 if src.val is not None else int(round(n * self.cfg.val_split))
+        n_test = 0 if src.test is not None else int(round(n * self.cfg.test_split))
+        val_idx, test_idx = order[:n_val], order[n_val : n_val + n_test]
+        train_idx = order[n_val + n_test :]
+        if len(train_idx) == 0:
+            raise DataError(
+                f"{self.cfg.source}: no training samples left after val_split="
+                f"{self.cfg.val_split} and test_split={self.cfg.test_split} of {n}"
+            )
+        normalize = self._normalizer(src.train, train_idx)
+        augment = build_augment(self.cfg.augment, src.info.is_image)
+        train_tf = Normalize(*normalize, augment) if normalize else augment
+        eval_tf = Normalize(*normalize, None) if normalize else None
+        self.train_set = SplitDataset(src.train, train_idx, train_tf)
+        self.val_set = (
+            _whole(src.val, eval_tf) if src.val is not None else SplitDataset(src.train, val_idx, eval_tf)
+        )
+        if src.test is not None:
+            self.test_set = _whole(src.test, eval_tf)
+        elif n_test:
+            self.test_set = SplitDataset(src.train, test_idx, eval_tf)
+        else:  # no held-out test data: test reports on the validation split
+            self.test_set = self.val_set
+        if self.cfg.batch_size > len(self.train_set):
+            warnings.warn(
+                f"data.batch_size={self.cfg.batch_size} exceeds the {len(self.train_set)} "
+                "training samples: every epoch is one smaller batch",
+                stacklevel=2,
+            )
+
+    def _resize(self, src: SourceData, size: int) -> SourceData:
+        for name in ("train", "val", "test"):
+            split = getattr(src, name)
+            if isinstance(split, tuple):
+                setattr(src, name, (resize_images(split[0], size), split[1]))
+        c = src.info.input_shape[0]
+        src.info.input_shape = (c, size, size)
+        return src
+
+    def _check_labels(self, src: SourceData) -> None:
+        if src.info.multilabel:
+            return
+        found = max(int(_labels(s).max()) + 1 for s in (src.train, src.val, src.test) if s is not None)
+        wanted = self.task.num_classes
+        if wanted is not None and found > wanted:
+            raise DataError(
+                f"task.num_classes={wanted} but the labels go up to {found - 1}: "
+                f"set task.num_classes to at least {found}"
+            )
+
+    def _normalizer(self, train: Split, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if not self.cfg.normalize:
+            return None
+        if isinstance(train, tuple):
+            return channel_stats(train[0][idx])
+        sample = idx[: min(len(idx), 256)]  # file-backed: stats from a fixed subset
+        return channel_stats(torch.stack([train[int(i)][0] for i in sample]))
+
+    def _loader(self, ds: Dataset | None, shuffle: bool) -> DataLoader:
+        if ds is None:
+            raise DataError("this split is empty")
+        workers = self.cfg.num_workers
+        return DataLoader(
+            ds,
+            batch_size=self.cfg.batch_size,
+            sampler=EpochShuffleSampler(len(ds), self.seed) if shuffle else None,
+            num_workers=workers,
+            pin_memory=self.cfg.pin_memory,
+            persistent_workers=self.cfg.persistent_workers and workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()
+
+
+def _whole(split: Split, tf: Transform | None) -> SplitDataset:
+    return SplitDataset(split, torch.arange(split_len(split)), tf)
+
+
+def build_datamodule(cfg: DataConfig, task: TaskConfig | None = None, seed: int = 42) -> DataModule:
+    """The DataModule for ``cfg``; a ``class_path`` builds the user's own instead."""
+    if cfg.class_path:
+        from litrain.registry import import_object
+
+        return import_object(cfg.class_path)(**cfg.init_args)
+    return DataModule(cfg, task, seed)

@@ -1,0 +1,55 @@
+"""Per-sample input transforms, chosen by name: normalization with the data set's own
+statistics, and light augmentation for images (flip / padded crop)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+Transform = Callable[[torch.Tensor], torch.Tensor]
+
+
+def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std per channel for (N, C, ...) inputs, per feature for (N, D) tables.
+    Returned shaped to broadcast against one sample."""
+    if x.ndim == 2:
+        mean, std = x.mean(0), x.std(0)
+    else:
+        dims = [0, *range(2, x.ndim)]
+        mean, std = x.mean(dims), x.std(dims)
+        mean = mean.view(-1, *([1] * (x.ndim - 2)))
+        std = std.view(-1, *([1] * (x.ndim - 2)))
+    return mean, std.clamp_min(1e-6)  # constant features (digits' border pixels) stay finite
+
+
+def resize_images(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize a (N, C, H, W) batch once, up front, rather than per sample per epoch."""
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+
+
+class Augment:
+    """Random horizontal flip and/or a random crop after zero-padding by size/8."""
+
+    def __init__(self, flip: bool, crop: bool) -> None:
+        self.flip, self.crop = flip, crop
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.flip and torch.rand(()) < 0.5:
+            x = x.flip(-1)
+        if self.crop:
+            h, w = x.shape[-2:]
+            pad = max(1, h // 8)
+            padded = F.pad(x, (pad, pad, pad, pad))
+            i, j = torch.randint(0, 2 * pad + 1, (2,)).tolist()
+            x = padded[..., i : i + h, j : j + w]
+        return x
+
+
+def build_augment(preset: str, is_image: bool) -> Transform | None:
+    if preset == "none" or not is_image:
+        return None
+    return Augment(flip=preset in ("flip", "light"), crop=preset in ("crop", "light"))

@@ -1,0 +1,3 @@
+from litrain.models.factory import build_model, resolve_name
+
+__all__ = ["build_model", "resolve_name"]

@@ -1,0 +1,113 @@
+"""TaskModule: the one LightningModule. It owns no logic of its own beyond the Lightning
+hooks: loss, metrics and optimizers come from the task and ``optim`` (shared with the
+native engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from litrain.config import OptimConfig
+from litrain.optim import build_optimizer, build_schedulers
+from litrain.tasks.classification import ClassificationTask
+
+
+class TaskModule(L.LightningModule):
+    def __init__(
+        self,
+        model: nn.Module,
+        task: ClassificationTask,
+        optim: OptimConfig,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.task = task
+        self.optim_cfg = optim
+        self.lr = optim.lr  # the LR finder reads and writes this attribute
+        # The checkpoint describes itself: the full config rides along in hparams.
+        self.save_hyperparameters({"config": config or {}})
+        self.val_metrics = task.metrics("val/")
+        self.test_metrics = task.metrics("test/")
+        self.test_confusion = task.confusion_matrix()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = self.task.loss(self(x), y)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(x))
+        return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        # The lr actually used, after the scheduler: a float, so it costs no device sync.
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
+
+    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.task.loss(logits, y)
+        metrics = self.val_metrics if split == "val" else self.test_metrics
+        probs = self.task.metric_inputs(logits)
+        metrics.update(probs, y)
+        if split == "test":
+            self.test_confusion.update(probs, y)
+        self.log(f"{split}/loss", loss, on_epoch=True, prog_bar=split == "val", batch_size=len(x))
+        return logits
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        values = self.val_metrics.compute()
+        self.log("val/acc", values.pop("val/acc"), prog_bar=True)
+        self.log_dict(values)
+        self.val_metrics.reset()
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict(self.test_metrics.compute())
+        self.test_metrics.reset()
+        matrix = self.test_confusion.compute().cpu()
+        self.test_confusion.reset()
+        if self.trainer.is_global_zero:
+            from litrain.report import save_confusion_matrix
+
+            save_confusion_matrix(matrix, Path(self.trainer.default_root_dir))
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        return self.task.probs(self(x))
+
+    def configure_optimizers(self) -> Any:
+        optimizer = build_optimizer(self.parameters(), self.optim_cfg)
+        if self.lr != "auto":
+            for group in optimizer.param_groups:  # the LR finder may have changed self.lr
+                group["lr"] = float(self.lr)
+                group["initial_lr"] = float(self.lr)
+        # estimated_stepping_batches also sets up the train loader, so num_training_batches
+        # is known after it.
+        total = int(self.trainer.estimated_stepping_batches)
+        steps_per_epoch = self._steps_per_epoch()
+        specs = build_schedulers(optimizer, self.optim_cfg, steps_per_epoch, total)
+        if not specs:
+            return optimizer
+        return [optimizer], [
+            {"scheduler": s.scheduler, "interval": s.interval, "monitor": s.monitor}
+            if s.monitor
+            else {"scheduler": s.scheduler, "interval": s.interval}
+            for s in specs
+        ]
+
+    def _steps_per_epoch(self) -> int:
+        batches = self.trainer.num_training_batches
+        if batches == float("inf"):
+            return 1
+        return -(-int(batches) // self.trainer.accumulate_grad_batches)

@@ -1,0 +1,79 @@
+"""The run directory: where it is, refusing to mix two runs in one, and turning
+``best`` / ``last`` / a path into a real checkpoint file with an actionable error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from litrain.config import Config
+from litrain.errors import CheckpointError, ConfigError
+
+
+def runs_root(cfg: Config) -> Path:
+    return Path("runs") / cfg.run.name
+
+
+def latest_run(cfg: Config) -> Path | None:
+    root = runs_root(cfg)
+    runs = sorted(p for p in root.glob("*") if (p / "config.yaml").is_file()) if root.is_dir() else []
+    return runs[-1] if runs else None
+
+
+def choose_run_dir(
+    cfg: Config, run_dir: str | Path | None, resume: str | None, overwrite: bool
+) -> Path:
+    """The directory for a fit. A directory that already holds a run is reused only to
+    resume it; ``overwrite`` deletes the old run first."""
+    chosen = Path(run_dir or cfg.run.dir) if (run_dir or cfg.run.dir) else None
+    if chosen is None and resume == "last":
+        chosen = latest_run(cfg)
+        if chosen is None:
+            raise ConfigError(f"--resume last: no earlier run under {runs_root(cfg)}; pass --run-dir")
+    if chosen is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        chosen = runs_root(cfg) / stamp
+        n = 1
+        while chosen.exists():  # two runs started in the same second
+            chosen = runs_root(cfg) / f"{stamp}-{n}"
+            n += 1
+    holds_run = (chosen / "config.yaml").is_file() or (chosen / "checkpoints").is_dir()
+    if holds_run and resume is None:
+        if not overwrite:
+            raise ConfigError(
+                f"run dir {chosen} holds another run: pass --overwrite to replace it, "
+                "--resume last to continue it, or choose another --run-dir"
+            )
+        shutil.rmtree(chosen)
+    chosen.mkdir(parents=True, exist_ok=True)
+    return chosen
+
+
+def checkpoint_dir(cfg: Config, run_dir: Path) -> Path:
+    return Path(cfg.checkpoint.dir) if cfg.checkpoint.dir else run_dir / "checkpoints"
+
+
+def resolve_checkpoint(spec: str, cfg: Config, run_dir: Path | None) -> Path:
+    """``last``: the newest checkpoint of the run; ``best``: the run's best; else a path."""
+    if spec not in ("last", "best"):
+        p = Path(spec).expanduser()
+        if not p.is_file():
+            raise CheckpointError(f"checkpoint {p} does not exist")
+        return p
+    if run_dir is None:
+        raise CheckpointError(f"'{spec}' needs a run: pass --run-dir DIR")
+    ckpt_dir = checkpoint_dir(cfg, run_dir)
+    if spec == "best":
+        summary = run_dir / "summary.json"
+        if summary.is_file():
+            best = json.loads(summary.read_text()).get("best_checkpoint")
+            if best and Path(best).is_file():
+                return Path(best)
+    found = sorted(ckpt_dir.glob("*.ckpt"), key=lambda p: p.stat().st_mtime) if ckpt_dir.is_dir() else []
+    if not found:
+        raise CheckpointError(f"no checkpoint in {ckpt_dir} to use as '{spec}'")
+    if spec == "last" and (ckpt_dir / "last.ckpt").is_file():
+        return ckpt_dir / "last.ckpt"
+    return found[-1]

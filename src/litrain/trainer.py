@@ -1,0 +1,195 @@
+"""build_trainer: a Config -> L.Trainer with precision, devices, loggers and callbacks
+resolved and checked before anything runs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch import callbacks as plc
+
+from litrain.callbacks.history import HistoryCallback
+from litrain.config import Config, TrainerConfig
+from litrain.errors import ConfigError
+from litrain.registry import import_object
+
+
+def resolve_accelerator(accelerator: str) -> str:
+    if accelerator == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if accelerator == "gpu":
+        return "cuda" if torch.cuda.is_available() else "gpu"
+    return accelerator
+
+
+def resolve_precision(precision: str, accelerator: str) -> str:
+    """``auto`` picks bf16-mixed on GPUs that support it, else 16-mixed on GPUs, else fp32.
+    fp16 on CPU is refused: PyTorch's CPU fp16 autocast is slow and not what anyone means."""
+    on_cuda = accelerator in ("cuda", "gpu")
+    if precision == "auto":
+        if on_cuda and torch.cuda.is_available():
+            return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+        return "32-true"
+    if accelerator == "cpu" and precision in ("16-mixed", "16-true"):
+        raise ConfigError(
+            f"trainer.precision={precision} (fp16) is not supported on CPU: "
+            "use bf16-mixed or 32-true, or train on a GPU"
+        )
+    return precision
+
+
+def check_devices(accelerator: str, devices: int | str, num_nodes: int = 1) -> None:
+    if devices == "auto":
+        return
+    if accelerator in ("cuda", "gpu"):
+        available = torch.cuda.device_count()
+        if available == 0:
+            raise ConfigError("trainer.accelerator=gpu but no CUDA GPU is visible: use --accelerator cpu")
+        what = "CUDA GPUs"
+    elif accelerator == "cpu":
+        available, what = os.cpu_count() or 1, "CPU cores"
+    else:
+        return
+    if int(devices) > available:
+        raise ConfigError(
+            f"trainer.devices={devices} but this machine has {available} {what}: "
+            f"use --devices {available} or fewer"
+        )
+
+
+def checkpoint_filename(monitor: str | None) -> str:
+    """``epoch=03-val_acc=0.9712`` (the metric's '/' would make a subfolder)."""
+    if not monitor:
+        return "epoch={epoch:02d}-step={step}"
+    return "epoch={epoch:02d}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
+
+
+def build_loggers(cfg: Config, run_dir: Path) -> list[Any]:
+    from lightning.pytorch import loggers as pll
+
+    out: list[Any] = []
+    if cfg.logging.csv:
+        out.append(pll.CSVLogger(save_dir=str(run_dir), name="logs", version=""))
+    if cfg.logging.tensorboard:
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            raise ConfigError("logging.tensorboard needs: pip install 'litrain[tensorboard]'") from None
+        out.append(pll.TensorBoardLogger(save_dir=str(run_dir / "logs"), name="tensorboard", version=""))
+    wb = cfg.logging.wandb
+    if wb.enabled:
+        try:
+            import wandb  # noqa: F401
+        except ImportError:
+            raise ConfigError("logging.wandb needs: pip install 'litrain[wandb]'") from None
+        out.append(
+            pll.WandbLogger(
+                name=wb.name or cfg.run.name,
+                save_dir=str(run_dir / "logs"),
+                project=wb.project or "litrain",
+                entity=wb.entity,
+                tags=wb.tags or None,
+                log_model=wb.log_model,
+                offline=wb.mode == "offline",
+                mode=wb.mode,
+            )
+        )
+    return out
+
+
+def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]:
+    ck = cfg.checkpoint
+    cbs: list[L.Callback] = [
+        plc.ModelCheckpoint(
+            dirpath=ck.dir or str(run_dir / "checkpoints"),
+            filename=checkpoint_filename(ck.monitor),
+            monitor=ck.monitor,
+            mode=ck.mode,
+            save_top_k=ck.save_top_k if ck.monitor else 1,
+            save_last=ck.save_last,
+            every_n_epochs=ck.every_n_epochs,
+            auto_insert_metric_name=False,
+        ),
+        HistoryCallback(run_dir),
+    ]
+    es = cfg.early_stopping
+    if es.enabled:
+        cbs.append(
+            plc.EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience, min_delta=es.min_delta)
+        )
+    if not quiet:
+        cbs.append(plc.RichProgressBar(leave=True))
+    for spec in cfg.trainer.callbacks:
+        cls = import_object(spec.class_path)
+        try:
+            cbs.append(cls(**spec.init_args))
+        except TypeError as exc:
+            raise ConfigError(f"trainer.callbacks {spec.class_path}: {exc}") from None
+    return cbs
+
+
+def build_profiler(kind: str | None, run_dir: Path) -> Any:
+    if kind is None:
+        return None
+    from lightning.pytorch import profilers
+
+    cls = {
+        "simple": profilers.SimpleProfiler,
+        "advanced": profilers.AdvancedProfiler,
+        "pytorch": profilers.PyTorchProfiler,
+    }[kind]
+    return cls(dirpath=str(run_dir / "profiler"), filename="profile")
+
+
+def trainer_kwargs(t: TrainerConfig) -> dict[str, Any]:
+    """The Trainer arguments that map one-to-one from config."""
+    kw: dict[str, Any] = {
+        "max_epochs": t.max_epochs,
+        "max_steps": t.max_steps,
+        "max_time": t.max_time,
+        "num_nodes": t.num_nodes,
+        "strategy": t.strategy,
+        "accumulate_grad_batches": t.accumulate_grad_batches,
+        "gradient_clip_val": t.gradient_clip_val,
+        "gradient_clip_algorithm": t.gradient_clip_algorithm if t.gradient_clip_val else None,
+        "log_every_n_steps": t.log_every_n_steps,
+        "fast_dev_run": t.fast_dev_run,
+    }
+    for name in ("limit_train_batches", "limit_val_batches", "limit_test_batches", "val_check_interval"):
+        value = getattr(t, name)
+        if value is not None:
+            kw[name] = value
+    return kw
+
+
+def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: Any) -> L.Trainer:
+    t = cfg.trainer
+    accelerator = resolve_accelerator(t.accelerator)
+    precision = resolve_precision(t.precision, accelerator)
+    check_devices(accelerator, t.devices, t.num_nodes)
+    if quiet:
+        for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    kw = trainer_kwargs(t)
+    kw.update(
+        accelerator=accelerator,
+        devices=t.devices,
+        precision=precision,
+        deterministic=cfg.run.deterministic,
+        default_root_dir=str(run_dir),
+        logger=build_loggers(cfg, run_dir) or False,
+        callbacks=build_callbacks(cfg, run_dir, quiet),
+        profiler=build_profiler(t.profiler, run_dir),
+        enable_progress_bar=not quiet,
+        enable_model_summary=not quiet,
+    )
+    kw.update(overrides)
+    return L.Trainer(**kw)
