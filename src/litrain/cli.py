@@ -197,9 +197,26 @@ def _clean_message(exc: BaseException) -> str:
     return text
 
 
+def _quiet_library_noise() -> None:
+    """Lightning's advert for its cloud logger and a torch-internal deprecation warning say
+    nothing about the user's run."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*treespec.*")
+
+    class _NoTips(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "Tip:" not in record.getMessage()
+
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch"):
+        logging.getLogger(name).addFilter(_NoTips())
+
+
 def main(argv: list[str] | None = None) -> None:
     from litrain.errors import LitrainError
 
+    _quiet_library_noise()
     try:
         code = run(list(sys.argv[1:] if argv is None else argv))
     except LitrainError as exc:
