@@ -192,8 +192,14 @@ def _eval_setup(
     return cfg, rd, ckpt
 
 
-def _evaluate(stage: str, config_or_path: ConfigSource, checkpoint: str, run_dir: Any, quiet: bool,
-              overrides: dict[str, Any]) -> RunResult:
+def _evaluate(
+    stage: str,
+    config_or_path: ConfigSource,
+    checkpoint: str,
+    run_dir: Any,
+    quiet: bool,
+    overrides: dict[str, Any],
+) -> RunResult:
     import lightning as L
 
     from litrain.build import build_module, build_parts
@@ -217,14 +223,26 @@ def _evaluate(stage: str, config_or_path: ConfigSource, checkpoint: str, run_dir
     return RunResult(metrics, rd, parts.config, best_checkpoint=str(ckpt_path))
 
 
-def validate(config_or_path: ConfigSource = None, *, checkpoint: str = "best",
-             run_dir: str | Path | None = None, quiet: bool = False, **overrides: Any) -> RunResult:
+def validate(
+    config_or_path: ConfigSource = None,
+    *,
+    checkpoint: str = "best",
+    run_dir: str | Path | None = None,
+    quiet: bool = False,
+    **overrides: Any,
+) -> RunResult:
     """Evaluate a checkpoint on the validation split; writes run_dir/validate_metrics.json."""
     return _evaluate("validate", config_or_path, checkpoint, run_dir, quiet, overrides)
 
 
-def test(config_or_path: ConfigSource = None, *, checkpoint: str = "best",
-         run_dir: str | Path | None = None, quiet: bool = False, **overrides: Any) -> RunResult:
+def test(
+    config_or_path: ConfigSource = None,
+    *,
+    checkpoint: str = "best",
+    run_dir: str | Path | None = None,
+    quiet: bool = False,
+    **overrides: Any,
+) -> RunResult:
     """Evaluate a checkpoint on the test split; writes test_metrics.json and the confusion
     matrix (CSV + PNG)."""
     return _evaluate("test", config_or_path, checkpoint, run_dir, quiet, overrides)
@@ -233,9 +251,16 @@ def test(config_or_path: ConfigSource = None, *, checkpoint: str = "best",
 test.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported
 
 
-def predict(config_or_path: ConfigSource = None, *, checkpoint: str = "best",
-            run_dir: str | Path | None = None, output: str | Path | None = None,
-            split: str = "test", quiet: bool = False, **overrides: Any) -> RunResult:
+def predict(
+    config_or_path: ConfigSource = None,
+    *,
+    checkpoint: str = "best",
+    run_dir: str | Path | None = None,
+    output: str | Path | None = None,
+    split: str = "test",
+    quiet: bool = False,
+    **overrides: Any,
+) -> RunResult:
     """Write predictions.csv: index, target, pred, then one probability column per class."""
     import lightning as L
     import torch
@@ -271,7 +296,11 @@ def write_predictions(path: Path, probs: Any, targets: Any, names: list[str], ta
     for i in range(len(probs)):
         if multilabel:
             pred = ";".join(str(j) for j in preds[i].nonzero().flatten().tolist())
-            target = ";".join(str(j) for j in targets[i].nonzero().flatten().tolist()) if targets is not None else ""
+            target = (
+                ";".join(str(j) for j in targets[i].nonzero().flatten().tolist())
+                if targets is not None
+                else ""
+            )
         else:
             pred = str(int(preds[i]))
             target = str(int(targets[i])) if targets is not None else ""

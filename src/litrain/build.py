@@ -1,5 +1,5 @@
 """Config -> the objects of one run, in the order the design's data flow gives:
-datamodule, then the model sized from the data, then the LightningModule."""
+datamodule, then the task and model sized from the data, then the LightningModule."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from torch import nn
 from litrain.config import Config
 from litrain.data.base import DataInfo
 from litrain.data.datamodule import DataModule, build_datamodule
+from litrain.errors import ConfigError
 from litrain.models.factory import build_model, resolve_name
 from litrain.tasks.classification import ClassificationTask
 
 
 @dataclass
 class Parts:
-    config: Config  # resolved: model name canonical, num_classes filled in
+    config: Config  # resolved: model name canonical, num_classes and task type filled in
     datamodule: Any  # litrain DataModule or the user's LightningDataModule
     model: nn.Module
     task: ClassificationTask | None
@@ -25,36 +26,35 @@ class Parts:
 
 
 def build_parts(cfg: Config) -> Parts:
-    """Build data and model; returns the config with what the data decided filled in."""
+    """Build data, task and model; returns the config with what the data decided filled in.
+
+    ``model.class_path`` builds the user's module (LightningModule or nn.Module) from its
+    ``init_args``; with litrain's own data the task is still sized from the data, so a plain
+    nn.Module trains inside TaskModule like a built-in model.
+    """
     dm = build_datamodule(cfg.data, cfg.task, cfg.run.seed)
     info = None
+    task = None
     if isinstance(dm, DataModule):
         dm.setup("fit")
         info = dm.info
+        assert info is not None
+        num_classes = cfg.task.num_classes or info.num_classes
+        task_cfg = cfg.task.model_copy(update={"num_classes": num_classes})
+        if info.multilabel and cfg.task.type != "multilabel":
+            task_cfg = task_cfg.model_copy(update={"type": "multilabel"})
+        task = ClassificationTask(task_cfg, num_classes)
+        cfg = cfg.model_copy(update={"task": task_cfg})
     if cfg.model.class_path:
-        model = build_model(cfg.model, (), 0)
-        return Parts(cfg, dm, model, None, info)
-    if info is None:
-        raise_missing_info(cfg)
-    num_classes = cfg.task.num_classes or info.num_classes
-    task_cfg = cfg.task.model_copy(update={"num_classes": num_classes})
-    if info.multilabel and not cfg.task.multilabel and cfg.task.type != "multilabel":
-        task_cfg = task_cfg.model_copy(update={"type": "multilabel"})
-    task = ClassificationTask(task_cfg, num_classes)
-    resolved_name = resolve_name(cfg.model.name)
-    model_cfg = cfg.model.model_copy(update={"name": resolved_name})
+        return Parts(cfg, dm, build_model(cfg.model, (), 0), task, info)
+    if info is None or task is None:
+        raise ConfigError(
+            f"data.class_path={cfg.data.class_path} gives no input shape, so model.name cannot "
+            "be sized: also set model.class_path to your own LightningModule"
+        )
+    model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
     model = build_model(model_cfg, info.input_shape, task.num_outputs)
-    cfg = cfg.model_copy(update={"task": task_cfg, "model": model_cfg})
-    return Parts(cfg, dm, model, task, info)
-
-
-def raise_missing_info(cfg: Config) -> None:
-    from litrain.errors import ConfigError
-
-    raise ConfigError(
-        f"data.class_path={cfg.data.class_path} gives no input shape, so model.name cannot be "
-        "sized: also set model.class_path to your own LightningModule"
-    )
+    return Parts(cfg.model_copy(update={"model": model_cfg}), dm, model, task, info)
 
 
 def build_module(parts: Parts) -> Any:
@@ -66,10 +66,8 @@ def build_module(parts: Parts) -> Any:
     if isinstance(parts.model, L.LightningModule):
         return parts.model
     if parts.task is None:
-        from litrain.errors import ConfigError
-
         raise ConfigError(
-            f"model.class_path={parts.config.model.class_path} is an nn.Module: litrain needs "
-            "its data to size the task; use a built-in data source or a LightningModule"
+            f"model.class_path={parts.config.model.class_path} is a plain nn.Module: with "
+            "data.class_path it must be a LightningModule (litrain cannot size the task)"
         )
     return TaskModule(parts.model, parts.task, parts.config.optim, parts.config.to_dict())

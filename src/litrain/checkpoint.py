@@ -43,7 +43,8 @@ def check_fits(ckpt: dict[str, Any], module: nn.Module, path: str | Path) -> Non
                 more = f" (+{len(keys) - 8} more)" if len(keys) > 8 else ""
                 parts.append(f"{label}: {', '.join(keys[:8])}{more}")
         raise CheckpointError(
-            f"checkpoint {path} is from another model; " + "; ".join(parts)
+            f"checkpoint {path} is from another model; "
+            + "; ".join(parts)
             + ". Use the config the checkpoint was trained with"
         )
 

@@ -37,10 +37,20 @@ def _top_parser() -> argparse.ArgumentParser:
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     from litrain.config import ALIASES, SWITCH_ALIASES, leaf_fields
 
-    p.add_argument("--config", action="append", default=[], metavar="FILE",
-                   help="YAML config; repeat to merge left to right")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="set any key, e.g. --set trainer.max_epochs=3")
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="YAML config; repeat to merge left to right",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any key, e.g. --set trainer.max_epochs=3",
+    )
     short = p.add_argument_group("short flags (aliases of config keys)")
     for alias, key in ALIASES.items():
         kw: dict[str, Any] = {"dest": key, "default": argparse.SUPPRESS, "help": f"= --{key}"}
@@ -52,8 +62,12 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         section = key.rsplit(".", 1)[0]
         group = groups.setdefault(section, p.add_argument_group(f"{section} settings"))
         default = field.default if field.default is not None else "null"
-        kw = {"dest": key, "default": argparse.SUPPRESS, "metavar": "V",
-              "help": f"{field.description} [default: {default}]".replace("%", "%%")}
+        kw = {
+            "dest": key,
+            "default": argparse.SUPPRESS,
+            "metavar": "V",
+            "help": f"{field.description} [default: {default}]".replace("%", "%%"),
+        }
         if field.annotation is bool:
             kw.update(nargs="?", const="true")
         group.add_argument(f"--{key}", **kw)
@@ -71,11 +85,21 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
     if command in ("fit", "tune"):
         p.add_argument("--overwrite", action="store_true", help="replace a run already in --run-dir")
     if command == "fit":
-        p.add_argument("--resume", "--resume-from-checkpoint", dest="resume", default=None,
-                       metavar="last|PATH", help="resume from the run's newest checkpoint or a file")
+        p.add_argument(
+            "--resume",
+            "--resume-from-checkpoint",
+            dest="resume",
+            default=None,
+            metavar="last|PATH",
+            help="resume from the run's newest checkpoint or a file",
+        )
     if command in ("validate", "test", "predict"):
-        p.add_argument("--ckpt", default="best", metavar="best|last|PATH",
-                       help="checkpoint to evaluate (default: the run's best)")
+        p.add_argument(
+            "--ckpt",
+            default="best",
+            metavar="best|last|PATH",
+            help="checkpoint to evaluate (default: the run's best)",
+        )
     if command == "predict":
         p.add_argument("--output", default=None, help="CSV path (default run_dir/predictions.csv)")
         p.add_argument("--split", default="test", choices=["test", "val"], help="split to predict")
@@ -181,8 +205,9 @@ def run(argv: list[str]) -> int:
         result = fn(source, checkpoint=args.ckpt, **common, **overrides)
         _print_metrics(result, args.quiet, f"{command} metrics")
     else:
-        result = api.predict(source, checkpoint=args.ckpt, output=args.output, split=args.split,
-                             **common, **overrides)
+        result = api.predict(
+            source, checkpoint=args.ckpt, output=args.output, split=args.split, **common, **overrides
+        )
         _print_metrics(result, args.quiet, "predict")
     return 0
 

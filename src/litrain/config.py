@@ -20,7 +20,8 @@ from litrain.errors import ConfigError
 class Section(BaseModel):
     """Base of every section: unknown keys are errors, assignments are validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Numbers typed where a name is expected (--name 2024) are names, not errors.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
 
 
 class RunConfig(Section):
@@ -41,9 +42,7 @@ class DataConfig(Section):
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
     pin_memory: bool = Field(False, description="Pin host memory for faster GPU copies.")
     persistent_workers: bool = Field(False, description="Keep workers alive between epochs.")
-    val_split: float = Field(
-        0.2, ge=0.0, lt=1.0, description="Fraction of train held out for validation."
-    )
+    val_split: float = Field(0.2, ge=0.0, lt=1.0, description="Fraction of train held out for validation.")
     test_split: float = Field(
         0.0, ge=0.0, lt=1.0, description="Fraction held out for test when a source has none."
     )
@@ -150,9 +149,9 @@ class TrainerConfig(Section):
     compile: bool = Field(False, description="torch.compile the model (falls back to eager).")
     callbacks: list[CallbackSpec] = Field([], description="Extra Lightning callbacks.")
 
-    @field_validator("precision")
+    @field_validator("precision", mode="before")
     @classmethod
-    def _canonical_precision(cls, v: str) -> str:
+    def _canonical_precision(cls, v: object) -> str:
         short = {"16": "16-mixed", "bf16": "bf16-mixed", "32": "32-true", "64": "64-true"}
         v = short.get(str(v), str(v))
         allowed = {"32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true", "auto"}
@@ -298,9 +297,15 @@ def suggest(key: str) -> str:
 def parse_value(text: str) -> Any:
     """A flag's string as YAML would read it: '3' -> 3, 'true' -> True, '[1,2]' -> [1, 2]."""
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    if isinstance(value, str):  # YAML 1.1 reads '1e-3' (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:

@@ -42,7 +42,7 @@ def build_schedulers(
     s = cfg.scheduler
     spe = max(1, steps_per_epoch)
     total = max(1, total_steps)
-    warmup = int(round(s.warmup_epochs * spe))
+    warmup = round(s.warmup_epochs * spe)
     if s.name == "none" and not warmup:
         return []
     if s.name == "onecycle":
@@ -53,8 +53,10 @@ def build_schedulers(
         specs = [
             ScheduleSpec(
                 ReduceLROnPlateau(
-                    optimizer, mode="min" if "loss" in s.monitor else "max",
-                    factor=s.gamma, patience=s.patience,
+                    optimizer,
+                    mode="min" if "loss" in s.monitor else "max",
+                    factor=s.gamma,
+                    patience=s.patience,
                 ),
                 "epoch",
                 s.monitor,

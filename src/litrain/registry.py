@@ -57,8 +57,16 @@ def import_object(path: str) -> Any:
 
 
 DATASETS = Registry("data source")
-for _name in ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder", "arrays",
-              "synthetic"):
+for _name in (
+    "digits",
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+    "cifar100",
+    "imagefolder",
+    "arrays",
+    "synthetic",
+):
     DATASETS.register(_name, f"litrain.data.sources:{_name}")
 
 MODELS = Registry("model")

@@ -103,9 +103,7 @@ def save_confusion_matrix(matrix: torch.Tensor, run_dir: Path) -> None:
 def tensor_dict_to_floats(metrics: dict[str, Any]) -> dict[str, float]:
     out = {}
     for k, v in metrics.items():
-        if isinstance(v, torch.Tensor) and v.numel() == 1:
-            out[k] = float(v)
-        elif isinstance(v, int | float):
+        if (isinstance(v, torch.Tensor) and v.numel() == 1) or isinstance(v, int | float):
             out[k] = float(v)
     return out
 

@@ -22,9 +22,7 @@ def latest_run(cfg: Config) -> Path | None:
     return runs[-1] if runs else None
 
 
-def choose_run_dir(
-    cfg: Config, run_dir: str | Path | None, resume: str | None, overwrite: bool
-) -> Path:
+def choose_run_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, overwrite: bool) -> Path:
     """The directory for a fit. A directory that already holds a run is reused only to
     resume it; ``overwrite`` deletes the old run first."""
     chosen = Path(run_dir or cfg.run.dir) if (run_dir or cfg.run.dir) else None

@@ -23,9 +23,7 @@ from litrain.registry import DATASETS
 class SplitDataset(Dataset):
     """Rows ``indices`` of a split, with an optional per-sample transform."""
 
-    def __init__(
-        self, base: Split, indices: torch.Tensor, transform: Transform | None = None
-    ) -> None:
+    def __init__(self, base: Split, indices: torch.Tensor, transform: Transform | None = None) -> None:
         self.base, self.indices, self.transform = base, indices, transform
 
     def __len__(self) -> int:
@@ -77,8 +75,8 @@ class DataModule:
         gen = torch.Generator().manual_seed(self.seed)
         n = split_len(src.train)
         order = torch.randperm(n, generator=gen)
-        n_val = 0 if src.val is not None else int(round(n * self.cfg.val_split))
-        n_test = 0 if src.test is not None else int(round(n * self.cfg.test_split))
+        n_val = 0 if src.val is not None else round(n * self.cfg.val_split)
+        n_test = 0 if src.test is not None else round(n * self.cfg.test_split)
         val_idx, test_idx = order[:n_val], order[n_val : n_val + n_test]
         train_idx = order[n_val + n_test :]
         if len(train_idx) == 0:

@@ -13,9 +13,7 @@ from litrain.errors import DataError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 
 
-def find_image_tree(
-    root: Path, classes: list[str] | None = None
-) -> tuple[list[str], list[tuple[Path, int]]]:
+def find_image_tree(root: Path, classes: list[str] | None = None) -> tuple[list[str], list[tuple[Path, int]]]:
     """(class names, [(file, label)]) for ``root/<class>/<image>``. ``classes`` fixes the
     label order (val/test must use train's)."""
     found = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
@@ -74,7 +72,7 @@ class ImageFiles(Dataset):
     def __getitem__(self, idx: int) -> tuple[torch.Tensor, torch.Tensor]:
         import numpy as np
 
-        path, label = self.items[idx]
+        path, _ = self.items[idx]
         img = _read(path)
         if img.mode not in ("L", "RGB"):
             img = img.convert("RGB")

@@ -81,9 +81,7 @@ def mnist(cfg: DataConfig) -> SourceData:
 
 
 def fashion_mnist(cfg: DataConfig) -> SourceData:
-    return _torchvision(
-        cfg, "FashionMNIST", "FashionMNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte"
-    )
+    return _torchvision(cfg, "FashionMNIST", "FashionMNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte")
 
 
 def cifar10(cfg: DataConfig) -> SourceData:
@@ -108,7 +106,7 @@ def imagefolder(cfg: DataConfig) -> SourceData:
     out = SourceData(train=train, info=info)
     for split in ("val", "test"):
         if split in trees:
-            split_classes, items = find_image_tree(trees[split], classes)
+            _, items = find_image_tree(trees[split], classes)
             setattr(out, split, ImageFiles(items, size, expect_shape=(c, h, w)))
     return out
 
@@ -126,9 +124,7 @@ def arrays(cfg: DataConfig) -> SourceData:
     elif (root / "x.npy").is_file() and (root / "y.npy").is_file():
         files = {"train": root}
     else:
-        raise DataError(
-            f"no arrays found in {root}: put train.npz (with x and y) or x.npy + y.npy there"
-        )
+        raise DataError(f"no arrays found in {root}: put train.npz (with x and y) or x.npy + y.npy there")
     splits = {name: _load_arrays(path) for name, path in files.items()}
     x, y = splits["train"]
     multilabel = y.ndim == 2
@@ -139,9 +135,7 @@ def arrays(cfg: DataConfig) -> SourceData:
     shape = tuple(x.shape[1:])
     for name, (sx, _) in splits.items():
         if tuple(sx.shape[1:]) != shape:
-            raise DataError(
-                f"{files[name]}: samples have shape {tuple(sx.shape[1:])}, train has {shape}"
-            )
+            raise DataError(f"{files[name]}: samples have shape {tuple(sx.shape[1:])}, train has {shape}")
     info = DataInfo(
         shape, num_classes, [str(i) for i in range(num_classes)], multilabel, is_image=len(shape) == 3
     )

@@ -11,8 +11,10 @@ from litrain.config import ModelConfig
 
 
 def _head(features: int, outputs: int, dropout: float) -> nn.Module:
-    return nn.Sequential(nn.Dropout(dropout), nn.Linear(features, outputs)) if dropout else nn.Linear(
-        features, outputs
+    return (
+        nn.Sequential(nn.Dropout(dropout), nn.Linear(features, outputs))
+        if dropout
+        else nn.Linear(features, outputs)
     )
 
 

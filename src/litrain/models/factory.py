@@ -38,7 +38,9 @@ def resolve_name(name: str) -> str:
             raise ConfigError(f"model.name {name!r}: the prefix must be timm: or torchvision:")
         pool = _timm_names() if lib == "timm" else _torchvision_names()
         if arch not in pool:
-            raise ConfigError(MODELS.unknown_message(arch, pool).replace("unknown model", f"unknown {lib} model"))
+            raise ConfigError(
+                MODELS.unknown_message(arch, pool).replace("unknown model", f"unknown {lib} model")
+            )
         return name
     if name in MODELS:
         return name
@@ -67,9 +69,7 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_outputs: int
     if cfg.weights:
         load_weights(model, cfg.weights)
     elif cfg.pretrained and not arch:
-        raise ConfigError(
-            f"model {name} has no published weights: set model.weights to a local file"
-        )
+        raise ConfigError(f"model {name} has no published weights: set model.weights to a local file")
     return model
 
 
@@ -139,8 +139,14 @@ def _adapt_stem(model: nn.Module, in_chans: int) -> None:
     if conv.in_channels == in_chans:
         return
     new = nn.Conv2d(
-        in_chans, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-        conv.dilation, conv.groups, conv.bias is not None,
+        in_chans,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        conv.groups,
+        conv.bias is not None,
     )
     with torch.no_grad():
         new.weight.copy_(conv.weight.mean(1, keepdim=True).expand_as(new.weight))

@@ -37,9 +37,7 @@ class ClassificationTask:
         target = y.float().view_as(logits) if self.mode == "binary" else y.float()
         if self.label_smoothing:
             target = target * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
-        pos_weight = (
-            torch.tensor(self.pos_weight, device=logits.device) if self.pos_weight else None
-        )
+        pos_weight = torch.tensor(self.pos_weight, device=logits.device) if self.pos_weight else None
         return F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
 
     def probs(self, logits: Tensor) -> Tensor:
