@@ -14,36 +14,13 @@ from lightning.pytorch import callbacks as plc
 
 from litrain.callbacks.history import HistoryCallback
 from litrain.config import Config, TrainerConfig
+from litrain.engine.hardware import (  # lightning-free: the native engine shares them
+    checkpoint_filename,
+    resolve_accelerator,
+    resolve_precision,
+)
 from litrain.errors import ConfigError
 from litrain.registry import import_object
-
-
-def resolve_accelerator(accelerator: str) -> str:
-    if accelerator == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if accelerator == "gpu":
-        return "cuda" if torch.cuda.is_available() else "gpu"
-    return accelerator
-
-
-def resolve_precision(precision: str, accelerator: str) -> str:
-    """``auto`` picks bf16-mixed on GPUs that support it, else 16-mixed on GPUs, else fp32.
-    fp16 on CPU is refused: PyTorch's CPU fp16 autocast is slow and not what anyone means."""
-    on_cuda = accelerator in ("cuda", "gpu")
-    if precision == "auto":
-        if on_cuda and torch.cuda.is_available():
-            return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
-        return "32-true"
-    if accelerator == "cpu" and precision in ("16-mixed", "16-true"):
-        raise ConfigError(
-            f"trainer.precision={precision} (fp16) is not supported on CPU: "
-            "use bf16-mixed or 32-true, or train on a GPU"
-        )
-    return precision
 
 
 def check_devices(accelerator: str, devices: int | str, num_nodes: int = 1) -> None:
@@ -63,13 +40,6 @@ def check_devices(accelerator: str, devices: int | str, num_nodes: int = 1) -> N
             f"trainer.devices={devices} but this machine has {available} {what}: "
             f"use --devices {available} or fewer"
         )
-
-
-def checkpoint_filename(monitor: str | None) -> str:
-    """``epoch=03-val_acc=0.9712`` (the metric's '/' would make a subfolder)."""
-    if not monitor:
-        return "epoch={epoch:02d}-step={step}"
-    return "epoch={epoch:02d}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
 
 
 def build_loggers(cfg: Config, run_dir: Path) -> list[Any]:
