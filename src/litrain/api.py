@@ -125,7 +125,14 @@ def _finish_fit(trainer: Any, cfg: Config, run_dir: Path, wall: float) -> RunRes
 def _find_lr(trainer: Any, module: Any, dm: Any, run_dir: Path) -> float:
     from lightning.pytorch.tuner import Tuner
 
-    finder = Tuner(trainer).lr_find(module, update_attr=False, **_loaders(dm, "fit"))
+    # The finder takes 100 steps, which may span several short epochs: lift max_epochs
+    # while it runs, or a 1-epoch config would cut the sweep short and skew the suggestion.
+    epochs = trainer.fit_loop.max_epochs
+    trainer.fit_loop.max_epochs = max(epochs or 1, 1000)
+    try:
+        finder = Tuner(trainer).lr_find(module, update_attr=False, **_loaders(dm, "fit"))
+    finally:
+        trainer.fit_loop.max_epochs = epochs
     if finder is None or finder.suggestion() is None:
         raise ConfigError("the LR finder found no usable learning rate: set optim.lr to a number")
     (run_dir / "plots").mkdir(parents=True, exist_ok=True)

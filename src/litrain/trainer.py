@@ -77,19 +77,23 @@ def build_loggers(cfg: Config, run_dir: Path) -> list[Any]:
 
 def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]:
     ck = cfg.checkpoint
-    cbs: list[L.Callback] = [
-        plc.ModelCheckpoint(
-            dirpath=ck.dir or str(run_dir / "checkpoints"),
-            filename=checkpoint_filename(ck.monitor),
-            monitor=ck.monitor,
-            mode=ck.mode,
-            save_top_k=ck.save_top_k if ck.monitor else 1,
-            save_last=ck.save_last,
-            every_n_epochs=ck.every_n_epochs,
-            auto_insert_metric_name=False,
-        ),
-        HistoryCallback(run_dir),
-    ]
+    cbs: list[L.Callback] = [HistoryCallback(run_dir)]
+    # fast_dev_run promises no checkpoints, but Lightning's ModelCheckpoint still writes
+    # last.ckpt in on_train_end: leave it out altogether.
+    if not cfg.trainer.fast_dev_run:
+        cbs.insert(
+            0,
+            plc.ModelCheckpoint(
+                dirpath=ck.dir or str(run_dir / "checkpoints"),
+                filename=checkpoint_filename(ck.monitor),
+                monitor=ck.monitor,
+                mode=ck.mode,
+                save_top_k=ck.save_top_k if ck.monitor else 1,
+                save_last=ck.save_last,
+                every_n_epochs=ck.every_n_epochs,
+                auto_insert_metric_name=False,
+            ),
+        )
     es = cfg.early_stopping
     if es.enabled:
         cbs.append(
