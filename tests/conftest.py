@@ -7,11 +7,7 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-@pytest.fixture()
-def tiny(tmp_path):
-    """Overrides for a fast digits run in tmp_path: 2 epochs, quiet."""
-    return {
-        "run_dir": tmp_path / "run",
-        "quiet": True,
-        "trainer.max_epochs": 2,
-    }
+@pytest.fixture(autouse=True)
+def _run_in_tmp(tmp_path, monkeypatch):
+    """Default run dirs (runs/<name>/...) land in the test's own folder, not the repo."""
+    monkeypatch.chdir(tmp_path)

@@ -74,7 +74,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _command_parser(command: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"litrain {command}", description=COMMANDS[command])
+    # allow_abbrev=False: a mistyped key (--trainer.max_epoch) is an error, not a prefix match.
+    p = argparse.ArgumentParser(prog=f"litrain {command}", description=COMMANDS[command], allow_abbrev=False)
     if command == "config":
         p.add_argument("action", choices=["show", "validate"])
         p.add_argument("files", nargs="*", help="validate: the YAML file(s) to check")
@@ -138,6 +139,10 @@ def _unknown_flag_message(extra: list[str]) -> str:
 
 
 def _print_metrics(result: Any, quiet: bool, title: str) -> None:
+    from litrain.distributed import is_global_zero
+
+    if not is_global_zero():  # one report per run, not one per process
+        return
     if quiet:
         print(result.run_dir)
         return
@@ -229,6 +234,9 @@ def _quiet_library_noise() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message=".*treespec.*")
+    # Under DDP Lightning advises sync_dist for every epoch-level log; litrain's metrics are
+    # torchmetrics (synced in compute) and val/test loss already syncs, so the advice misleads.
+    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
     class _NoTips(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
