@@ -25,7 +25,8 @@ class DataInfo:
 
 
 Split = tuple[torch.Tensor, torch.Tensor] | Dataset
-"""A split is either in-memory ``(x, y)`` tensors or a map-style Dataset of (x, y) pairs."""
+"""A split is either in-memory ``(x, y)`` tensors or a map-style Dataset of (x, y) pairs.
+y is int64: (N,) class indices, or (N, K) 0/1 targets for multilabel data."""
 
 
 @dataclass
