@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from litrain.config import ModelConfig
+from litrain.errors import ConfigError
 
 
 def _head(features: int, outputs: int, dropout: float) -> nn.Module:
@@ -33,7 +34,9 @@ def cnn(input_shape: tuple[int, ...], num_outputs: int, cfg: ModelConfig) -> nn.
     """Three conv-BN-ReLU blocks (32, 64, 128 channels), pooling between, global average
     pool, head. Works on (C, H, W) images and (C, L) signals (1-D convs)."""
     if len(input_shape) not in (2, 3):
-        raise ValueError(f"cnn needs (C, L) or (C, H, W) inputs, got {input_shape}")
+        raise ConfigError(
+            f"cnn needs (C, L) signals or (C, H, W) images, got samples of shape {input_shape}: use mlp"
+        )
     two_d = len(input_shape) == 3
     conv, bn, pool = (
         (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d) if two_d else (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d)
@@ -89,7 +92,7 @@ class CifarResNet(nn.Module):
 
 def _resnet(blocks: list[int], input_shape: tuple[int, ...], num_outputs: int, cfg: ModelConfig) -> nn.Module:
     if len(input_shape) != 3:
-        raise ValueError(f"{cfg.name} needs (C, H, W) images, got inputs of shape {input_shape}")
+        raise ConfigError(f"{cfg.name} needs (C, H, W) images, got samples of shape {input_shape}")
     return CifarResNet(blocks, cfg.in_chans or input_shape[0], num_outputs, cfg.dropout)
 
 
