@@ -68,20 +68,27 @@ class ClassificationTask:
         return {"task": "binary"}
 
     def metrics(self, prefix: str) -> tm.MetricCollection:
-        """loss is logged separately; these are acc, precision/recall/f1 (macro), auroc, ap."""
+        """loss is logged separately; these are acc, precision/recall/f1 (macro), auroc, ap.
+
+        acc is the fraction of correct decisions: of samples (multiclass, binary), or of
+        (sample, label) pairs for multilabel, where ``exact_match`` adds the fraction of
+        samples with every label right (scikit-learn's ``accuracy_score``). Macro averages
+        skip multiclass classes absent from both targets and predictions, as scikit-learn
+        does; auroc and ap need each class to occur in the targets."""
         kw = self._kwargs()
         avg = {} if self.mode == "binary" else {"average": "macro"}
-        return tm.MetricCollection(
-            {
-                "acc": tm.Accuracy(**kw, **({"average": "micro"} if self.mode == "multiclass" else {})),
-                "precision": tm.Precision(**kw, **avg),
-                "recall": tm.Recall(**kw, **avg),
-                "f1": tm.F1Score(**kw, **avg),
-                "auroc": tm.AUROC(**kw, **avg),
-                "ap": tm.AveragePrecision(**kw, **avg),
-            },
-            prefix=prefix,
-        )
+        acc_avg = {"average": "micro"} if self.mode in ("multiclass", "multilabel") else {}
+        metrics: dict[str, tm.Metric] = {
+            "acc": tm.Accuracy(**kw, **acc_avg),
+            "precision": tm.Precision(**kw, **avg),
+            "recall": tm.Recall(**kw, **avg),
+            "f1": tm.F1Score(**kw, **avg),
+            "auroc": tm.AUROC(**kw, **avg),
+            "ap": tm.AveragePrecision(**kw, **avg),
+        }
+        if self.mode == "multilabel":
+            metrics["exact_match"] = tm.ExactMatch(**kw)
+        return tm.MetricCollection(metrics, prefix=prefix)
 
     def confusion_matrix(self) -> tm.Metric:
         return tm.ConfusionMatrix(**self._kwargs())
