@@ -5,10 +5,9 @@ import csv
 import json
 import math
 
+import lightning as L
 import pytest
 import torch
-
-import lightning as L
 
 import litrain
 from litrain.build import build_parts
