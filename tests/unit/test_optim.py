@@ -1,5 +1,6 @@
 """Optimizers and schedules from config: the learning rate each one produces, step by step."""
 
+import itertools
 import math
 
 import pytest
@@ -52,7 +53,7 @@ def test_cosine_decays_to_min_lr():
     assert out[0] == pytest.approx(1.0)
     assert out[50] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
     assert out[-1] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.99)))
-    assert all(a >= b for a, b in zip(out, out[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(out))
 
 
 def test_warmup_is_a_linear_ramp_then_the_schedule():
