@@ -193,3 +193,15 @@ def test_lr_auto_runs_the_finder_and_saves_the_choice(tmp_path):
     lr = litrain.load_config([r.run_dir / "config.yaml"]).optim.lr
     assert isinstance(lr, float) and 1e-5 < lr < 1  # a sane Adam lr for an MLP on digits
     assert summary(r)["metrics"]["val/acc"] > 0.5  # and it trains
+
+
+@pytest.mark.parametrize("kind", ["advanced", "pytorch"])
+def test_other_profilers_write_reports(tmp_path, kind):
+    r = fit(
+        tmp_path,
+        **{"trainer.profiler": kind, "trainer.limit_train_batches": 2, "trainer.limit_val_batches": 1},
+    )
+    report = (r.run_dir / "profiler" / "fit-profile.txt").read_text()
+    assert "FIT Profiler Report" in report
+    # advanced: cProfile function stats; pytorch: operator table with ProfilerStep rows
+    assert ("function calls" in report) if kind == "advanced" else ("ProfilerStep" in report)
