@@ -42,6 +42,12 @@ class DataConfig(Section):
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
     pin_memory: bool = Field(False, description="Pin host memory for faster GPU copies.")
     persistent_workers: bool = Field(False, description="Keep workers alive between epochs.")
+    in_memory: Literal["auto", "true", "false"] = Field(
+        "auto",
+        description="Serve tensor data sets from memory, batches sliced on the training device "
+        "(auto: when the split fits in data.in_memory_max_gb; num_workers is then unused).",
+    )
+    in_memory_max_gb: float = Field(2.0, gt=0, description="in_memory=auto: largest split held, GiB.")
     val_split: float = Field(0.2, ge=0.0, lt=1.0, description="Fraction of train held out for validation.")
     test_split: float = Field(
         0.0, ge=0.0, lt=1.0, description="Fraction held out for test when a source has none."
@@ -60,6 +66,11 @@ class DataConfig(Section):
         None, description="Import path of your own LightningDataModule (explicit opt-in)."
     )
     init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
+
+    @field_validator("in_memory", mode="before")
+    @classmethod
+    def _in_memory(cls, v: Any) -> Any:
+        return str(v).lower() if isinstance(v, bool) else v  # YAML reads `true` as a bool
 
 
 class ModelConfig(Section):

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from litrain.config import DataConfig, TaskConfig
 from litrain.data.base import DataInfo, SourceData, Split, split_len
+from litrain.data.inmemory import InMemoryLoader, in_memory_loader
 from litrain.data.samplers import EpochShuffleSampler
 from litrain.data.transforms import Transform, build_augment, channel_stats, resize_images
 from litrain.errors import DataError
@@ -60,6 +61,8 @@ class DataModule:
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
+        # Where in-memory batches are sliced: the engine sets the training device here.
+        self.loader_device: torch.device | str | None = None
 
     def prepare_data(self) -> None:  # the Lightning hook name; sources load in setup
         pass
@@ -133,9 +136,15 @@ class DataModule:
         sample = idx[: min(len(idx), 256)]  # file-backed: stats from a fixed subset
         return channel_stats(torch.stack([train[int(i)][0] for i in sample]))
 
-    def _loader(self, ds: Dataset | None, shuffle: bool) -> DataLoader:
+    def _loader(self, ds: Dataset | None, shuffle: bool) -> DataLoader | InMemoryLoader:
         if ds is None:
             raise DataError("this split is empty")
+        max_bytes = int(self.cfg.in_memory_max_gb * 2**30)
+        held = in_memory_loader(
+            ds, self.cfg.in_memory, self.cfg.batch_size, shuffle, self.seed, self.loader_device, max_bytes
+        )
+        if held is not None:
+            return held
         workers = self.cfg.num_workers
         return DataLoader(
             ds,
@@ -146,16 +155,16 @@ class DataModule:
             persistent_workers=self.cfg.persistent_workers and workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | InMemoryLoader:
         return self._loader(self.train_set, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader | InMemoryLoader:
         return self._loader(self.val_set, shuffle=False)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> DataLoader | InMemoryLoader:
         return self._loader(self.test_set, shuffle=False)
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> DataLoader | InMemoryLoader:
         return self.test_dataloader()
 
 
