@@ -62,7 +62,8 @@ def fit(
     if cfg.run.engine == "native":
         from litrain.native import fit_native
 
-        return fit_native(cfg, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)
+        return fit_native(cfg, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet,
+                          overrides=overrides if config_or_path is None else None)
     import lightning as L
 
     from litrain.build import build_module, build_parts
@@ -77,10 +78,21 @@ def fit(
     parts = build_parts(cfg)
     cfg = parts.config
     module = build_module(parts)
+    if cfg.trainer.compile and hasattr(module, "model"):
+        from litrain.engine.compile import compile_model  # in place: checkpoint keys unchanged
+
+        compile_model(module.model, True)
     trainer = build_trainer(cfg, out_dir, quiet)
+    if trainer.world_size == 1 and hasattr(parts.datamodule, "loader_device"):
+        parts.datamodule.loader_device = trainer.strategy.root_device  # in-memory batches there
     ckpt_path = None
     if resume:
         ckpt_path = resolve_checkpoint(resume, cfg, out_dir)
+        import tempfile
+
+        from litrain.convert import as_lightning_file  # a native checkpoint resumes here too
+
+        ckpt_path = as_lightning_file(ckpt_path, Path(tempfile.mkdtemp(prefix="litrain-resume-")))
         check_fits(load_checkpoint(ckpt_path), module, ckpt_path)
     if cfg.optim.lr == "auto" and not ckpt_path:
         lr = _find_lr(trainer, module, parts.datamodule, out_dir)
@@ -210,7 +222,8 @@ def _evaluate(
     import lightning as L
 
     from litrain.build import build_module, build_parts
-    from litrain.checkpoint import check_fits, load_checkpoint
+    from litrain.checkpoint import check_fits
+    from litrain.convert import read_any, to_lightning
     from litrain.report import tensor_dict_to_floats, write_json
     from litrain.trainer import build_trainer
 
@@ -218,7 +231,7 @@ def _evaluate(
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     parts = build_parts(cfg)
     module = build_module(parts)
-    ckpt = load_checkpoint(ckpt_path)
+    ckpt = to_lightning(read_any(ckpt_path))  # native and safetensors checkpoints too
     check_fits(ckpt, module, ckpt_path)
     module.load_state_dict(ckpt["state_dict"])
     trainer = build_trainer(parts.config, rd, quiet, logger=False)
@@ -273,14 +286,15 @@ def predict(
     import torch
 
     from litrain.build import build_module, build_parts
-    from litrain.checkpoint import check_fits, load_checkpoint
+    from litrain.checkpoint import check_fits
+    from litrain.convert import read_any, to_lightning
     from litrain.trainer import build_trainer
 
     cfg, rd, ckpt_path = _eval_setup(config_or_path, checkpoint, run_dir, overrides)
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     parts = build_parts(cfg)
     module = build_module(parts)
-    ckpt = load_checkpoint(ckpt_path)
+    ckpt = to_lightning(read_any(ckpt_path))  # native and safetensors checkpoints too
     check_fits(ckpt, module, ckpt_path)
     module.load_state_dict(ckpt["state_dict"])
     trainer = build_trainer(parts.config, rd, quiet, logger=False)

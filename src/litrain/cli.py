@@ -17,6 +17,7 @@ COMMANDS = {
     "predict": "write predictions.csv with per-class probabilities",
     "tune": "tune lr: run the learning-rate finder",
     "config": "config show | config validate FILE",
+    "convert": "convert CKPT --to native|lightning|safetensors OUT (either engine resumes)",
 }
 EPILOG = "Run 'litrain COMMAND --help' for the flags of each command."
 
@@ -101,6 +102,11 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
             metavar="best|last|PATH",
             help="checkpoint to evaluate (default: the run's best)",
         )
+    if command == "convert":
+        p.add_argument("ckpt", metavar="CKPT", help="checkpoint: Lightning, native or .safetensors")
+        p.add_argument("--to", required=True, choices=["native", "lightning", "safetensors"],
+                       help="format to write")
+        p.add_argument("out", metavar="OUT", help="file to write")
     if command == "predict":
         p.add_argument("--output", default=None, help="CSV path (default run_dir/predictions.csv)")
         p.add_argument("--split", default="test", choices=["test", "val"], help="split to predict")
@@ -196,6 +202,11 @@ def run(argv: list[str]) -> int:
             import yaml
 
             print(yaml.safe_dump(load_config(args.config + args.files, overrides).to_dict(), sort_keys=False))
+        return 0
+    if command == "convert":
+        from litrain.convert import convert
+
+        print(convert(args.ckpt, args.to, args.out))
         return 0
     common = {"run_dir": args.run_dir, "quiet": args.quiet}
     source = args.config or None

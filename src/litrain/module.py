@@ -45,8 +45,12 @@ class TaskModule(L.LightningModule):
         return loss
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        # The lr actually used, after the scheduler: a float, so it costs no device sync.
-        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
+        # The lr actually used, after the scheduler: a float, so it costs no device sync. Only
+        # on the steps the logger writes (every log_every_n_steps): self.log turns a float into
+        # a tensor and a result entry, which on a small model costs more than the step itself.
+        trainer = self.trainer
+        if trainer.global_step % trainer.log_every_n_steps == 0 or trainer.should_stop:
+            self.log("train/lr", trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
 
     def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
         x, y = batch

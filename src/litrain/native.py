@@ -1,0 +1,158 @@
+"""``run.engine: native``: train the same Config with a plain PyTorch loop.
+
+Same run directory, same parts (``build_parts``: DataModule, model, task; ``optim``:
+optimizer and schedules), same files out (config.yaml, checkpoints/, logs/metrics.csv,
+history.json, plots/, summary.json). Only the loop differs: ``litrain.engine.loop``.
+Lightning is never imported on this path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import random
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from litrain.config import Config, kwargs_to_overrides, load_config
+from litrain.errors import ConfigError
+
+if TYPE_CHECKING:
+    from litrain.api import RunResult
+
+
+def seed_everything(seed: int) -> None:
+    """What ``L.seed_everything(seed, workers=True)`` does, so both engines start from the
+    same RNG state (model init, dropout, augmentation)."""
+    os.environ["PL_GLOBAL_SEED"] = str(seed)
+    os.environ["PL_SEED_WORKERS"] = "1"
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def check_supported(cfg: Config) -> None:
+    """Refuse, with what to do instead, what only the Lightning engine provides."""
+    t, why = cfg.trainer, []
+    if t.devices not in ("auto", 1) or t.num_nodes != 1 or t.strategy not in ("auto", "single_device"):
+        why.append("multi-device training (trainer.devices/num_nodes/strategy)")
+    if t.profiler:
+        why.append(f"trainer.profiler={t.profiler}")
+    if t.callbacks:
+        why.append("trainer.callbacks (Lightning callbacks)")
+    if t.val_check_interval not in (None, 1.0):
+        why.append("trainer.val_check_interval (validation inside an epoch)")
+    if cfg.optim.lr == "auto":
+        why.append("optim.lr=auto (the LR finder; run `litrain tune lr` first)")
+    if cfg.logging.tensorboard or cfg.logging.wandb.enabled:
+        why.append("logging.tensorboard / logging.wandb (the native engine writes the CSV log)")
+    if why:
+        raise ConfigError(
+            "run.engine=native does not support " + "; ".join(why) + ": use run.engine=lightning"
+        )
+
+
+def resolve_device(cfg: Config) -> tuple[torch.device, str]:
+    from litrain.engine.hardware import resolve_accelerator, resolve_precision
+
+    accel = resolve_accelerator(cfg.trainer.accelerator)
+    if accel == "gpu":
+        raise ConfigError("trainer.accelerator=gpu but no CUDA GPU is visible: use --accelerator cpu")
+    if accel not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"trainer.accelerator={accel}: the native engine runs on cpu, cuda or mps")
+    return torch.device(accel), resolve_precision(cfg.trainer.precision, accel)
+
+
+def versions() -> dict[str, str]:
+    """report.versions() without importing Lightning (its version comes from metadata)."""
+    import litrain
+
+    out = {"litrain": litrain.__version__, "python": platform.python_version(), "torch": torch.__version__}
+    for dist in ("lightning", "torchmetrics"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
+def fit_native(
+    cfg: Config,
+    *,
+    run_dir: str | Path | None = None,
+    resume: str | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> RunResult:
+    """Train ``cfg`` with the native loop; the API's ``fit`` calls this for engine native."""
+    from litrain.api import RunResult
+    from litrain.build import build_parts
+    from litrain.checkpoint import check_fits, load_checkpoint
+    from litrain.convert import to_native
+    from litrain.engine.loop import NativeTrainer
+    from litrain.report import write_json
+    from litrain.rundir import choose_run_dir, resolve_checkpoint
+
+    out_dir = choose_run_dir(cfg, run_dir, resume, overwrite)
+    if resume and overrides is not None and (out_dir / "config.yaml").is_file():
+        cfg = load_config([out_dir / "config.yaml"], kwargs_to_overrides(overrides))
+    check_supported(cfg)
+    device, precision = resolve_device(cfg)
+    seed_everything(cfg.run.seed)
+    if cfg.run.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    parts = build_parts(cfg)
+    cfg = parts.config
+    if parts.task is None or not isinstance(parts.model, torch.nn.Module) or _is_lightning(parts.model):
+        raise ConfigError(
+            "run.engine=native trains litrain tasks on an nn.Module; a LightningModule or "
+            "LightningDataModule from class_path needs run.engine=lightning"
+        )
+    trainer = NativeTrainer(cfg, parts.model, parts.task, parts.datamodule, out_dir, device, precision, quiet)
+    if resume:
+        path = resolve_checkpoint(resume, cfg, out_dir)
+        ckpt = to_native(load_checkpoint(path))
+        check_fits(ckpt, trainer.model, path)
+        trainer.load_checkpoint(ckpt)
+    cfg.save(out_dir / "config.yaml")
+    start = time.perf_counter()
+    state = trainer.fit()
+    wall = time.perf_counter() - start
+    metrics = state.metrics
+    summary_path = out_dir / "summary.json"
+    if not metrics and summary_path.is_file():  # resumed a finished run: nothing new ran
+        metrics = json.loads(summary_path.read_text()).get("metrics", {})
+    keeper = trainer.keeper
+    best = keeper.best_path if keeper.best_path and Path(keeper.best_path).is_file() else None
+    last = keeper.last_path or None
+    score = keeper.best_score if cfg.checkpoint.monitor else None
+    summary = {
+        "engine": "native",
+        "metrics": metrics,
+        "best_metric": score,
+        "monitor": cfg.checkpoint.monitor,
+        "best_checkpoint": best,
+        "last_checkpoint": last,
+        "epochs": state.epoch,
+        "steps": state.global_step,
+        "wall_time_s": round(wall, 3),
+        "versions": versions(),
+    }
+    if state.stop_reason:
+        summary["stopped"] = state.stop_reason
+    write_json(summary_path, summary)
+    return RunResult(metrics, out_dir, cfg, best, last, summary)
+
+
+def _is_lightning(model: Any) -> bool:
+    """A LightningModule without importing Lightning: it is in sys.modules if one exists."""
+    import sys
+
+    lightning = sys.modules.get("lightning")
+    return lightning is not None and isinstance(model, lightning.LightningModule)
