@@ -39,6 +39,7 @@ def build_parts(cfg: Config) -> Parts:
         dm.setup("fit")
         info = dm.info
         assert info is not None
+        check_task_fits_data(cfg, info)
         num_classes = cfg.task.num_classes or info.num_classes
         task_cfg = cfg.task.model_copy(update={"num_classes": num_classes})
         if info.multilabel and cfg.task.type != "multilabel":
@@ -55,6 +56,22 @@ def build_parts(cfg: Config) -> Parts:
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
     model = build_model(model_cfg, info.input_shape, task.num_outputs)
     return Parts(cfg.model_copy(update={"model": model_cfg}), dm, model, task, info)
+
+
+def check_task_fits_data(cfg: Config, info: DataInfo) -> None:
+    """Multilabel is a property of the targets: the config and the data must agree on it
+    and, for multilabel data, on the number of labels."""
+    wants_multilabel = cfg.task.type == "multilabel" or cfg.task.multilabel
+    if wants_multilabel and not info.multilabel:
+        raise ConfigError(
+            f"task.type=multilabel needs (N, K) 0/1 targets, but data.source={cfg.data.source} gives "
+            "one class label per sample: use task.type classification (or binary)"
+        )
+    if info.multilabel and cfg.task.num_classes not in (None, info.num_classes):
+        raise ConfigError(
+            f"task.num_classes={cfg.task.num_classes} but the multilabel targets have "
+            f"{info.num_classes} labels: drop task.num_classes or set it to {info.num_classes}"
+        )
 
 
 def build_module(parts: Parts) -> Any:

@@ -159,3 +159,21 @@ def test_confusion_matrix_equals_sklearn(mode):
     cm.update(task.metric_inputs(logits), y)
     expected = skm.confusion_matrix(y.numpy(), task.predict(logits).numpy(), labels=list(range(k)))
     assert cm.compute().tolist() == expected.tolist()
+
+
+# ---------------------------------------------------------------- task vs data
+
+
+def test_multilabel_config_and_targets_must_agree(tmp_path):
+    from litrain.build import build_parts
+    from litrain.config import load_config
+
+    targets = np.eye(3, dtype=np.int64)[np.arange(12) % 3]
+    np.savez(tmp_path / "ml.npz", x=np.zeros((12, 4), np.float32), y=targets)
+    ml = {"data.source": "arrays", "data.root": str(tmp_path / "ml.npz")}
+    parts = build_parts(load_config(overrides=ml))  # inferred from the (N, K) targets
+    assert parts.task.mode == "multilabel" and parts.task.num_outputs == 3
+    with pytest.raises(ConfigError, match="task.num_classes=5 but the multilabel targets have 3 labels"):
+        build_parts(load_config(overrides={**ml, "task.num_classes": 5}))
+    with pytest.raises(ConfigError, match="task.type=multilabel needs \\(N, K\\) 0/1 targets"):
+        build_parts(load_config(overrides={"data.source": "digits", "task.type": "multilabel"}))
