@@ -1,0 +1,121 @@
+"""Lightning engine vs native engine: per-epoch time and peak RSS on the same configs.
+
+Each repetition runs both engines in fresh subprocesses (so peak RSS is per run), in
+alternating order (so drift in machine load hits both equally); the script prints the
+median per-epoch time of each engine and the ratio lightning / native side by side.
+Per-epoch time excludes startup (imports, data setup, plotting): it is the median of the
+epochs' wall times after the first (warm-up) epoch, read from the run's own clock.
+
+    python benchmarks/overhead.py                 # all configs, 5 repetitions
+    python benchmarks/overhead.py --reps 7 --only digits-mlp --threads 1
+
+Targets on CPU: <= 1.25 for digits-mlp (per-step overhead dominates); <= 1.02 for the
+CIFAR-size cnn and resnet18_cifar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CONFIGS: dict[str, dict[str, object]] = {
+    "digits-mlp": {"trainer.max_epochs": 12},
+    "cifar-cnn": {
+        "data.source": "synthetic",
+        "data.num_samples": 2000,
+        "data.shape": [3, 32, 32],
+        "model.name": "cnn",
+        "trainer.max_epochs": 4,
+    },
+    "resnet18-cifar": {
+        "data.source": "synthetic",
+        "data.num_samples": 1024,
+        "data.shape": [3, 32, 32],
+        "model.name": "resnet18_cifar",
+        "trainer.max_epochs": 3,
+        "trainer.limit_train_batches": 6,
+        "trainer.limit_val_batches": 2,
+    },
+}
+
+# Runs one fit and prints per-epoch wall times (from a timing hook on epoch ends) and peak RSS.
+CHILD = r"""
+import json, resource, sys, time, warnings
+warnings.filterwarnings("ignore")
+import torch
+torch.set_num_threads(int(sys.argv[3]))
+import litrain
+engine, overrides = sys.argv[1], json.loads(sys.argv[2])
+stamps = []
+if engine == "native":
+    from litrain.engine.loop import NativeTrainer
+    original = NativeTrainer.end_epoch
+    def end_epoch(self, epoch):
+        original(self, epoch)
+        stamps.append(time.perf_counter())
+    NativeTrainer.end_epoch = end_epoch
+    def start(self):
+        stamps.append(time.perf_counter())
+    NativeTrainer.sanity_check = lambda self, batches=2: (start(self), NativeTrainer.validate(self, limit=min(batches, self.val_batches)))
+else:
+    import lightning as L
+    class Stamp(L.Callback):
+        def on_train_epoch_start(self, trainer, module):
+            if not stamps:
+                stamps.append(time.perf_counter())
+        def on_validation_end(self, trainer, module):
+            if not trainer.sanity_checking:
+                stamps.append(time.perf_counter())
+    import litrain.trainer as tr
+    original = tr.build_callbacks
+    tr.build_callbacks = lambda *a, **k: original(*a, **k) + [Stamp()]
+litrain.fit(run_dir=sys.argv[4], quiet=True, overwrite=True, **{"run.engine": engine}, **overrides)
+epochs = [b - a for a, b in zip(stamps, stamps[1:])]
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print("RESULT", json.dumps({"epochs": epochs, "rss_mb": rss}))
+"""
+
+
+def run_once(engine: str, overrides: dict[str, object], threads: int, workdir: Path) -> dict[str, float]:
+    cmd = [sys.executable, "-c", CHILD, engine, json.dumps(overrides), str(threads), str(workdir / engine)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    data = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT"))[7:])
+    steady = data["epochs"][1:] or data["epochs"]  # the first epoch warms caches and allocators
+    return {"epoch_s": statistics.median(steady), "rss_mb": data["rss_mb"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--only", action="append", choices=list(CONFIGS))
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: stable timings)")
+    args = parser.parse_args()
+    names = args.only or list(CONFIGS)
+    print(
+        f"{'config':16} {'lightning s/ep':>14} {'native s/ep':>12} {'ratio':>7} {'RSS L/N MB':>14} {'RSS ratio':>9}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            times: dict[str, list[float]] = {"lightning": [], "native": []}
+            rss: dict[str, list[float]] = {"lightning": [], "native": []}
+            for rep in range(args.reps):
+                order = ("lightning", "native") if rep % 2 == 0 else ("native", "lightning")
+                for engine in order:
+                    r = run_once(engine, CONFIGS[name], args.threads, Path(tmp))
+                    times[engine].append(r["epoch_s"])
+                    rss[engine].append(r["rss_mb"])
+            tl, tn = statistics.median(times["lightning"]), statistics.median(times["native"])
+            rl, rn = statistics.median(rss["lightning"]), statistics.median(rss["native"])
+            print(
+                f"{name:16} {tl:14.4f} {tn:12.4f} {tl / tn:7.3f} {rl:6.0f}/{rn:<6.0f} {rl / rn:9.3f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
