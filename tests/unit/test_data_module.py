@@ -85,9 +85,15 @@ def test_tabular_statistics_are_per_feature():
     assert std[0] == pytest.approx(2**0.5) and float(std[1]) == pytest.approx(1e-6)  # constant: no 0-division
 
 
-@pytest.mark.parametrize("preset", ["flip", "crop", "light"])
-def test_augmentation_changes_train_samples_only(preset):
-    kw = {"source": "digits"}
+@pytest.mark.parametrize(
+    ("source", "preset"),
+    [("digits", "flip"), ("digits", "crop"), ("digits", "light"), ("imagefolder", "flip")],
+)
+def test_augmentation_changes_train_samples_only(tmp_path, source, preset):
+    kw = {"source": source}
+    if source == "imagefolder":  # file-backed: augmented per sample in the DataLoader
+        write_image_tree(tmp_path, per_class=8, size=(6, 6))
+        kw["root"] = str(tmp_path)
     plain, aug = _dm(**kw), _dm(augment=preset, **kw)
     xp, yp = _all(plain.train_dataloader())
     xa, ya = _all(aug.train_dataloader())
