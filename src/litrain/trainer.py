@@ -12,6 +12,7 @@ import lightning as L
 import torch
 from lightning.pytorch import callbacks as plc
 
+from litrain.callbacks.checkpoint import TopKAndLastCheckpoint
 from litrain.callbacks.history import HistoryCallback
 from litrain.config import Config, TrainerConfig
 from litrain.engine.hardware import (  # lightning-free: the native engine shares them
@@ -83,7 +84,7 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
     if not cfg.trainer.fast_dev_run:
         cbs.insert(
             0,
-            plc.ModelCheckpoint(
+            TopKAndLastCheckpoint(
                 dirpath=ck.dir or str(run_dir / "checkpoints"),
                 filename=checkpoint_filename(ck.monitor),
                 monitor=ck.monitor,

@@ -205,3 +205,11 @@ def test_other_profilers_write_reports(tmp_path, kind):
     assert "FIT Profiler Report" in report
     # advanced: cProfile function stats; pytorch: operator table with ProfilerStep rows
     assert ("function calls" in report) if kind == "advanced" else ("ProfilerStep" in report)
+
+
+def test_last_checkpoint_is_current_even_when_top_k_is_not_rewritten(tmp_path):
+    # mode=min on val/acc: epoch 0 stays "best", later epochs write no top-k file
+    r = fit(tmp_path, **{"trainer.max_epochs": 3, "checkpoint.mode": "min", "checkpoint.save_top_k": 1})
+    last = load_checkpoint(r.run_dir / "checkpoints" / "last.ckpt")
+    assert last["epoch"] == 2 and last["global_step"] == 3 * TRAIN_BATCHES
+    assert [p.name.split("-")[0] for p in (r.run_dir / "checkpoints").glob("epoch=*.ckpt")] == ["epoch=00"]
