@@ -18,6 +18,7 @@ COMMANDS = {
     "tune": "tune lr: run the learning-rate finder",
     "config": "config show | config validate FILE",
     "convert": "convert CKPT --to native|lightning|safetensors OUT (either engine resumes)",
+    "slurm": "write (and --submit) an sbatch script that trains CONFIG with requeue",
 }
 EPILOG = "Run 'litrain COMMAND --help' for the flags of each command."
 
@@ -74,6 +75,39 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         group.add_argument(f"--{key}", **kw)
 
 
+def _add_slurm_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="YAML config(s) to train")
+    p.add_argument("--nodes", type=int, default=1, help="nodes (default 1)")
+    p.add_argument("--gpus-per-node", type=int, default=0, help="GPUs per node: one task each")
+    p.add_argument("--tasks-per-node", type=int, default=None, help="CPU jobs: processes per node")
+    p.add_argument("--cpus-per-task", type=int, default=None, help="CPU cores per task")
+    p.add_argument("--time", default=None, help="time limit, e.g. 04:00:00")
+    p.add_argument("--partition", default=None, help="SLURM partition")
+    p.add_argument("--account", default=None, help="SLURM account")
+    p.add_argument("--job-name", default=None, help="job name (default run.name)")
+    p.add_argument("--signal-lead", type=int, default=90, metavar="SECONDS",
+                   help="SIGUSR1 this long before the time limit: checkpoint and requeue")
+    p.add_argument("--sbatch", action="append", default=[], metavar="FLAG",
+                   help="extra #SBATCH line, e.g. --sbatch=--qos=high")
+    p.add_argument("--output", default=None, help="script path (default <job-name>.sbatch)")
+    p.add_argument("--submit", action="store_true", help="submit with sbatch, print the job id")
+
+
+def _slurm(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    from litrain.config import load_config
+    from litrain.slurm import SlurmJob, submit, write_script
+
+    name = args.job_name or load_config(args.configs, overrides).run.name
+    job = SlurmJob(configs=args.configs, nodes=args.nodes, gpus_per_node=args.gpus_per_node,
+                   tasks_per_node=args.tasks_per_node, cpus_per_task=args.cpus_per_task,
+                   time=args.time, partition=args.partition, account=args.account, job_name=name,
+                   run_dir=args.run_dir, signal_lead_s=args.signal_lead, overrides=overrides,
+                   extra_sbatch=args.sbatch)
+    script = write_script(job, args.output or f"{name}.sbatch")
+    print(submit(script) if args.submit else script)
+    return 0
+
+
 def _command_parser(command: str) -> argparse.ArgumentParser:
     # allow_abbrev=False: a mistyped key (--trainer.max_epoch) is an error, not a prefix match.
     p = argparse.ArgumentParser(prog=f"litrain {command}", description=COMMANDS[command], allow_abbrev=False)
@@ -82,6 +116,8 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("files", nargs="*", help="validate: the YAML file(s) to check")
     if command == "tune":
         p.add_argument("what", choices=["lr"], help="what to tune")
+    if command == "slurm":
+        _add_slurm_flags(p)
     p.add_argument("--run-dir", default=None, help="output directory (default runs/<name>/<time>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables: for scripts")
     if command in ("fit", "tune"):
@@ -104,8 +140,10 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
         )
     if command == "convert":
         p.add_argument("ckpt", metavar="CKPT", help="checkpoint: Lightning, native or .safetensors")
-        p.add_argument("--to", required=True, choices=["native", "lightning", "safetensors"],
+        p.add_argument("--to", default=None, choices=["native", "lightning", "safetensors"],
                        help="format to write")
+        p.add_argument("--consolidate", action="store_true",
+                       help="merge a sharded (FSDP, .distcp) checkpoint directory into one file")
         p.add_argument("out", metavar="OUT", help="file to write")
     if command == "predict":
         p.add_argument("--output", default=None, help="CSV path (default run_dir/predictions.csv)")
@@ -203,9 +241,18 @@ def run(argv: list[str]) -> int:
 
             print(yaml.safe_dump(load_config(args.config + args.files, overrides).to_dict(), sort_keys=False))
         return 0
+    if command == "slurm":
+        return _slurm(args, overrides)
+    if command == "convert" and args.consolidate:
+        from litrain.fsdp import consolidate
+
+        print(consolidate(args.ckpt, args.out))
+        return 0
     if command == "convert":
         from litrain.convert import convert
 
+        if args.to is None:
+            raise ConfigError("convert needs --to native|lightning|safetensors (or --consolidate)")
         print(convert(args.ckpt, args.to, args.out))
         return 0
     common = {"run_dir": args.run_dir, "quiet": args.quiet}

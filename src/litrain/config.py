@@ -134,6 +134,29 @@ class CallbackSpec(Section):
     init_args: dict[str, Any] = Field({}, description="Keyword arguments.")
 
 
+class FSDPConfig(Section):
+    enabled: bool = Field(False, description="Shard the model with FSDP (same as strategy: fsdp).")
+    sharding: Literal["full", "hybrid", "grad-op", "no-shard"] = Field(
+        "full", description="full, hybrid (shard in a node, replicate across), grad-op, no-shard."
+    )
+    auto_wrap_min_params: int | None = Field(
+        None, gt=0, description="Wrap every submodule with at least this many parameters."
+    )
+    auto_wrap_layers: list[str] = Field(
+        [], description="Wrap every submodule of these class names (e.g. [BasicBlock])."
+    )
+    activation_checkpointing: list[str] = Field(
+        [], description="Recompute activations of these layer class names in backward."
+    )
+    mixed_precision: Literal["none", "bf16", "fp16"] = Field(
+        "none", description="Parameter/compute dtype of the shards; gradients reduce in fp32."
+    )
+    cpu_offload: bool = Field(False, description="Keep parameters and gradients in CPU memory (GPU).")
+    state_dict: Literal["sharded", "full"] = Field(
+        "sharded", description="Checkpoint format: sharded (one file per rank) or full (one file)."
+    )
+
+
 class TrainerConfig(Section):
     max_epochs: int = Field(10, ge=-1, description="Epochs to train.")
     max_steps: int = Field(-1, ge=-1, description="Optimizer steps to train (-1: no limit).")
@@ -159,6 +182,16 @@ class TrainerConfig(Section):
     )
     compile: bool = Field(False, description="torch.compile the model (falls back to eager).")
     callbacks: list[CallbackSpec] = Field([], description="Extra Lightning callbacks.")
+    sync_batchnorm: bool = Field(False, description="Batch-norm statistics over all processes.")
+    ddp_timeout: int = Field(
+        1800, gt=0, description="Seconds a process waits for the others in a collective."
+    )
+    find_unused_parameters: bool = Field(False, description="DDP: allow parameters without grads.")
+    static_graph: bool = Field(False, description="DDP: the graph is the same every step (faster).")
+    process_group_backend: Literal["auto", "gloo", "nccl"] = Field(
+        "auto", description="auto: nccl on GPUs, gloo on CPU."
+    )
+    fsdp: FSDPConfig = Field(default_factory=FSDPConfig)
 
     @field_validator("precision", mode="before")
     @classmethod
@@ -168,6 +201,14 @@ class TrainerConfig(Section):
         allowed = {"32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true", "auto"}
         if v not in allowed:
             raise ValueError(f"must be one of {sorted(allowed)} (or 16, bf16, 32)")
+        return v
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, v: str) -> str:
+        allowed = ("auto", "ddp", "ddp_spawn", "fsdp", "single_device")
+        if v not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
         return v
 
     @field_validator("devices")

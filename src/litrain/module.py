@@ -9,6 +9,7 @@ from typing import Any
 
 import lightning as L
 import torch
+import torchmetrics as tm
 from torch import nn
 
 from litrain.config import OptimConfig
@@ -34,6 +35,11 @@ class TaskModule(L.LightningModule):
         self.val_metrics = task.metrics("val/")
         self.test_metrics = task.metrics("test/")
         self.test_confusion = task.confusion_matrix()
+        # Loss means as torchmetrics: they sync (sum, weight) as floats across ranks, so under
+        # DDP the epoch value is the 1-process number. (Lightning's sync_dist mean averages an
+        # integer sample count, which is off when ranks hold uneven shares.)
+        self.val_loss_mean = tm.MeanMetric()
+        self.test_loss_mean = tm.MeanMetric()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -61,7 +67,9 @@ class TaskModule(L.LightningModule):
         metrics.update(probs, y)
         if split == "test":
             self.test_confusion.update(probs, y)
-        self.log(f"{split}/loss", loss, on_epoch=True, prog_bar=split == "val", batch_size=len(x))
+        mean = self.val_loss_mean if split == "val" else self.test_loss_mean
+        mean.update(loss.detach(), weight=len(x))
+        self.log(f"{split}/loss", mean, on_epoch=True, prog_bar=split == "val", batch_size=len(x))
         return logits
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:

@@ -57,7 +57,7 @@ def resolve_checkpoint(spec: str, cfg: Config, run_dir: Path | None) -> Path:
     """``last``: the newest checkpoint of the run; ``best``: the run's best; else a path."""
     if spec not in ("last", "best"):
         p = Path(spec).expanduser()
-        if not p.is_file():
+        if not p.is_file() and not (p / ".metadata").is_file():  # a file, or FSDP shards
             raise CheckpointError(f"checkpoint {p} does not exist")
         return p
     if run_dir is None:

@@ -15,6 +15,7 @@ from lightning.pytorch import callbacks as plc
 from litrain.callbacks.checkpoint import TopKAndLastCheckpoint
 from litrain.callbacks.history import HistoryCallback
 from litrain.config import Config, TrainerConfig
+from litrain.distributed import parallel_kwargs
 from litrain.engine.hardware import (  # lightning-free: the native engine shares them
     checkpoint_filename,
     resolve_accelerator,
@@ -156,7 +157,6 @@ def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: 
     kw = trainer_kwargs(t)
     kw.update(
         accelerator=accelerator,
-        devices=t.devices,
         precision=precision,
         deterministic=cfg.run.deterministic,
         default_root_dir=str(run_dir),
@@ -166,5 +166,7 @@ def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: 
         enable_progress_bar=not quiet,
         enable_model_summary=not quiet,
     )
+    # devices, num_nodes (from torchrun/srun when they launched us), strategy, batch-norm sync
+    kw.update(parallel_kwargs(cfg, accelerator))
     kw.update(overrides)
     return L.Trainer(**kw)
