@@ -236,7 +236,7 @@ def _evaluate(
     module.load_state_dict(ckpt["state_dict"])
     trainer = build_trainer(parts.config, rd, quiet, logger=False)
     run = trainer.validate if stage == "validate" else trainer.test
-    results = run(module, **_loaders(parts.datamodule, stage))
+    results = run(module, verbose=not quiet, **_loaders(parts.datamodule, stage))
     metrics = tensor_dict_to_floats(results[0] if results else {})
     if trainer.is_global_zero:
         write_json(rd / f"{stage}_metrics.json", {"checkpoint": str(ckpt_path), "metrics": metrics})
