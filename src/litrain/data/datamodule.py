@@ -78,8 +78,8 @@ class DataModule:
         gen = torch.Generator().manual_seed(self.seed)
         n = split_len(src.train)
         order = torch.randperm(n, generator=gen)
-        n_val = 0 if src.val is not None else round(n * self.cfg.val_split)
-        n_test = 0 if src.test is not None else round(n * self.cfg.test_split)
+        n_val = 0 if src.val is not None else _held_out(n, self.cfg.val_split)
+        n_test = 0 if src.test is not None else _held_out(n, self.cfg.test_split)
         val_idx, test_idx = order[:n_val], order[n_val : n_val + n_test]
         train_idx = order[n_val + n_test :]
         if len(train_idx) == 0:
@@ -166,6 +166,12 @@ class DataModule:
 
     def predict_dataloader(self) -> DataLoader | InMemoryLoader:
         return self.test_dataloader()
+
+
+def _held_out(n: int, fraction: float) -> int:
+    """Samples a fraction holds out: at least one when asked for any, so a tiny data set
+    still has a split for the checkpoint monitor to read."""
+    return max(1, round(n * fraction)) if fraction > 0 else 0
 
 
 def _whole(split: Split, tf: Transform | None) -> SplitDataset:
