@@ -37,11 +37,22 @@ def as_config(source: ConfigSource = None, overrides: dict[str, Any] | None = No
     return load_config(files, overrides)
 
 
-def _loaders(dm: Any, stage: str) -> dict[str, Any]:
+def _loaders(dm: Any, stage: str, trainer: Any = None) -> dict[str, Any]:
     from litrain.data.datamodule import DataModule
 
     if not isinstance(dm, DataModule):
         return {"datamodule": dm}
+    if trainer is not None and trainer.world_size > 1:
+        # Each rank reads its own share: evaluation without padding (every sample scored
+        # once), training in the 1-process order (see data/sharding.py).
+        from litrain.data.sharding import shard_loader
+
+        seed = dm.seed
+        if stage == "fit":
+            return {"train_dataloaders": shard_loader(dm.train_dataloader(), True, seed),
+                    "val_dataloaders": shard_loader(dm.val_dataloader(), False, seed)}
+        loader = dm.val_dataloader() if stage == "validate" else dm.test_dataloader()
+        return {"dataloaders": shard_loader(loader, False, seed)}
     if stage == "fit":
         return {"train_dataloaders": dm.train_dataloader(), "val_dataloaders": dm.val_dataloader()}
     loader = dm.val_dataloader() if stage == "validate" else dm.test_dataloader()
@@ -68,16 +79,24 @@ def fit(
 
     from litrain.build import build_module, build_parts
     from litrain.checkpoint import check_fits, load_checkpoint
+    from litrain.distributed import agree_run_dir, is_global_zero, wants_fsdp
+    from litrain.engine.hardware import resolve_accelerator
     from litrain.rundir import choose_run_dir, resolve_checkpoint
     from litrain.trainer import build_trainer
 
-    out_dir = choose_run_dir(cfg, run_dir, resume, overwrite)
+    # Under a multi-process launch only rank 0 chooses (and checks) the run dir.
+    out_dir = agree_run_dir(lambda: choose_run_dir(cfg, run_dir, resume, overwrite), cfg,
+                            resolve_accelerator(cfg.trainer.accelerator))
     if resume and config_or_path is None and (out_dir / "config.yaml").is_file():
         cfg = load_config([out_dir / "config.yaml"], kwargs_to_overrides(overrides))
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     parts = build_parts(cfg)
     cfg = parts.config
     module = build_module(parts)
+    if wants_fsdp(cfg.trainer) and resolve_accelerator(cfg.trainer.accelerator) == "cpu":
+        from litrain.fsdp import as_fsdp2_module
+
+        module = as_fsdp2_module(module, cfg.trainer)
     if cfg.trainer.compile and hasattr(module, "model"):
         from litrain.engine.compile import compile_model  # in place: checkpoint keys unchanged
 
@@ -92,15 +111,18 @@ def fit(
 
         from litrain.convert import as_lightning_file  # a native checkpoint resumes here too
 
-        ckpt_path = as_lightning_file(ckpt_path, Path(tempfile.mkdtemp(prefix="litrain-resume-")))
-        check_fits(load_checkpoint(ckpt_path), module, ckpt_path)
+        if not (ckpt_path / ".metadata").is_file():  # FSDP shards: the strategy loads them
+            ckpt_path = as_lightning_file(ckpt_path, Path(tempfile.mkdtemp(prefix="litrain-resume-")))
+            check_fits(load_checkpoint(ckpt_path), module, ckpt_path)
     if cfg.optim.lr == "auto" and not ckpt_path:
         lr = _find_lr(trainer, module, parts.datamodule, out_dir)
         cfg = cfg.model_copy(update={"optim": cfg.optim.model_copy(update={"lr": lr})})
         module.lr = lr
-    cfg.save(out_dir / "config.yaml")
+    if is_global_zero():
+        cfg.save(out_dir / "config.yaml")
     start = time.perf_counter()
-    trainer.fit(module, ckpt_path=ckpt_path, weights_only=True, **_loaders(parts.datamodule, "fit"))
+    trainer.fit(module, ckpt_path=ckpt_path, weights_only=True,
+                **_loaders(parts.datamodule, "fit", trainer))
     return _finish_fit(trainer, cfg, out_dir, time.perf_counter() - start)
 
 
@@ -224,10 +246,12 @@ def _evaluate(
     from litrain.build import build_module, build_parts
     from litrain.checkpoint import check_fits
     from litrain.convert import read_any, to_lightning
+    from litrain.distributed import for_evaluation
     from litrain.report import tensor_dict_to_floats, write_json
     from litrain.trainer import build_trainer
 
     cfg, rd, ckpt_path = _eval_setup(config_or_path, checkpoint, run_dir, overrides)
+    cfg = for_evaluation(cfg, ckpt_path)
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     parts = build_parts(cfg)
     module = build_module(parts)
@@ -236,7 +260,7 @@ def _evaluate(
     module.load_state_dict(ckpt["state_dict"])
     trainer = build_trainer(parts.config, rd, quiet, logger=False)
     run = trainer.validate if stage == "validate" else trainer.test
-    results = run(module, verbose=not quiet, **_loaders(parts.datamodule, stage))
+    results = run(module, verbose=not quiet, **_loaders(parts.datamodule, stage, trainer))
     metrics = tensor_dict_to_floats(results[0] if results else {})
     if trainer.is_global_zero:
         write_json(rd / f"{stage}_metrics.json", {"checkpoint": str(ckpt_path), "metrics": metrics})
@@ -288,9 +312,11 @@ def predict(
     from litrain.build import build_module, build_parts
     from litrain.checkpoint import check_fits
     from litrain.convert import read_any, to_lightning
+    from litrain.distributed import for_evaluation
     from litrain.trainer import build_trainer
 
     cfg, rd, ckpt_path = _eval_setup(config_or_path, checkpoint, run_dir, overrides)
+    cfg = for_evaluation(cfg, ckpt_path)
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     parts = build_parts(cfg)
     module = build_module(parts)
