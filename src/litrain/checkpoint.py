@@ -6,20 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from litrain.errors import CheckpointError
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Verify ``path`` against its checksum sidecar (when it has one) and load it with
+    ``weights_only=True``; every failure is a CheckpointError naming the file."""
+    from litrain.atomic import safe_load
+
     p = Path(path)
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {p} does not exist") from None
-    except Exception as exc:
-        raise CheckpointError(f"cannot read checkpoint {p} (corrupt, or not a checkpoint): {exc}") from None
+    ckpt = safe_load(p)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"{p} is not a litrain/Lightning checkpoint (no state_dict)")
     return ckpt

@@ -37,6 +37,8 @@ def choose_run_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, 
         while chosen.exists():  # two runs started in the same second
             chosen = runs_root(cfg) / f"{stamp}-{n}"
             n += 1
+    if chosen.exists() and not chosen.is_dir():
+        raise ConfigError(f"run dir {chosen} is a file, not a directory: choose another --run-dir")
     holds_run = (chosen / "config.yaml").is_file() or (chosen / "checkpoints").is_dir()
     if holds_run and resume is None:
         if not overwrite:
@@ -72,6 +74,13 @@ def resolve_checkpoint(spec: str, cfg: Config, run_dir: Path | None) -> Path:
     found = sorted(ckpt_dir.glob("*.ckpt"), key=lambda p: p.stat().st_mtime) if ckpt_dir.is_dir() else []
     if not found:
         raise CheckpointError(f"no checkpoint in {ckpt_dir} to use as '{spec}'")
-    if spec == "last" and (ckpt_dir / "last.ckpt").is_file():
-        return ckpt_dir / "last.ckpt"
+    if spec == "last":
+        # A torn or corrupt newest file (a crash, a bad disk) falls back, with a warning, to
+        # the newest checkpoint that verifies.
+        from litrain.atomic import newest_valid
+
+        good = newest_valid(ckpt_dir)
+        if good is None:
+            raise CheckpointError(f"no valid checkpoint in {ckpt_dir}: every *.ckpt there is corrupt")
+        return good
     return found[-1]
