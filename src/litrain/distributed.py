@@ -51,18 +51,24 @@ def _int_env(name: str, default: int = 0) -> int:
         return default
 
 
-def _in_slurm_step() -> bool:
-    # Lightning's own test: a job whose name is bash/interactive is a shell, not an srun step.
-    from lightning.fabric.plugins.environments import SLURMEnvironment
+# The tests of Lightning's TorchElasticEnvironment.detect() and SLURMEnvironment.detect(),
+# restated so that the native engine can ask without importing Lightning.
+_TORCHELASTIC_VARS = ("RANK", "GROUP_RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 
-    return SLURMEnvironment.detect() and "SLURM_PROCID" in os.environ and _int_env("SLURM_NTASKS", 1) > 1
+
+def _in_slurm_step() -> bool:
+    # a job named bash/interactive is a shell on an allocation, not an srun step
+    return (
+        "SLURM_NTASKS" in os.environ
+        and os.environ.get("SLURM_JOB_NAME") not in ("bash", "interactive")
+        and "SLURM_PROCID" in os.environ
+        and _int_env("SLURM_NTASKS", 1) > 1
+    )
 
 
 def detect_launch() -> LaunchEnv:
     """The launcher of this process and its place among the others, from env vars alone."""
-    from lightning.fabric.plugins.environments import TorchElasticEnvironment
-
-    if TorchElasticEnvironment.detect():
+    if all(v in os.environ for v in _TORCHELASTIC_VARS):
         return LaunchEnv(
             "torchrun",
             world_size=_int_env("WORLD_SIZE", 1),

@@ -41,8 +41,13 @@ def seed_everything(seed: int) -> None:
 def check_supported(cfg: Config) -> None:
     """Refuse, with what to do instead, what only the Lightning engine provides."""
     t, why = cfg.trainer, []
-    if t.devices not in ("auto", 1) or t.num_nodes != 1 or t.strategy not in ("auto", "single_device"):
-        why.append("multi-device training (trainer.devices/num_nodes/strategy)")
+    from litrain.distributed import detect_launch, wants_fsdp
+
+    if detect_launch().external:  # torchrun/srun started the processes: DDP (native_ddp.py)
+        if t.strategy not in ("auto", "ddp") or wants_fsdp(t) or t.sync_batchnorm:
+            why.append("strategies other than ddp, and sync_batchnorm, under torchrun")
+    elif t.devices not in ("auto", 1) or t.num_nodes != 1 or t.strategy not in ("auto", "single_device"):
+        why.append("multi-device training without torchrun (trainer.devices/num_nodes/strategy)")
     if t.profiler:
         why.append(f"trainer.profiler={t.profiler}")
     if t.callbacks:
@@ -95,15 +100,20 @@ def fit_native(
     from litrain.build import build_parts
     from litrain.checkpoint import check_fits, load_checkpoint
     from litrain.convert import to_native
-    from litrain.engine.loop import NativeTrainer
+    from litrain.distributed import agree_run_dir, is_global_zero
+    from litrain.engine.hardware import resolve_accelerator
+    from litrain.native_ddp import device_for_rank, make_trainer
     from litrain.report import write_json
     from litrain.rundir import choose_run_dir, resolve_checkpoint
 
-    out_dir = choose_run_dir(cfg, run_dir, resume, overwrite)
+    # under torchrun: rank 0 chooses the run dir, the process group opens here
+    out_dir = agree_run_dir(lambda: choose_run_dir(cfg, run_dir, resume, overwrite), cfg,
+                            resolve_accelerator(cfg.trainer.accelerator))
     if resume and overrides is not None and (out_dir / "config.yaml").is_file():
         cfg = load_config([out_dir / "config.yaml"], kwargs_to_overrides(overrides))
     check_supported(cfg)
     device, precision = resolve_device(cfg)
+    device = device_for_rank(device)
     seed_everything(cfg.run.seed)
     if cfg.run.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -114,13 +124,14 @@ def fit_native(
             "run.engine=native trains litrain tasks on an nn.Module; a LightningModule or "
             "LightningDataModule from class_path needs run.engine=lightning"
         )
-    trainer = NativeTrainer(cfg, parts.model, parts.task, parts.datamodule, out_dir, device, precision, quiet)
+    trainer = make_trainer(cfg, parts.model, parts.task, parts.datamodule, out_dir, device, precision, quiet)
     if resume:
         path = resolve_checkpoint(resume, cfg, out_dir)
         ckpt = to_native(load_checkpoint(path))
         check_fits(ckpt, trainer.model, path)
         trainer.load_checkpoint(ckpt)
-    cfg.save(out_dir / "config.yaml")
+    if is_global_zero():
+        cfg.save(out_dir / "config.yaml")
     start = time.perf_counter()
     state = trainer.fit()
     wall = time.perf_counter() - start
@@ -146,7 +157,8 @@ def fit_native(
     }
     if state.stop_reason:
         summary["stopped"] = state.stop_reason
-    write_json(summary_path, summary)
+    if is_global_zero():
+        write_json(summary_path, summary)
     return RunResult(metrics, out_dir, cfg, best, last, summary)
 
 

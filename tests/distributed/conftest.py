@@ -42,6 +42,13 @@ def _torchrun_1_node(runs: Runs, cwd: Path) -> Path:
     return dirs[0]
 
 
+def _native_torchrun(runs: Runs, cwd: Path) -> Path:
+    # the plain-PyTorch engine: DDP-wrapped model, DistributedSampler-order shards
+    run([*TORCHRUN, "--standalone", "--nproc-per-node", "2", "-m", "litrain", *BASE, *MLP,
+         "--batch-size", "32", "--engine", "native", "--run-dir", str(cwd / "run")], cwd)
+    return cwd / "run"
+
+
 def _torchrun_2_nodes(runs: Runs, cwd: Path) -> Path:
     torchrun_2_nodes([*BASE, *MLP, "--batch-size", "32", "--run-dir", str(cwd / "run")], cwd)
     return cwd / "run"
@@ -61,6 +68,7 @@ RECIPES: dict[str, Callable[[Runs, Path], Path]] = {
                                                     "--strategy", "fsdp"]),
     "torchrun": _torchrun_1_node,
     "torchrun_2_nodes": _torchrun_2_nodes,
+    "native_torchrun": _native_torchrun,
 }
 
 

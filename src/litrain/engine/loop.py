@@ -256,10 +256,15 @@ class NativeTrainer:
             self.val_metrics.update(self.task.metric_inputs(logits), y)
             loss_sum = loss_sum + loss * len(x)
             count += len(x)
+        loss_sum, count = self.reduce_sum(loss_sum, count)
         values = {k: float(v) for k, v in self.val_metrics.compute().items()}
         self.val_metrics.reset()
         self.model.train()
         return {"val/loss": float(loss_sum / count), **values}
+
+    def reduce_sum(self, total: torch.Tensor, count: int) -> tuple[torch.Tensor, int]:
+        """(sum, count) over all processes; one process: unchanged (see litrain.native_ddp)."""
+        return total, count
 
     def end_epoch(self, epoch: int) -> None:
         """After the epoch's batches: validate, schedules, early stopping, checkpoints, logs."""
