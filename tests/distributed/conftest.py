@@ -60,10 +60,14 @@ RECIPES: dict[str, Callable[[Runs, Path], Path]] = {
     "cnn_1p": lambda r, c: r.cli("cnn_1p", c, [*CNN, "--batch-size", "64"]),
     # Lightning's launcher: 2 processes x 32 (cnn with synchronized batch norm)
     "cnn_ddp_syncbn": lambda r, c: r.cli("cnn_ddp_syncbn", c, [
-        *CNN, "--devices", "2", "--batch-size", "32", "--trainer.sync_batchnorm", "true"]),
+        *CNN, "--devices", "2", "--batch-size", "32", "--trainer.sync_batchnorm", "true",
+        "--logging.tensorboard", "true"]),
     # 2 processes x 16 x 2 accumulated batches = 64 per optimizer step
     "mlp_ddp_accum": lambda r, c: r.cli("mlp_ddp_accum", c, [
         *MLP, "--devices", "2", "--batch-size", "16", "--accumulate-grad-batches", "2"]),
+    # ddp_spawn: loaders are built before the processes exist; shards resolve ranks late
+    "mlp_ddp_spawn": lambda r, c: r.cli("mlp_ddp_spawn", c, [*MLP, "--devices", "2", "--batch-size", "32",
+                                                              "--strategy", "ddp_spawn"]),
     "mlp_fsdp": lambda r, c: r.cli("mlp_fsdp", c, [*MLP, "--devices", "2", "--batch-size", "32",
                                                     "--strategy", "fsdp"]),
     "torchrun": _torchrun_1_node,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dist_helpers import LITRAIN, run, summary
+from dist_helpers import LITRAIN, run, step_losses, summary
 
 pytestmark = pytest.mark.distributed
 
@@ -59,3 +59,10 @@ def test_only_rank_zero_writes_the_run_dir(runs):
     history = __import__("json").loads((rd / "history.json").read_text())
     assert [row["epoch"] for row in history] == [0]
     assert (rd / "config.yaml").is_file()
+    assert len(list((rd / "logs").rglob("events.out.tfevents.*"))) == 1  # one TensorBoard run
+
+
+def test_ddp_spawn_trains_like_ddp(runs):
+    a, b = step_losses(runs.get("torchrun")), step_losses(runs.get("mlp_ddp_spawn"))
+    assert len(a) == len(b) > 10
+    assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-5
