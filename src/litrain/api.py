@@ -120,9 +120,24 @@ def fit(
         module.lr = lr
     if is_global_zero():
         cfg.save(out_dir / "config.yaml")
+        from litrain.atomic import clean_stale_temps
+        from litrain.rundir import checkpoint_dir
+
+        clean_stale_temps(checkpoint_dir(cfg, out_dir))  # left by a run killed mid-write
     start = time.perf_counter()
-    trainer.fit(module, ckpt_path=ckpt_path, weights_only=True,
-                **_loaders(parts.datamodule, "fit", trainer))
+    loaders = _loaders(parts.datamodule, "fit", trainer)
+    if "train_dataloaders" in loaders:  # mid-epoch resume needs the loader's position
+        from litrain.data.resumable import make_resumable
+
+        loaders["train_dataloaders"] = make_resumable(loaders["train_dataloaders"])
+    from litrain.signals import Preempted
+
+    try:
+        trainer.fit(module, ckpt_path=ckpt_path, weights_only=True, **loaders)
+    except Preempted as stop:
+        summary = {"preempted": True, "signal": stop.signame, "steps": stop.step,
+                   "last_checkpoint": str(stop.checkpoint)}
+        return RunResult({}, out_dir, cfg, last_checkpoint=str(stop.checkpoint), summary=summary)
     return _finish_fit(trainer, cfg, out_dir, time.perf_counter() - start)
 
 

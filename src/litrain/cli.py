@@ -17,6 +17,7 @@ COMMANDS = {
     "predict": "write predictions.csv with per-class probabilities",
     "tune": "tune lr: run the learning-rate finder",
     "config": "config show | config validate FILE",
+    "export": "export a checkpoint's weights (--format safetensors)",
     "convert": "convert CKPT --to native|lightning|safetensors OUT (either engine resumes)",
     "slurm": "write (and --submit) an sbatch script that trains CONFIG with requeue",
 }
@@ -138,6 +139,12 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
             metavar="best|last|PATH",
             help="checkpoint to evaluate (default: the run's best)",
         )
+    if command == "export":
+        p.add_argument("--format", default="safetensors", choices=["safetensors"],
+                       help="weights only, no pickle")
+        p.add_argument("--ckpt", default="best", metavar="best|last|PATH",
+                       help="checkpoint to export (default: the run's best)")
+        p.add_argument("--output", default=None, help="file (default: beside the checkpoint)")
     if command == "convert":
         p.add_argument("ckpt", metavar="CKPT", help="checkpoint: Lightning, native or .safetensors")
         p.add_argument("--to", default=None, choices=["native", "lightning", "safetensors"],
@@ -241,6 +248,11 @@ def run(argv: list[str]) -> int:
 
             print(yaml.safe_dump(load_config(args.config + args.files, overrides).to_dict(), sort_keys=False))
         return 0
+    if command == "export":
+        from litrain.weights_export import export_safetensors
+
+        print(export_safetensors(args.ckpt, args.run_dir, args.output))
+        return 0
     if command == "slurm":
         return _slurm(args, overrides)
     if command == "convert" and args.consolidate:
@@ -259,6 +271,10 @@ def run(argv: list[str]) -> int:
     source = args.config or None
     if command == "fit":
         result = api.fit(source, resume=args.resume, overwrite=args.overwrite, **common, **overrides)
+        if result.summary.get("preempted"):
+            from litrain.signals import REQUEUE_EXIT_CODE
+
+            return REQUEUE_EXIT_CODE  # saved; a scheduler may requeue with --resume last
         _print_metrics(result, args.quiet, "final metrics")
     elif command == "tune":
         result = api.tune_lr(source, overwrite=args.overwrite, **common, **overrides)

@@ -192,6 +192,26 @@ class TrainerConfig(Section):
         "auto", description="auto: nccl on GPUs, gloo on CPU."
     )
     fsdp: FSDPConfig = Field(default_factory=FSDPConfig)
+    nan_policy: Literal["stop", "skip", "rollback"] = Field(
+        "stop", description="On a NaN/Inf loss or gradient: stop (with a debug checkpoint), "
+        "skip the step, or rollback to the last checkpoint with a lower lr."
+    )
+    nan_lr_factor: float = Field(0.5, gt=0, lt=1, description="rollback: lr multiplier per rollback.")
+    oom_recovery: bool = Field(
+        False, description="On out-of-memory: halve the micro-batch, double accumulation, go on."
+    )
+    preemption_signals: list[str] = Field(
+        ["SIGTERM", "SIGUSR1"],
+        description="Signals that save a checkpoint at the next step and exit 75 ([] to disable).",
+    )
+
+    @field_validator("preemption_signals")
+    @classmethod
+    def _signals(cls, v: list[str]) -> list[str]:
+        from litrain.signals import parse_signals
+
+        parse_signals(v)  # ValueError names the bad one
+        return v
 
     @field_validator("precision", mode="before")
     @classmethod
@@ -229,6 +249,9 @@ class CheckpointConfig(Section):
     save_top_k: int = Field(1, ge=-1, description="Best checkpoints to keep (-1: all).")
     save_last: bool = Field(True, description="Also keep last.ckpt.")
     every_n_epochs: int = Field(1, ge=0, description="Save every N epochs.")
+    every_n_steps: int | None = Field(
+        None, gt=0, description="Also write last.ckpt every N optimizer steps (mid-epoch resume)."
+    )
     dir: str | None = Field(None, description="Checkpoint directory (default run_dir/checkpoints).")
 
 

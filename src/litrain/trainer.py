@@ -94,8 +94,12 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
                 save_last=ck.save_last,
                 every_n_epochs=ck.every_n_epochs,
                 auto_insert_metric_name=False,
+                # last.ckpt is shared with the mid-epoch/preemption saves, and a resumed run
+                # rewrites the same names: replace in place (atomically), never "-v1" copies.
+                enable_version_counter=False,
             ),
         )
+        cbs.extend(reliability_callbacks(cfg, Path(ck.dir or run_dir / "checkpoints")))
     es = cfg.early_stopping
     if es.enabled:
         cbs.append(
@@ -109,6 +113,25 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
             cbs.append(cls(**spec.init_args))
         except TypeError as exc:
             raise ConfigError(f"trainer.callbacks {spec.class_path}: {exc}") from None
+    return cbs
+
+
+def reliability_callbacks(cfg: Config, ckpt_dir: Path) -> list[L.Callback]:
+    """RNG state in checkpoints, mid-epoch saves, preemption, NaN guard and OOM recovery
+    (docs/reliability.md)."""
+    from litrain.callbacks.nan_guard import NaNGuard
+    from litrain.callbacks.oom import OOMRecovery
+    from litrain.callbacks.preemption import PreemptionCallback
+    from litrain.callbacks.resume import ResumeState, StepCheckpoint
+
+    t = cfg.trainer
+    cbs: list[L.Callback] = [ResumeState(), NaNGuard(t.nan_policy, ckpt_dir, t.nan_lr_factor)]
+    if cfg.checkpoint.every_n_steps:
+        cbs.append(StepCheckpoint(ckpt_dir, cfg.checkpoint.every_n_steps))
+    if t.preemption_signals:
+        cbs.append(PreemptionCallback(ckpt_dir, t.preemption_signals))
+    if t.oom_recovery:
+        cbs.append(OOMRecovery())
     return cbs
 
 
@@ -151,6 +174,8 @@ def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: 
     accelerator = resolve_accelerator(t.accelerator)
     precision = resolve_precision(t.precision, accelerator)
     check_devices(accelerator, t.devices, t.num_nodes)
+    if accelerator in ("cuda", "gpu") and not torch.cuda.is_available():  # devices=auto too
+        raise ConfigError("trainer.accelerator=gpu but no CUDA GPU is visible: use --accelerator cpu")
     if quiet:
         for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
             logging.getLogger(name).setLevel(logging.WARNING)
@@ -168,5 +193,9 @@ def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: 
     )
     # devices, num_nodes (from torchrun/srun when they launched us), strategy, batch-norm sync
     kw.update(parallel_kwargs(cfg, accelerator))
+    if not t.fsdp.enabled and t.strategy != "fsdp":  # FSDP writes sharded directories itself
+        from litrain.checkpoint_io import AtomicCheckpointIO
+
+        kw["plugins"] = [*kw.get("plugins", []), AtomicCheckpointIO()]
     kw.update(overrides)
     return L.Trainer(**kw)

@@ -8,9 +8,11 @@ Lightning; the Lightning engine passes its loaders to ``Trainer.fit``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset
+from torchdata.stateful_dataloader import StatefulDataLoader
 
 from litrain.config import DataConfig, TaskConfig
 from litrain.data.base import DataInfo, SourceData, Split, split_len
@@ -22,22 +24,36 @@ from litrain.registry import DATASETS
 
 
 class SplitDataset(Dataset):
-    """Rows ``indices`` of a split, with an optional per-sample transform."""
+    """Rows ``indices`` of a split, with an optional per-sample transform.
 
-    def __init__(self, base: Split, indices: torch.Tensor, transform: Transform | None = None) -> None:
+    Indexed by ``(epoch, i)`` (what :class:`EpochIndexSampler` yields), a random transform
+    draws from a generator seeded by (seed, epoch, sample): augmentation is then the same
+    with 0 or N workers and after a mid-epoch resume, and never touches the global RNG that
+    dropout uses. A plain ``i`` keeps the global RNG."""
+
+    def __init__(
+        self, base: Split, indices: torch.Tensor, transform: Transform | None = None, seed: int = 0
+    ) -> None:
         self.base, self.indices, self.transform = base, indices, transform
+        self.seed = seed
 
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, i = i if isinstance(i, tuple) else (None, i)
         j = int(self.indices[i])
         if isinstance(self.base, tuple):
             x, y = self.base[0][j], self.base[1][j]
         else:
             x, y = self.base[j]
         if self.transform is not None:
-            x = self.transform(x)
+            if epoch is not None and _is_random(self.transform):
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed((self.seed * 1_000_003 + epoch) * 2_147_483_647 + j)
+                    x = self.transform(x)
+            else:
+                x = self.transform(x)
         return x, y
 
 
@@ -48,6 +64,18 @@ class Normalize:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = (x - self.mean) / self.std
         return self.then(x) if self.then else x
+
+
+def _is_random(tf: Transform) -> bool:
+    """Normalization alone is deterministic; augmentation (or any other transform) is not."""
+    return not (isinstance(tf, Normalize) and tf.then is None)
+
+
+class EpochIndexSampler(EpochShuffleSampler):
+    """EpochShuffleSampler's order, each index paired with its epoch (see SplitDataset)."""
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+        return ((self.epoch, i) for i in super().__iter__())
 
 
 def _labels(split: Split) -> torch.Tensor:
@@ -91,7 +119,7 @@ class DataModule:
         augment = build_augment(self.cfg.augment, src.info.is_image)
         train_tf = Normalize(*normalize, augment) if normalize else augment
         eval_tf = Normalize(*normalize, None) if normalize else None
-        self.train_set = SplitDataset(src.train, train_idx, train_tf)
+        self.train_set = SplitDataset(src.train, train_idx, train_tf, seed=self.seed)
         self.val_set = (
             _whole(src.val, eval_tf) if src.val is not None else SplitDataset(src.train, val_idx, eval_tf)
         )
@@ -146,13 +174,18 @@ class DataModule:
         if held is not None:
             return held
         workers = self.cfg.num_workers
-        return DataLoader(
+        # The train loader keeps its position for mid-epoch resume (StatefulDataLoader, a
+        # DataLoader subclass). Each loader gets its own generator for worker seeds, so
+        # starting an epoch never draws from the global RNG that dropout uses.
+        cls = StatefulDataLoader if shuffle else DataLoader
+        return cls(
             ds,
             batch_size=self.cfg.batch_size,
-            sampler=EpochShuffleSampler(len(ds), self.seed) if shuffle else None,
+            sampler=_train_sampler(ds, self.seed) if shuffle else None,
             num_workers=workers,
             pin_memory=self.cfg.pin_memory,
             persistent_workers=self.cfg.persistent_workers and workers > 0,
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader | InMemoryLoader:
@@ -166,6 +199,12 @@ class DataModule:
 
     def predict_dataloader(self) -> DataLoader | InMemoryLoader:
         return self.test_dataloader()
+
+
+def _train_sampler(ds: Dataset, seed: int) -> EpochShuffleSampler:
+    if isinstance(ds, SplitDataset):
+        return EpochIndexSampler(len(ds), seed)
+    return EpochShuffleSampler(len(ds), seed)  # type: ignore[arg-type]
 
 
 def _held_out(n: int, fraction: float) -> int:

@@ -12,12 +12,9 @@ and history state). ``litrain convert`` turns it into a Lightning checkpoint and
 from __future__ import annotations
 
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from litrain.config import CheckpointConfig
 from litrain.engine.hardware import checkpoint_filename
@@ -39,16 +36,18 @@ def format_name(template: str, values: dict[str, Any]) -> str:
 
 
 def write_checkpoint(obj: dict[str, Any], path: Path) -> None:
-    """Write through a temp file and rename, so a crash never leaves half a checkpoint.
-    The one place the native engine writes a checkpoint file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """The one place the native engine writes a checkpoint file: crash-safe (temp, fsync,
+    rename, directory fsync) with a checksum sidecar, as the Lightning engine's
+    (see litrain.atomic)."""
+    from litrain.atomic import atomic_save
+
+    atomic_save(obj, path)
 
 
 def remove_checkpoint(path: str | Path) -> None:
-    Path(path).unlink(missing_ok=True)
+    from litrain.atomic import remove_checkpoint as remove_with_sidecar
+
+    remove_with_sidecar(path)
 
 
 class CheckpointKeeper:

@@ -1,0 +1,66 @@
+"""``python killrun.py fit ...``: ``litrain`` that SIGKILLs itself at a chosen point, so the
+crash tests hit exact places (a real kill -9: no handler, no cleanup runs).
+
+LITRAIN_KILL_AT=step:N   at the start of this process's N-th training batch
+LITRAIN_KILL_AT=write:N  in its N-th checkpoint write: temp file complete, not yet renamed
+LITRAIN_KILL_AT=tear:N   in its N-th checkpoint write: temp file half written
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _arm(spec: str) -> None:
+    kind, _, n_text = spec.partition(":")
+    n, seen = int(n_text), [0]
+    if kind == "step":
+        from litrain.callbacks.resume import ResumeState
+
+        original = ResumeState.on_train_batch_start
+
+        def on_train_batch_start(self: Any, *args: Any) -> None:
+            seen[0] += 1
+            if seen[0] == n:
+                _die()
+            original(self, *args)
+
+        ResumeState.on_train_batch_start = on_train_batch_start  # type: ignore[method-assign]
+        return
+    import litrain.atomic as atomic
+
+    original_write = atomic._write_replace
+
+    def _write_replace(path: Any, write: Any) -> Any:
+        if not str(path).endswith(".ckpt"):
+            return original_write(path, write)
+        seen[0] += 1
+        if seen[0] != n:
+            return original_write(path, write)
+
+        def torn(f: Any) -> None:
+            write(f)
+            f.flush()
+            f.truncate(f.tell() // 2)
+            _die()
+
+        tmp = original_write(path, torn if kind == "tear" else write)
+        _die()
+        return tmp
+
+    atomic._write_replace = _write_replace
+
+
+if __name__ == "__main__":
+    if os.environ.get("LITRAIN_KILL_AT"):
+        _arm(os.environ["LITRAIN_KILL_AT"])
+    from litrain.cli import main
+
+    main(sys.argv[1:])
