@@ -74,3 +74,16 @@ class SignalAt(L.Callback):
         if self.seen == self.batch and self.rank in (None, trainer.global_rank):
             for _ in range(self.times):
                 os.kill(os.getpid(), getattr(signal, self.signame))
+
+
+class KillRank(L.Callback):
+    """SIGKILLs this process at training batch ``batch`` when it is rank ``rank``: a rank
+    that dies without a word, as the OOM-killer or a failed node does."""
+
+    def __init__(self, batch: int, rank: int = 1) -> None:
+        self.batch, self.rank, self.seen = batch, rank, 0
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        self.seen += 1
+        if self.seen == self.batch and trainer.global_rank == self.rank:
+            os.kill(os.getpid(), signal.SIGKILL)
