@@ -17,6 +17,33 @@ from litrain.optim import build_optimizer, build_schedulers
 from litrain.tasks.classification import ClassificationTask
 
 
+class RunningMean(tm.Metric):
+    """Batch-size weighted mean of a per-step scalar, kept on the device: one add per step, no
+    host sync. The arithmetic of Lightning's own on_epoch mean (a float32 sum of value x batch
+    size over an integer count), so the epoch value is the same number. Per process, as
+    ``self.log`` without ``sync_dist`` is."""
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__(sync_on_compute=False)
+        self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("count", torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, value: torch.Tensor, weight: int) -> None:
+        value = value.detach()
+        if value.dtype not in (torch.float32, torch.float64):
+            value = value.float()
+        if value.dtype == self.total.dtype:
+            self.total.add_(value * weight)
+        else:  # float64 values promote the sum, as in Lightning's
+            self.total = self.total + value * weight
+        self.count.add_(weight)
+
+    def compute(self) -> torch.Tensor:
+        return self.total / self.count
+
+
 class TaskModule(L.LightningModule):
     def __init__(
         self,
@@ -40,6 +67,7 @@ class TaskModule(L.LightningModule):
         # integer sample count, which is off when ranks hold uneven shares.)
         self.val_loss_mean = tm.MeanMetric()
         self.test_loss_mean = tm.MeanMetric()
+        self.train_loss_mean = RunningMean()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -47,8 +75,29 @@ class TaskModule(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = self.task.loss(self(x), y)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(x))
+        # What self.log("train/loss", on_step=True, on_epoch=True, prog_bar=True) gives, without
+        # its cost on every step (a result entry and a device move per call, more than the
+        # whole step of a small model): the epoch mean is a running sum on the device, and
+        # the step value is logged only when the logger writes it or a progress bar shows it.
+        self.train_loss_mean.update(loss, len(x))
+        if self._shows_step_metrics():
+            self.log("train/loss_step", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(x))
+            self.log("train/loss", loss, on_step=True, on_epoch=False, logger=False, batch_size=len(x))
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        # Registered once per epoch; Lightning computes it (and resets it) at the epoch's end,
+        # before any on_train_epoch_end hook reads the callback metrics.
+        self.log("train/loss_epoch", self.train_loss_mean, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train/loss", self.train_loss_mean, on_step=False, on_epoch=True, logger=False)
+
+    def _shows_step_metrics(self) -> bool:
+        """Whether this batch's step metrics reach the logger or a progress bar."""
+        trainer = self.trainer
+        if trainer.progress_bar_callback is not None or trainer.fast_dev_run:
+            return True
+        connector = getattr(trainer, "_logger_connector", None)
+        return connector is None or bool(connector.should_update_logs)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # The lr actually used, after the scheduler: a float, so it costs no device sync. Only
