@@ -41,3 +41,23 @@ def checkpoint_filename(monitor: str | None) -> str:
     if not monitor:
         return "epoch={epoch:02d}-step={step}"
     return "epoch={epoch:02d}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
+
+
+def drop_useless_nvml_check() -> None:
+    """Undo ``PYTORCH_NVML_BASED_CUDA_CHECK=1`` where it cannot help.
+
+    ``import lightning`` sets it so that ``torch.cuda.is_available()`` asks NVML instead of the
+    CUDA runtime (which would break a later fork). torch then loads the NVML library again at
+    every call, and every ``optimizer.step()`` makes that call (its capture health check):
+    ~0.1 ms per step on CPU, as much as a small MLP's whole step costs here. Where NVML cannot
+    be loaded at all (no NVIDIA driver), torch falls back to the CUDA runtime's count anyway,
+    so the variable only adds that cost: drop it there, and keep it wherever NVML exists."""
+    import ctypes
+    import os
+
+    if os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK") != "1":
+        return
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        del os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"]
