@@ -4,7 +4,13 @@ Each repetition runs both engines in fresh subprocesses (so peak RSS is per run)
 alternating order (so drift in machine load hits both equally); the script prints the
 median per-epoch time of each engine and the ratio lightning / native side by side.
 Per-epoch time excludes startup (imports, data setup, plotting): it is the median of the
-epochs' wall times after the first (warm-up) epoch, read from the run's own clock.
+epochs' wall times after the first (warm-up) epoch, read from the run's own clock. The CPU
+columns are the same epochs' process CPU time (torch runs on one thread here): on a machine
+shared with other jobs they move much less than wall time does.
+
+Same features in both engines: the Lightning engine's non-finite guard (``trainer.nan_policy``,
+always on) has no native counterpart yet, so the native child runs the same check
+(``litrain.engine.finite.all_finite`` on the loss and gradients) before each optimizer step.
 
     python benchmarks/overhead.py                 # all configs, 5 repetitions
     python benchmarks/overhead.py --reps 7 --only digits-mlp --threads 1
@@ -51,33 +57,53 @@ import torch
 torch.set_num_threads(int(sys.argv[3]))
 import litrain
 engine, overrides = sys.argv[1], json.loads(sys.argv[2])
-stamps = []
+stamps, cpu = [], []
+def stamp():
+    stamps.append(time.perf_counter())
+    cpu.append(time.process_time())
 if engine == "native":
+    from litrain.engine.finite import all_finite
     from litrain.engine.loop import NativeTrainer
+    from litrain.tasks.classification import ClassificationTask
     original = NativeTrainer.end_epoch
     def end_epoch(self, epoch):
         original(self, epoch)
-        stamps.append(time.perf_counter())
+        stamp()
     NativeTrainer.end_epoch = end_epoch
     def start(self):
-        stamps.append(time.perf_counter())
+        stamp()
+    # The Lightning engine's NaN guard, on the native engine's optimizer_step hook point.
+    last_loss = [None]
+    task_loss = ClassificationTask.loss
+    def loss(self, *args, **kwargs):
+        last_loss[0] = value = task_loss(self, *args, **kwargs)
+        return value
+    ClassificationTask.loss = loss
+    step = NativeTrainer.optimizer_step
+    def optimizer_step(self):
+        params = self.__dict__.setdefault("_guarded", list(self.model.parameters()))
+        if not all_finite([p.grad for p in params if p.grad is not None], last_loss[0]):
+            raise FloatingPointError("non-finite loss or gradients")
+        step(self)
+    NativeTrainer.optimizer_step = optimizer_step
     NativeTrainer.sanity_check = lambda self, batches=2: (start(self), NativeTrainer.validate(self, limit=min(batches, self.val_batches)))
 else:
     import lightning as L
     class Stamp(L.Callback):
         def on_train_epoch_start(self, trainer, module):
             if not stamps:
-                stamps.append(time.perf_counter())
+                stamp()
         def on_validation_end(self, trainer, module):
             if not trainer.sanity_checking:
-                stamps.append(time.perf_counter())
+                stamp()
     import litrain.trainer as tr
     original = tr.build_callbacks
     tr.build_callbacks = lambda *a, **k: original(*a, **k) + [Stamp()]
 litrain.fit(run_dir=sys.argv[4], quiet=True, overwrite=True, **{"run.engine": engine}, **overrides)
 epochs = [b - a for a, b in zip(stamps, stamps[1:])]
+cpu_epochs = [b - a for a, b in zip(cpu, cpu[1:])]
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print("RESULT", json.dumps({"epochs": epochs, "rss_mb": rss}))
+print("RESULT", json.dumps({"epochs": epochs, "cpu_epochs": cpu_epochs, "rss_mb": rss}))
 """
 
 
@@ -86,7 +112,8 @@ def run_once(engine: str, overrides: dict[str, object], threads: int, workdir: P
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     data = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT"))[7:])
     steady = data["epochs"][1:] or data["epochs"]  # the first epoch warms caches and allocators
-    return {"epoch_s": statistics.median(steady), "rss_mb": data["rss_mb"]}
+    cpu = data["cpu_epochs"][1:] or data["cpu_epochs"]
+    return {"epoch_s": statistics.median(steady), "cpu_s": statistics.median(cpu), "rss_mb": data["rss_mb"]}
 
 
 def main() -> None:
@@ -97,22 +124,27 @@ def main() -> None:
     args = parser.parse_args()
     names = args.only or list(CONFIGS)
     print(
-        f"{'config':16} {'lightning s/ep':>14} {'native s/ep':>12} {'ratio':>7} {'RSS L/N MB':>14} {'RSS ratio':>9}"
+        f"{'config':16} {'lightning s/ep':>14} {'native s/ep':>12} {'ratio':>7} "
+        f"{'CPU L/N s/ep':>16} {'CPU ratio':>9} {'RSS L/N MB':>14} {'RSS ratio':>9}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             times: dict[str, list[float]] = {"lightning": [], "native": []}
+            cpus: dict[str, list[float]] = {"lightning": [], "native": []}
             rss: dict[str, list[float]] = {"lightning": [], "native": []}
             for rep in range(args.reps):
                 order = ("lightning", "native") if rep % 2 == 0 else ("native", "lightning")
                 for engine in order:
                     r = run_once(engine, CONFIGS[name], args.threads, Path(tmp))
                     times[engine].append(r["epoch_s"])
+                    cpus[engine].append(r["cpu_s"])
                     rss[engine].append(r["rss_mb"])
             tl, tn = statistics.median(times["lightning"]), statistics.median(times["native"])
+            cl, cn = statistics.median(cpus["lightning"]), statistics.median(cpus["native"])
             rl, rn = statistics.median(rss["lightning"]), statistics.median(rss["native"])
             print(
-                f"{name:16} {tl:14.4f} {tn:12.4f} {tl / tn:7.3f} {rl:6.0f}/{rn:<6.0f} {rl / rn:9.3f}",
+                f"{name:16} {tl:14.4f} {tn:12.4f} {tl / tn:7.3f} {cl:7.4f}/{cn:<8.4f} {cl / cn:9.3f} "
+                f"{rl:6.0f}/{rn:<6.0f} {rl / rn:9.3f}",
                 flush=True,
             )
 
