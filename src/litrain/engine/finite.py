@@ -1,7 +1,8 @@
 """One cheap finiteness test of a step's loss and gradients, shared by both engines'
 non-finite guards. Lightning-free.
 
-The fast path is one foreach kernel: the 2-norm of every gradient, in float32. A NaN or Inf
+The fast path is one foreach kernel: the 2-norm of every float32/64 gradient (float16 and
+bfloat16 ones take the max-abs norm, whose result cannot overflow). A NaN or Inf
 anywhere makes its norm non-finite, so the fast path never misses one; the norms and the
 loss go into one small tensor and one host read (the only sync the test costs). On CPU it is
 ~15x cheaper than the max-abs norm (a foreach infinity norm of a small MLP's gradients
@@ -13,6 +14,7 @@ the fast path says non-finite, the exact per-tensor test decides, so the answer 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -21,9 +23,13 @@ import torch
 def all_finite(tensors: Sequence[torch.Tensor], loss: torch.Tensor | None = None) -> bool:
     """True when ``loss`` (if given) and every tensor in ``tensors`` hold only finite values."""
     checks = [] if loss is None else [loss.detach().float().reshape(1)]
-    if tensors:
-        norms = torch._foreach_norm(list(tensors), 2, dtype=torch.float32)
-        checks.append(torch.stack(norms).to(checks[0].device) if checks else torch.stack(norms))
+    wide = [t for t in tensors if t.dtype in (torch.float32, torch.float64)]
+    narrow = [t for t in tensors if t.dtype not in (torch.float32, torch.float64)]
+    # float16/bfloat16 squares overflow early: their max-abs norm (exact, never overflows).
+    for group, order in ((wide, 2.0), (narrow, math.inf)):
+        if group:
+            norms = torch.stack(torch._foreach_norm(group, order)).float()
+            checks.append(norms.to(checks[0].device) if checks else norms)
     if not checks:
         return True
     if bool(torch.isfinite(torch.cat(checks)).all()):
