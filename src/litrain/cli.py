@@ -311,6 +311,9 @@ def _quiet_library_noise() -> None:
     # Under DDP Lightning advises sync_dist for every epoch-level log; litrain's metrics are
     # torchmetrics (synced in compute) and val/test loss already syncs, so the advice misleads.
     warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
+    # On a machine with SLURM installed Lightning warns about every run not started by srun;
+    # litrain sbatch scripts use srun, and a local run is not a mistake.
+    warnings.filterwarnings("ignore", message=".*`srun` command is available.*")
 
     class _NoTips(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
