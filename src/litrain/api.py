@@ -49,8 +49,10 @@ def _loaders(dm: Any, stage: str, trainer: Any = None) -> dict[str, Any]:
 
         seed = dm.seed
         if stage == "fit":
-            return {"train_dataloaders": shard_loader(dm.train_dataloader(), True, seed),
-                    "val_dataloaders": shard_loader(dm.val_dataloader(), False, seed)}
+            return {
+                "train_dataloaders": shard_loader(dm.train_dataloader(), True, seed),
+                "val_dataloaders": shard_loader(dm.val_dataloader(), False, seed),
+            }
         loader = dm.val_dataloader() if stage == "validate" else dm.test_dataloader()
         return {"dataloaders": shard_loader(loader, False, seed)}
     if stage == "fit":
@@ -73,8 +75,14 @@ def fit(
     if cfg.run.engine == "native":
         from litrain.native import fit_native
 
-        return fit_native(cfg, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet,
-                          overrides=overrides if config_or_path is None else None)
+        return fit_native(
+            cfg,
+            run_dir=run_dir,
+            resume=resume,
+            overwrite=overwrite,
+            quiet=quiet,
+            overrides=overrides if config_or_path is None else None,
+        )
     import lightning as L
 
     from litrain.build import build_module, build_parts
@@ -85,8 +93,11 @@ def fit(
     from litrain.trainer import build_trainer
 
     # Under a multi-process launch only rank 0 chooses (and checks) the run dir.
-    out_dir = agree_run_dir(lambda: choose_run_dir(cfg, run_dir, resume, overwrite), cfg,
-                            resolve_accelerator(cfg.trainer.accelerator))
+    out_dir = agree_run_dir(
+        lambda: choose_run_dir(cfg, run_dir, resume, overwrite),
+        cfg,
+        resolve_accelerator(cfg.trainer.accelerator),
+    )
     if resume and config_or_path is None and (out_dir / "config.yaml").is_file():
         cfg = load_config([out_dir / "config.yaml"], kwargs_to_overrides(overrides))
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
@@ -135,8 +146,12 @@ def fit(
     try:
         trainer.fit(module, ckpt_path=ckpt_path, weights_only=True, **loaders)
     except Preempted as stop:
-        summary = {"preempted": True, "signal": stop.signame, "steps": stop.step,
-                   "last_checkpoint": str(stop.checkpoint)}
+        summary = {
+            "preempted": True,
+            "signal": stop.signame,
+            "steps": stop.step,
+            "last_checkpoint": str(stop.checkpoint),
+        }
         return RunResult({}, out_dir, cfg, last_checkpoint=str(stop.checkpoint), summary=summary)
     return _finish_fit(trainer, cfg, out_dir, time.perf_counter() - start)
 
@@ -248,6 +263,31 @@ def _eval_setup(
     return cfg, rd, ckpt
 
 
+def _restore(
+    config_or_path: ConfigSource, checkpoint: str, run_dir: Any, quiet: bool, overrides: dict[str, Any]
+) -> tuple[Any, Any, Any, Path, Path]:
+    """(parts, module with the checkpoint's weights, trainer, run dir, checkpoint path) for
+    validate/test/predict. Native and safetensors checkpoints load too."""
+    import lightning as L
+
+    from litrain.build import build_module, build_parts
+    from litrain.checkpoint import check_fits
+    from litrain.convert import read_any, to_lightning
+    from litrain.distributed import for_evaluation
+    from litrain.trainer import build_trainer
+
+    cfg, rd, ckpt_path = _eval_setup(config_or_path, checkpoint, run_dir, overrides)
+    cfg = for_evaluation(cfg, ckpt_path)
+    L.seed_everything(cfg.run.seed, workers=True, verbose=False)
+    parts = build_parts(cfg)
+    module = build_module(parts)
+    ckpt = to_lightning(read_any(ckpt_path))
+    check_fits(ckpt, module, ckpt_path)
+    module.load_state_dict(ckpt["state_dict"])
+    trainer = build_trainer(parts.config, rd, quiet, logger=False)
+    return parts, module, trainer, rd, ckpt_path
+
+
 def _evaluate(
     stage: str,
     config_or_path: ConfigSource,
@@ -256,24 +296,9 @@ def _evaluate(
     quiet: bool,
     overrides: dict[str, Any],
 ) -> RunResult:
-    import lightning as L
-
-    from litrain.build import build_module, build_parts
-    from litrain.checkpoint import check_fits
-    from litrain.convert import read_any, to_lightning
-    from litrain.distributed import for_evaluation
     from litrain.report import tensor_dict_to_floats, write_json
-    from litrain.trainer import build_trainer
 
-    cfg, rd, ckpt_path = _eval_setup(config_or_path, checkpoint, run_dir, overrides)
-    cfg = for_evaluation(cfg, ckpt_path)
-    L.seed_everything(cfg.run.seed, workers=True, verbose=False)
-    parts = build_parts(cfg)
-    module = build_module(parts)
-    ckpt = to_lightning(read_any(ckpt_path))  # native and safetensors checkpoints too
-    check_fits(ckpt, module, ckpt_path)
-    module.load_state_dict(ckpt["state_dict"])
-    trainer = build_trainer(parts.config, rd, quiet, logger=False)
+    parts, module, trainer, rd, ckpt_path = _restore(config_or_path, checkpoint, run_dir, quiet, overrides)
     run = trainer.validate if stage == "validate" else trainer.test
     results = run(module, verbose=not quiet, **_loaders(parts.datamodule, stage, trainer))
     metrics = tensor_dict_to_floats(results[0] if results else {})
@@ -321,24 +346,9 @@ def predict(
     **overrides: Any,
 ) -> RunResult:
     """Write predictions.csv: index, target, pred, then one probability column per class."""
-    import lightning as L
     import torch
 
-    from litrain.build import build_module, build_parts
-    from litrain.checkpoint import check_fits
-    from litrain.convert import read_any, to_lightning
-    from litrain.distributed import for_evaluation
-    from litrain.trainer import build_trainer
-
-    cfg, rd, ckpt_path = _eval_setup(config_or_path, checkpoint, run_dir, overrides)
-    cfg = for_evaluation(cfg, ckpt_path)
-    L.seed_everything(cfg.run.seed, workers=True, verbose=False)
-    parts = build_parts(cfg)
-    module = build_module(parts)
-    ckpt = to_lightning(read_any(ckpt_path))  # native and safetensors checkpoints too
-    check_fits(ckpt, module, ckpt_path)
-    module.load_state_dict(ckpt["state_dict"])
-    trainer = build_trainer(parts.config, rd, quiet, logger=False)
+    parts, module, trainer, rd, ckpt_path = _restore(config_or_path, checkpoint, run_dir, quiet, overrides)
     dm = parts.datamodule
     loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
     batches = trainer.predict(module, dataloaders=loader)
