@@ -50,7 +50,9 @@ def build_loggers(cfg: Config, run_dir: Path) -> list[Any]:
 
     out: list[Any] = []
     if cfg.logging.csv:
-        out.append(pll.CSVLogger(save_dir=str(run_dir), name="logs", version=""))
+        from litrain.csv_logger import AppendingCSVLogger
+
+        out.append(AppendingCSVLogger(save_dir=str(run_dir), name="logs", version=""))
     if cfg.logging.tensorboard:
         try:
             import tensorboard  # noqa: F401

@@ -141,6 +141,9 @@ def test_resume_continues_at_saved_epoch_with_same_state(tmp_path):
     assert torch.equal(of[0]["exp_avg"], orr[0]["exp_avg"])
     history = json.loads((part.run_dir / "history.json").read_text())
     assert [h["epoch"] for h in history] == [0, 1, 2]
+    # the CSV log keeps the epochs before the resume and adds the new one
+    val_epochs = [int(row["epoch"]) for row in metrics_rows(resumed) if row.get("val/acc")]
+    assert val_epochs == [0, 1, 2]
 
 
 def test_resuming_a_finished_run_does_nothing(tmp_path):
