@@ -75,8 +75,10 @@ def main() -> None:
     p.add_argument("--model", default="cnn", choices=["cnn", "resnet18_cifar"])
     p.add_argument("--repeats", type=int, default=5, help="alternating 1/2-process pairs")
     args = p.parse_args()
-    print(f"torch {torch.__version__}, {os.cpu_count()} cores, model {args.model}, "
-          f"batch {args.batch}/process, {args.steps} steps, 1 thread/process, gloo")
+    print(
+        f"torch {torch.__version__}, {os.cpu_count()} cores, model {args.model}, "
+        f"batch {args.batch}/process, {args.steps} steps, 1 thread/process, gloo"
+    )
     # 1 and 2 processes alternate, and each adjacent pair gives a ratio: on a machine that
     # other jobs share, load drifts between pairs more than within one.
     pairs: list[tuple[float, float]] = []
@@ -94,14 +96,18 @@ def main() -> None:
                 cpus.append(out[f"cpu{world}"])
             pairs.append((rates[0], rates[1]))
             cpu_ratios.append(2 * cpus[0] / cpus[1])
-            print(f"  pair: 1 proc {rates[0]:7.1f}  2 procs {rates[1]:7.1f} samples/s  "
-                  f"ratio {rates[1] / rates[0]:.2f}", flush=True)
+            print(
+                f"  pair: 1 proc {rates[0]:7.1f}  2 procs {rates[1]:7.1f} samples/s  "
+                f"ratio {rates[1] / rates[0]:.2f}",
+                flush=True,
+            )
     ratios = sorted(b / a for a, b in pairs)
     best1, best2 = max(a for a, _ in pairs), max(b for _, b in pairs)
     print(f"  best: 1 proc {best1:.1f}, 2 procs {best2:.1f} samples/s, ratio {best2 / best1:.2f}")
     print(f"  median pair ratio 2/1: {ratios[len(ratios) // 2]:.2f}  (ideal 2.00; target >= 1.7)")
     cpu_ratios.sort()
     print(f"  CPU-time ratio 2 x cpu(1)/cpu(2), median: {cpu_ratios[len(cpu_ratios) // 2]:.2f}")
+
 
 if __name__ == "__main__":
     main()

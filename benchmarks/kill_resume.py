@@ -34,10 +34,21 @@ from litrain import atomic
 
 
 def _cmd(run: Path, args: argparse.Namespace, resume: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "litrain", "fit", "--quiet", "--run-dir", str(run),
-           f"--set=trainer.max_epochs={args.epochs}", f"--set=checkpoint.every_n_steps={args.every_n_steps}",
-           "--set=data.augment=flip", "--set=model.dropout=0.1",
-           f"--set=data.in_memory={args.in_memory}", f"--set=data.num_workers={args.num_workers}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "litrain",
+        "fit",
+        "--quiet",
+        "--run-dir",
+        str(run),
+        f"--set=trainer.max_epochs={args.epochs}",
+        f"--set=checkpoint.every_n_steps={args.every_n_steps}",
+        "--set=data.augment=flip",
+        "--set=model.dropout=0.1",
+        f"--set=data.in_memory={args.in_memory}",
+        f"--set=data.num_workers={args.num_workers}",
+    ]
     # No checkpoint yet (killed during start-up): start over in the same dir.
     return [*cmd, "--resume", "last"] if resume else [*cmd, "--overwrite"]
 
@@ -50,9 +61,14 @@ def _check(run: Path, ref: dict, code: int) -> dict:
     """Compare a finished chain's last.ckpt with the reference's."""
     b = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     equal = ref["global_step"] == b["global_step"] and all(
-        torch.equal(ref["state_dict"][k], b["state_dict"][k]) for k in ref["state_dict"])
-    return {"exit_code": code, "step": int(b["global_step"]), "equal": bool(equal),
-            "leftovers": len(list(run.rglob(f"*{atomic.TEMP_SUFFIX}")))}
+        torch.equal(ref["state_dict"][k], b["state_dict"][k]) for k in ref["state_dict"]
+    )
+    return {
+        "exit_code": code,
+        "step": int(b["global_step"]),
+        "equal": bool(equal),
+        "leftovers": len(list(run.rglob(f"*{atomic.TEMP_SUFFIX}"))),
+    }
 
 
 def main() -> None:
@@ -78,10 +94,13 @@ def main() -> None:
     chains: list[dict] = []
     run = work / "chain0"
     while True:
-        proc = subprocess.Popen(_cmd(run, args, _has_checkpoint(run)), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            _cmd(run, args, _has_checkpoint(run)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
-            code = proc.wait(timeout=None if kills >= args.kills else rng.uniform(args.min_delay, args.max_delay))
+            code = proc.wait(
+                timeout=None if kills >= args.kills else rng.uniform(args.min_delay, args.max_delay)
+            )
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -99,14 +118,17 @@ def main() -> None:
         chain += 1
         run = work / f"chain{chain}"
     report = {
-        "kills": kills, "corrupt_checkpoints_after_kills": corrupt,
+        "kills": kills,
+        "corrupt_checkpoints_after_kills": corrupt,
         "chains_finished": len(chains),
         "chains_bit_identical": sum(c["equal"] for c in chains),
         "chains_with_kills_bit_identical": sum(c["equal"] for c in chains if c["kills"]),
         "temp_leftovers": sum(c["leftovers"] for c in chains),
         "chains": chains,
-        "reference_wall_s": round(ref_s, 1), "total_wall_s": round(time.perf_counter() - t0, 1),
-        "config": vars(args), "torch": torch.__version__,
+        "reference_wall_s": round(ref_s, 1),
+        "total_wall_s": round(time.perf_counter() - t0, 1),
+        "config": vars(args),
+        "torch": torch.__version__,
     }
     print(json.dumps(report, indent=2))
     if not args.keep:

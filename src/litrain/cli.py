@@ -86,10 +86,20 @@ def _add_slurm_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--partition", default=None, help="SLURM partition")
     p.add_argument("--account", default=None, help="SLURM account")
     p.add_argument("--job-name", default=None, help="job name (default run.name)")
-    p.add_argument("--signal-lead", type=int, default=90, metavar="SECONDS",
-                   help="SIGUSR1 this long before the time limit: checkpoint and requeue")
-    p.add_argument("--sbatch", action="append", default=[], metavar="FLAG",
-                   help="extra #SBATCH line, e.g. --sbatch=--qos=high")
+    p.add_argument(
+        "--signal-lead",
+        type=int,
+        default=90,
+        metavar="SECONDS",
+        help="SIGUSR1 this long before the time limit: checkpoint and requeue",
+    )
+    p.add_argument(
+        "--sbatch",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="extra #SBATCH line, e.g. --sbatch=--qos=high",
+    )
     p.add_argument("--output", default=None, help="script path (default <job-name>.sbatch)")
     p.add_argument("--submit", action="store_true", help="submit with sbatch, print the job id")
 
@@ -99,11 +109,21 @@ def _slurm(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     from litrain.slurm import SlurmJob, submit, write_script
 
     name = args.job_name or load_config(args.configs, overrides).run.name
-    job = SlurmJob(configs=args.configs, nodes=args.nodes, gpus_per_node=args.gpus_per_node,
-                   tasks_per_node=args.tasks_per_node, cpus_per_task=args.cpus_per_task,
-                   time=args.time, partition=args.partition, account=args.account, job_name=name,
-                   run_dir=args.run_dir, signal_lead_s=args.signal_lead, overrides=overrides,
-                   extra_sbatch=args.sbatch)
+    job = SlurmJob(
+        configs=args.configs,
+        nodes=args.nodes,
+        gpus_per_node=args.gpus_per_node,
+        tasks_per_node=args.tasks_per_node,
+        cpus_per_task=args.cpus_per_task,
+        time=args.time,
+        partition=args.partition,
+        account=args.account,
+        job_name=name,
+        run_dir=args.run_dir,
+        signal_lead_s=args.signal_lead,
+        overrides=overrides,
+        extra_sbatch=args.sbatch,
+    )
     script = write_script(job, args.output or f"{name}.sbatch")
     print(submit(script) if args.submit else script)
     return 0
@@ -140,17 +160,26 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
             help="checkpoint to evaluate (default: the run's best)",
         )
     if command == "export":
-        p.add_argument("--format", default="safetensors", choices=["safetensors"],
-                       help="weights only, no pickle")
-        p.add_argument("--ckpt", default="best", metavar="best|last|PATH",
-                       help="checkpoint to export (default: the run's best)")
+        p.add_argument(
+            "--format", default="safetensors", choices=["safetensors"], help="weights only, no pickle"
+        )
+        p.add_argument(
+            "--ckpt",
+            default="best",
+            metavar="best|last|PATH",
+            help="checkpoint to export (default: the run's best)",
+        )
         p.add_argument("--output", default=None, help="file (default: beside the checkpoint)")
     if command == "convert":
         p.add_argument("ckpt", metavar="CKPT", help="checkpoint: Lightning, native or .safetensors")
-        p.add_argument("--to", default=None, choices=["native", "lightning", "safetensors"],
-                       help="format to write")
-        p.add_argument("--consolidate", action="store_true",
-                       help="merge a sharded (FSDP, .distcp) checkpoint directory into one file")
+        p.add_argument(
+            "--to", default=None, choices=["native", "lightning", "safetensors"], help="format to write"
+        )
+        p.add_argument(
+            "--consolidate",
+            action="store_true",
+            help="merge a sharded (FSDP, .distcp) checkpoint directory into one file",
+        )
         p.add_argument("out", metavar="OUT", help="file to write")
     if command == "predict":
         p.add_argument("--output", default=None, help="CSV path (default run_dir/predictions.csv)")

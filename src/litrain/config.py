@@ -193,8 +193,9 @@ class TrainerConfig(Section):
     )
     fsdp: FSDPConfig = Field(default_factory=FSDPConfig)
     nan_policy: Literal["stop", "skip", "rollback"] = Field(
-        "stop", description="On a NaN/Inf loss or gradient: stop (with a debug checkpoint), "
-        "skip the step, or rollback to the last checkpoint with a lower lr."
+        "stop",
+        description="On a NaN/Inf loss or gradient: stop (with a debug checkpoint), "
+        "skip the step, or rollback to the last checkpoint with a lower lr.",
     )
     nan_lr_factor: float = Field(0.5, gt=0, lt=1, description="rollback: lr multiplier per rollback.")
     oom_recovery: bool = Field(

@@ -90,8 +90,9 @@ def detect_launch() -> LaunchEnv:
     if "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ:
         local, node = _int_env("LOCAL_RANK"), _int_env("NODE_RANK")
         world = _int_env("WORLD_SIZE", 1)
-        return LaunchEnv("lightning", world, global_rank=local if node == 0 else -1,
-                         local_rank=local, node_rank=node)
+        return LaunchEnv(
+            "lightning", world, global_rank=local if node == 0 else -1, local_rank=local, node_rank=node
+        )
     return LaunchEnv("none")
 
 
@@ -162,8 +163,10 @@ def build_strategy(cfg: Config, accelerator: str) -> Any:
         return build_fsdp_strategy(t, accelerator, world, backend, timeout)
     if t.strategy == "single_device":
         if world > 1:
-            raise ConfigError(f"trainer.strategy=single_device trains on one device, not {world}: "
-                              "use ddp or set --trainer.devices 1")
+            raise ConfigError(
+                f"trainer.strategy=single_device trains on one device, not {world}: "
+                "use ddp or set --trainer.devices 1"
+            )
         return "auto"
     if t.strategy == "auto" and world == 1:
         return "auto"
@@ -180,8 +183,11 @@ def parallel_kwargs(cfg: Config, accelerator: str) -> dict[str, Any]:
     """Trainer arguments for devices, nodes, strategy and batch-norm sync."""
     t = cfg.trainer
     devices, nodes = resolve_devices(t)
-    kw: dict[str, Any] = {"devices": devices, "num_nodes": nodes,
-                          "strategy": build_strategy(cfg, accelerator)}
+    kw: dict[str, Any] = {
+        "devices": devices,
+        "num_nodes": nodes,
+        "strategy": build_strategy(cfg, accelerator),
+    }
     if detect_launch().launcher == "slurm":
         # SLURM's warning signal is litrain's to handle (a checkpoint at the next step boundary,
         # then the sbatch script requeues); Lightning's requeue would save inside the handler.
@@ -214,8 +220,9 @@ def init_early(backend: str, timeout_s: int, env: LaunchEnv | None = None) -> No
         slurm = SLURMEnvironment()
         os.environ["MASTER_ADDR"] = slurm.main_address
         os.environ["MASTER_PORT"] = str(slurm.main_port)
-    dist.init_process_group(backend, rank=env.global_rank, world_size=env.world_size,
-                            timeout=timedelta(seconds=timeout_s))
+    dist.init_process_group(
+        backend, rank=env.global_rank, world_size=env.world_size, timeout=timedelta(seconds=timeout_s)
+    )
 
 
 def agree_run_dir(choose: Callable[[], Path], cfg: Config, accelerator: str = "cpu") -> Path:
@@ -262,6 +269,7 @@ def for_evaluation(cfg: Config, ckpt_path: Path) -> Config:
         )
     if not wants_fsdp(cfg.trainer):
         return cfg
-    t = cfg.trainer.model_copy(update={"strategy": "auto",
-                                       "fsdp": cfg.trainer.fsdp.model_copy(update={"enabled": False})})
+    t = cfg.trainer.model_copy(
+        update={"strategy": "auto", "fsdp": cfg.trainer.fsdp.model_copy(update={"enabled": False})}
+    )
     return cfg.model_copy(update={"trainer": t})

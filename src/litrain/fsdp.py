@@ -43,21 +43,26 @@ def _wrap_predicate(cfg: FSDPConfig) -> Any:
     return wrap
 
 
-def build_fsdp_strategy(t: TrainerConfig, accelerator: str, world: int, backend: str,
-                        timeout: timedelta) -> Any:
+def build_fsdp_strategy(
+    t: TrainerConfig, accelerator: str, world: int, backend: str, timeout: timedelta
+) -> Any:
     f = t.fsdp
     if accelerator == "cpu":
         from lightning.pytorch.strategies import ModelParallelStrategy
 
         if f.cpu_offload:
-            raise ConfigError("trainer.fsdp.cpu_offload moves GPU memory to the CPU: on CPU there is "
-                              "nothing to offload, drop it")
+            raise ConfigError(
+                "trainer.fsdp.cpu_offload moves GPU memory to the CPU: on CPU there is "
+                "nothing to offload, drop it"
+            )
         if f.mixed_precision == "fp16":
             raise ConfigError("trainer.fsdp.mixed_precision=fp16 is not supported on CPU: use bf16 or none")
         return ModelParallelStrategy(
-            data_parallel_size=world, tensor_parallel_size=1,
+            data_parallel_size=world,
+            tensor_parallel_size=1,
             save_distributed_checkpoint=f.state_dict == "sharded",
-            process_group_backend=backend, timeout=timeout,
+            process_group_backend=backend,
+            timeout=timeout,
         )
     from lightning.pytorch.strategies import FSDPStrategy
     from torch.distributed.fsdp import MixedPrecision
@@ -73,8 +78,12 @@ def build_fsdp_strategy(t: TrainerConfig, accelerator: str, world: int, backend:
         dt = _DTYPES[f.mixed_precision]
         kw["mixed_precision"] = MixedPrecision(param_dtype=dt, reduce_dtype=torch.float32, buffer_dtype=dt)
     return FSDPStrategy(
-        sharding_strategy=_FSDP1_SHARDING[f.sharding], cpu_offload=f.cpu_offload,
-        state_dict_type=f.state_dict, process_group_backend=backend, timeout=timeout, **kw,
+        sharding_strategy=_FSDP1_SHARDING[f.sharding],
+        cpu_offload=f.cpu_offload,
+        state_dict_type=f.state_dict,
+        process_group_backend=backend,
+        timeout=timeout,
+        **kw,
     )
 
 
@@ -89,8 +98,9 @@ def _mesh(dp_mesh: Any, sharding: str, num_nodes: int) -> Any:
     replicate = num_nodes if sharding == "hybrid" and world % num_nodes == 0 else world
     if sharding == "hybrid" and num_nodes == 1:
         replicate = 1  # one node: hybrid is full sharding
-    return init_device_mesh(dp_mesh.device_type, (replicate, world // replicate),
-                            mesh_dim_names=("replicate", "shard"))
+    return init_device_mesh(
+        dp_mesh.device_type, (replicate, world // replicate), mesh_dim_names=("replicate", "shard")
+    )
 
 
 def apply_fsdp2(model: nn.Module, dp_mesh: Any, cfg: FSDPConfig, num_nodes: int = 1) -> nn.Module:
@@ -102,8 +112,9 @@ def apply_fsdp2(model: nn.Module, dp_mesh: Any, cfg: FSDPConfig, num_nodes: int 
     mesh = _mesh(dp_mesh, cfg.sharding, num_nodes)
     kw: dict[str, Any] = {"mesh": mesh, "reshard_after_forward": cfg.sharding != "grad-op"}
     if cfg.mixed_precision != "none":
-        kw["mp_policy"] = MixedPrecisionPolicy(param_dtype=_DTYPES[cfg.mixed_precision],
-                                               reduce_dtype=torch.float32)
+        kw["mp_policy"] = MixedPrecisionPolicy(
+            param_dtype=_DTYPES[cfg.mixed_precision], reduce_dtype=torch.float32
+        )
     if cfg.activation_checkpointing:
         for module in model.modules():
             if type(module).__name__ in cfg.activation_checkpointing:
@@ -160,16 +171,16 @@ def consolidate(src: str | Path, dst: str | Path | None = None) -> Path:
         raise CheckpointError(f"{src} is not a sharded checkpoint directory (no .metadata inside)")
     out = Path(dst) if dst else src.with_name(src.name.removesuffix(".ckpt") + ".consolidated.ckpt")
     full: dict[str, Any] = {}
-    _load_state_dict(full, storage_reader=FileSystemReader(src), planner=_EmptyStateDictLoadPlanner(),
-                     no_dist=True)
+    _load_state_dict(
+        full, storage_reader=FileSystemReader(src), planner=_EmptyStateDictLoadPlanner(), no_dist=True
+    )
     if "state_dict" not in full:
         raise CheckpointError(f"{src} holds no model state_dict")
     ckpt: dict[str, Any] = {"state_dict": {k: v.detach().clone() for k, v in full["state_dict"].items()}}
     meta = src / "meta.pt"
     if meta.is_file():
         extra = torch.load(meta, map_location="cpu", weights_only=True)
-        for key in ("epoch", "global_step", "pytorch-lightning_version", "hyper_parameters",
-                    "hparams_name"):
+        for key in ("epoch", "global_step", "pytorch-lightning_version", "hyper_parameters", "hparams_name"):
             if key in extra:
                 ckpt[key] = extra[key]
     tmp = out.with_name(out.name + ".tmp")

@@ -107,8 +107,11 @@ def fit_native(
     from litrain.rundir import choose_run_dir, resolve_checkpoint
 
     # under torchrun: rank 0 chooses the run dir, the process group opens here
-    out_dir = agree_run_dir(lambda: choose_run_dir(cfg, run_dir, resume, overwrite), cfg,
-                            resolve_accelerator(cfg.trainer.accelerator))
+    out_dir = agree_run_dir(
+        lambda: choose_run_dir(cfg, run_dir, resume, overwrite),
+        cfg,
+        resolve_accelerator(cfg.trainer.accelerator),
+    )
     if resume and overrides is not None and (out_dir / "config.yaml").is_file():
         cfg = load_config([out_dir / "config.yaml"], kwargs_to_overrides(overrides))
     check_supported(cfg)

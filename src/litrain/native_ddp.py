@@ -60,8 +60,9 @@ class DDPNativeTrainer(NativeTrainer):
         self.forward = EagerFallback(self.ddp)
 
     def reduce_sum(self, total: torch.Tensor, count: int) -> tuple[torch.Tensor, int]:
-        both = torch.stack([total.double(), torch.tensor(float(count), dtype=torch.float64,
-                                                          device=total.device)])
+        both = torch.stack(
+            [total.double(), torch.tensor(float(count), dtype=torch.float64, device=total.device)]
+        )
         dist.all_reduce(both)
         return both[0].to(total.dtype), int(both[1].item())
 
@@ -84,8 +85,16 @@ def device_for_rank(device: torch.device) -> torch.device:
     return torch.device("cuda", index)
 
 
-def make_trainer(cfg: Config, model: Any, task: Any, dm: Any, run_dir: Path, device: torch.device,
-                 precision: str, quiet: bool) -> NativeTrainer:
+def make_trainer(
+    cfg: Config,
+    model: Any,
+    task: Any,
+    dm: Any,
+    run_dir: Path,
+    device: torch.device,
+    precision: str,
+    quiet: bool,
+) -> NativeTrainer:
     """NativeTrainer for one process, DDPNativeTrainer when a process group runs."""
     if not distributed():
         return NativeTrainer(cfg, model, task, dm, run_dir, device, precision, quiet)

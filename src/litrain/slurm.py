@@ -96,13 +96,21 @@ def render(job: SlurmJob) -> str:
     args = [job.python, "-m", "litrain", "fit"]
     for c in job.configs:
         args += ["--config", str(Path(c).resolve())]
-    sets = {"trainer.accelerator": accel, "trainer.devices": job.tasks, "trainer.num_nodes": job.nodes,
-            **job.overrides}
+    sets = {
+        "trainer.accelerator": accel,
+        "trainer.devices": job.tasks,
+        "trainer.num_nodes": job.nodes,
+        **job.overrides,
+    }
     for key, value in sets.items():
         args += ["--set", f"{key}={_flag_value(value)}"]
     fit = " ".join(shlex.quote(a) for a in args)
-    lines = ["#!/bin/bash", *(f"#SBATCH {s}" for s in sb), "", _BODY.format(
-        workdir=shlex.quote(str(Path.cwd())), run_dir=run_dir, fit=fit)]
+    lines = [
+        "#!/bin/bash",
+        *(f"#SBATCH {s}" for s in sb),
+        "",
+        _BODY.format(workdir=shlex.quote(str(Path.cwd())), run_dir=run_dir, fit=fit),
+    ]
     return "\n".join(lines)
 
 
@@ -144,11 +152,14 @@ def write_script(job: SlurmJob, path: str | Path) -> Path:
 def submit(script: str | Path, cwd: str | Path | None = None) -> str:
     """``sbatch --parsable SCRIPT``; returns the job id."""
     try:
-        proc = subprocess.run(["sbatch", "--parsable", str(script)], capture_output=True, text=True,
-                              cwd=cwd, timeout=60)
+        proc = subprocess.run(
+            ["sbatch", "--parsable", str(script)], capture_output=True, text=True, cwd=cwd, timeout=60
+        )
     except FileNotFoundError:
-        raise SlurmError("sbatch not found: run on a SLURM login node (or scripts/slurm_local.sh "
-                         "for a one-machine cluster)") from None
+        raise SlurmError(
+            "sbatch not found: run on a SLURM login node (or scripts/slurm_local.sh "
+            "for a one-machine cluster)"
+        ) from None
     if proc.returncode != 0:
         raise SlurmError(f"sbatch refused {script}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout.strip().split(";")[0]

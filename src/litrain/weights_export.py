@@ -11,8 +11,9 @@ from pathlib import Path
 from litrain.errors import CheckpointError, ConfigError
 
 
-def export_safetensors(checkpoint: str = "best", run_dir: str | Path | None = None,
-                       output: str | Path | None = None) -> Path:
+def export_safetensors(
+    checkpoint: str = "best", run_dir: str | Path | None = None, output: str | Path | None = None
+) -> Path:
     import torch
     from safetensors.torch import save_file
 
@@ -29,8 +30,9 @@ def export_safetensors(checkpoint: str = "best", run_dir: str | Path | None = No
     ckpt = load_checkpoint(path)
     state = ckpt["state_dict"]
     prefix = "model." if all(k.startswith("model.") for k in state) else ""
-    tensors = {k[len(prefix):]: v.detach().contiguous() for k, v in state.items()
-               if isinstance(v, torch.Tensor)}
+    tensors = {
+        k[len(prefix) :]: v.detach().contiguous() for k, v in state.items() if isinstance(v, torch.Tensor)
+    }
     if not tensors:
         raise CheckpointError(f"{path} holds no weight tensors to export")
     out = Path(output) if output else path.with_suffix(".safetensors")

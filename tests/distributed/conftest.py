@@ -34,8 +34,23 @@ class Runs:
 
 def _torchrun_1_node(runs: Runs, cwd: Path) -> Path:
     # no --run-dir: both ranks must agree on one timestamped runs/<name>/<time> dir
-    proc = run([*TORCHRUN, "--standalone", "--nproc-per-node", "2", "-m", "litrain", *BASE, *MLP,
-                "--batch-size", "32", "--name", "tr"], cwd)
+    proc = run(
+        [
+            *TORCHRUN,
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "litrain",
+            *BASE,
+            *MLP,
+            "--batch-size",
+            "32",
+            "--name",
+            "tr",
+        ],
+        cwd,
+    )
     runs.stdout["torchrun"] = proc.stdout
     dirs = list((cwd / "runs" / "tr").iterdir())
     assert len(dirs) == 1, f"ranks wrote {len(dirs)} run dirs: {dirs}"
@@ -44,8 +59,25 @@ def _torchrun_1_node(runs: Runs, cwd: Path) -> Path:
 
 def _native_torchrun(runs: Runs, cwd: Path) -> Path:
     # the plain-PyTorch engine: DDP-wrapped model, DistributedSampler-order shards
-    run([*TORCHRUN, "--standalone", "--nproc-per-node", "2", "-m", "litrain", *BASE, *MLP,
-         "--batch-size", "32", "--engine", "native", "--run-dir", str(cwd / "run")], cwd)
+    run(
+        [
+            *TORCHRUN,
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "litrain",
+            *BASE,
+            *MLP,
+            "--batch-size",
+            "32",
+            "--engine",
+            "native",
+            "--run-dir",
+            str(cwd / "run"),
+        ],
+        cwd,
+    )
     return cwd / "run"
 
 
@@ -59,17 +91,32 @@ RECIPES: dict[str, Callable[[Runs, Path], Path]] = {
     "mlp_1p": lambda r, c: r.cli("mlp_1p", c, [*MLP, "--batch-size", "64"]),
     "cnn_1p": lambda r, c: r.cli("cnn_1p", c, [*CNN, "--batch-size", "64"]),
     # Lightning's launcher: 2 processes x 32 (cnn with synchronized batch norm)
-    "cnn_ddp_syncbn": lambda r, c: r.cli("cnn_ddp_syncbn", c, [
-        *CNN, "--devices", "2", "--batch-size", "32", "--trainer.sync_batchnorm", "true",
-        "--logging.tensorboard", "true"]),
+    "cnn_ddp_syncbn": lambda r, c: r.cli(
+        "cnn_ddp_syncbn",
+        c,
+        [
+            *CNN,
+            "--devices",
+            "2",
+            "--batch-size",
+            "32",
+            "--trainer.sync_batchnorm",
+            "true",
+            "--logging.tensorboard",
+            "true",
+        ],
+    ),
     # 2 processes x 16 x 2 accumulated batches = 64 per optimizer step
-    "mlp_ddp_accum": lambda r, c: r.cli("mlp_ddp_accum", c, [
-        *MLP, "--devices", "2", "--batch-size", "16", "--accumulate-grad-batches", "2"]),
+    "mlp_ddp_accum": lambda r, c: r.cli(
+        "mlp_ddp_accum", c, [*MLP, "--devices", "2", "--batch-size", "16", "--accumulate-grad-batches", "2"]
+    ),
     # ddp_spawn: loaders are built before the processes exist; shards resolve ranks late
-    "mlp_ddp_spawn": lambda r, c: r.cli("mlp_ddp_spawn", c, [*MLP, "--devices", "2", "--batch-size", "32",
-                                                              "--strategy", "ddp_spawn"]),
-    "mlp_fsdp": lambda r, c: r.cli("mlp_fsdp", c, [*MLP, "--devices", "2", "--batch-size", "32",
-                                                    "--strategy", "fsdp"]),
+    "mlp_ddp_spawn": lambda r, c: r.cli(
+        "mlp_ddp_spawn", c, [*MLP, "--devices", "2", "--batch-size", "32", "--strategy", "ddp_spawn"]
+    ),
+    "mlp_fsdp": lambda r, c: r.cli(
+        "mlp_fsdp", c, [*MLP, "--devices", "2", "--batch-size", "32", "--strategy", "fsdp"]
+    ),
     "torchrun": _torchrun_1_node,
     "torchrun_2_nodes": _torchrun_2_nodes,
     "native_torchrun": _native_torchrun,

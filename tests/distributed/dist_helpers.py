@@ -23,12 +23,16 @@ def env() -> dict[str, str]:
     return dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore", WANDB_MODE="offline")
 
 
-def run(cmd: list[str], cwd: Path, timeout: int = 240, check: bool = True,
-        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, env={**env(), **(extra_env or {})}, capture_output=True,
-                          text=True, timeout=timeout)
+def run(
+    cmd: list[str], cwd: Path, timeout: int = 240, check: bool = True, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        cmd, cwd=cwd, env={**env(), **(extra_env or {})}, capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 
@@ -53,9 +57,27 @@ def torchrun_2_nodes(args: list[str], cwd: Path, timeout: int = 240) -> list[sub
     port = str(free_port())
     procs = [
         subprocess.Popen(
-            [*TORCHRUN, "--nnodes", "2", "--node-rank", str(rank), "--nproc-per-node", "1",
-             "--master-addr", "127.0.0.1", "--master-port", port, "-m", "litrain", *args],
-            cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                *TORCHRUN,
+                "--nnodes",
+                "2",
+                "--node-rank",
+                str(rank),
+                "--nproc-per-node",
+                "1",
+                "--master-addr",
+                "127.0.0.1",
+                "--master-port",
+                port,
+                "-m",
+                "litrain",
+                *args,
+            ],
+            cwd=cwd,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for rank in (0, 1)
     ]
@@ -67,4 +89,3 @@ def torchrun_2_nodes(args: list[str], cwd: Path, timeout: int = 240) -> list[sub
         if p.returncode != 0:
             raise AssertionError(f"node exited {p.returncode}:\n{p.stdout[-2000:]}\n{p.stderr[-5000:]}")
     return out
-

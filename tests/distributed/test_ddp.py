@@ -36,8 +36,22 @@ def test_two_process_evaluation_equals_one_process(runs, tmp_path):
     ckpt = str(rd / "checkpoints" / "last.ckpt")
     results = {}
     for devices in ("1", "2"):
-        run([*LITRAIN, "validate", "--run-dir", str(rd), "--ckpt", ckpt, "--accelerator", "cpu",
-             "--devices", devices, "--quiet"], tmp_path)
+        run(
+            [
+                *LITRAIN,
+                "validate",
+                "--run-dir",
+                str(rd),
+                "--ckpt",
+                ckpt,
+                "--accelerator",
+                "cpu",
+                "--devices",
+                devices,
+                "--quiet",
+            ],
+            tmp_path,
+        )
         results[devices] = __import__("json").loads((rd / "validate_metrics.json").read_text())["metrics"]
     assert set(results["1"]) == set(results["2"])
     for key, value in results["1"].items():

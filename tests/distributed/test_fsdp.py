@@ -25,8 +25,22 @@ def test_sharded_checkpoint_consolidates_and_reloads(runs, tmp_path):
     ckpt = torch.load(out, map_location="cpu", weights_only=True)
     assert not any(k.startswith("_fsdp") for k in ckpt["state_dict"])
     # one process evaluates the consolidated file to the FSDP run's own final numbers
-    run([*LITRAIN, "validate", "--run-dir", str(rd), "--ckpt", str(out), "--accelerator", "cpu",
-         "--devices", "1", "--quiet"], tmp_path)
+    run(
+        [
+            *LITRAIN,
+            "validate",
+            "--run-dir",
+            str(rd),
+            "--ckpt",
+            str(out),
+            "--accelerator",
+            "cpu",
+            "--devices",
+            "1",
+            "--quiet",
+        ],
+        tmp_path,
+    )
     got = __import__("json").loads((rd / "validate_metrics.json").read_text())["metrics"]
     want = summary(rd)["metrics"]
     for key in ("val/loss", "val/acc", "val/auroc"):
@@ -35,7 +49,22 @@ def test_sharded_checkpoint_consolidates_and_reloads(runs, tmp_path):
 
 def test_sharded_checkpoint_is_refused_by_validate_with_the_fix(runs, tmp_path):
     rd = runs.get("mlp_fsdp")
-    proc = run([*LITRAIN, "validate", "--run-dir", str(rd), "--ckpt", str(rd / "checkpoints" / "last.ckpt"),
-                "--accelerator", "cpu", "--devices", "1", "--quiet"], tmp_path, check=False)
+    proc = run(
+        [
+            *LITRAIN,
+            "validate",
+            "--run-dir",
+            str(rd),
+            "--ckpt",
+            str(rd / "checkpoints" / "last.ckpt"),
+            "--accelerator",
+            "cpu",
+            "--devices",
+            "1",
+            "--quiet",
+        ],
+        tmp_path,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "litrain convert --consolidate" in proc.stderr

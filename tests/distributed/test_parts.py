@@ -36,8 +36,8 @@ def test_train_shards_form_the_one_process_global_batches(monkeypatch):
         shards.append(list(s))
     assert len(shards[0]) == len(shards[1]) == 51  # padded: equal steps on every rank
     for k in range(n // (2 * per_rank)):  # every full global batch is the 1-process batch
-        together = shards[0][k * per_rank:(k + 1) * per_rank] + shards[1][k * per_rank:(k + 1) * per_rank]
-        assert sorted(together) == sorted(order[k * 2 * per_rank:(k + 1) * 2 * per_rank])
+        together = shards[0][k * per_rank : (k + 1) * per_rank] + shards[1][k * per_rank : (k + 1) * per_rank]
+        assert sorted(together) == sorted(order[k * 2 * per_rank : (k + 1) * 2 * per_rank])
 
 
 def test_eval_shards_cover_every_sample_once(monkeypatch):
@@ -69,7 +69,13 @@ def _sync_bn_worker(rank: int, port: int, x: torch.Tensor, out: dict) -> None:
     xr = x.chunk(2)[rank].clone().requires_grad_(True)
     y = bn(xr)
     (y * torch.arange(y.numel()).view_as(y)).sum().backward()  # a loss that weights outputs unevenly
-    out[rank] = (y.detach(), xr.grad, bn[0].running_mean.clone(), bn[0].running_var.clone(), bn[0].weight.grad)
+    out[rank] = (
+        y.detach(),
+        xr.grad,
+        bn[0].running_mean.clone(),
+        bn[0].running_var.clone(),
+        bn[0].weight.grad,
+    )
     dist.destroy_process_group()
 
 
@@ -93,8 +99,16 @@ def test_cpu_sync_batchnorm_equals_batchnorm_on_the_global_batch():
     torch.testing.assert_close(got[0][4] + got[1][4], bn.weight.grad, atol=1e-3, rtol=1e-4)
 
 
-TORCHRUN_ENV = {"TORCHELASTIC_RUN_ID": "x", "RANK": "1", "LOCAL_RANK": "0", "WORLD_SIZE": "2",
-                "LOCAL_WORLD_SIZE": "1", "GROUP_RANK": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}
+TORCHRUN_ENV = {
+    "TORCHELASTIC_RUN_ID": "x",
+    "RANK": "1",
+    "LOCAL_RANK": "0",
+    "WORLD_SIZE": "2",
+    "LOCAL_WORLD_SIZE": "1",
+    "GROUP_RANK": "1",
+    "MASTER_ADDR": "127.0.0.1",
+    "MASTER_PORT": "1",
+}
 
 
 def test_devices_and_nodes_come_from_torchrun(monkeypatch):
@@ -114,8 +128,9 @@ def test_strategy_settings_reach_lightning():
 
     from litrain.distributed import build_strategy
 
-    cfg = load_config(overrides={"trainer.devices": 2, "trainer.ddp_timeout": 42,
-                                 "trainer.find_unused_parameters": True})
+    cfg = load_config(
+        overrides={"trainer.devices": 2, "trainer.ddp_timeout": 42, "trainer.find_unused_parameters": True}
+    )
     s = build_strategy(cfg, "cpu")
     assert isinstance(s, DDPStrategy)
     assert s._timeout == timedelta(seconds=42) and s.process_group_backend == "gloo"
@@ -124,13 +139,20 @@ def test_strategy_settings_reach_lightning():
     fsdp = build_strategy(load_config(overrides={"trainer.devices": 2, "trainer.fsdp.enabled": True}), "cpu")
     assert isinstance(fsdp, ModelParallelStrategy)
     with pytest.raises(ConfigError, match="single_device"):
-        build_strategy(load_config(overrides={"trainer.devices": 2, "trainer.strategy": "single_device"}), "cpu")
+        build_strategy(
+            load_config(overrides={"trainer.devices": 2, "trainer.strategy": "single_device"}), "cpu"
+        )
     with pytest.raises(ConfigError, match="cpu_offload"):
-        build_strategy(load_config(overrides={"trainer.devices": 2, "trainer.strategy": "fsdp",
-                                              "trainer.fsdp.cpu_offload": True}), "cpu")
+        build_strategy(
+            load_config(
+                overrides={"trainer.devices": 2, "trainer.strategy": "fsdp", "trainer.fsdp.cpu_offload": True}
+            ),
+            "cpu",
+        )
     with pytest.raises(ConfigError, match="nccl needs GPUs"):
-        build_strategy(load_config(overrides={"trainer.devices": 2, "trainer.process_group_backend": "nccl"}),
-                       "cpu")
+        build_strategy(
+            load_config(overrides={"trainer.devices": 2, "trainer.process_group_backend": "nccl"}), "cpu"
+        )
     with pytest.raises(ConfigError, match="trainer.strategy"):
         load_config(overrides={"trainer.strategy": "dpp"})
 
@@ -155,11 +177,27 @@ def test_sbatch_script(tmp_path, monkeypatch):
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text("run: {name: x}\n")
-    text = render(SlurmJob([str(cfg)], nodes=2, gpus_per_node=4, time="04:00:00", partition="gpu",
-                           account="proj", overrides={"trainer.max_epochs": 5}))
-    for line in ("#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=4", "#SBATCH --gpus-per-node=4",
-                 "#SBATCH --signal=USR1@90", "#SBATCH --requeue", "#SBATCH --time=04:00:00",
-                 "#SBATCH --partition=gpu", "#SBATCH --account=proj"):
+    text = render(
+        SlurmJob(
+            [str(cfg)],
+            nodes=2,
+            gpus_per_node=4,
+            time="04:00:00",
+            partition="gpu",
+            account="proj",
+            overrides={"trainer.max_epochs": 5},
+        )
+    )
+    for line in (
+        "#SBATCH --nodes=2",
+        "#SBATCH --ntasks-per-node=4",
+        "#SBATCH --gpus-per-node=4",
+        "#SBATCH --signal=USR1@90",
+        "#SBATCH --requeue",
+        "#SBATCH --time=04:00:00",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --account=proj",
+    ):
         assert line in text
     assert "srun" in text and "trainer.num_nodes=2" in text and "trainer.max_epochs=5" in text
     assert 'scontrol requeue "$SLURM_JOB_ID"' in text and "--resume last" in text

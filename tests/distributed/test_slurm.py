@@ -53,14 +53,18 @@ def test_warning_signal_checkpoints_requeues_and_resumes(cluster, tmp_path):
         f"trainer: {{max_epochs: {EPOCHS}}}\n"
     )
     rd = tmp_path / "run"
-    job = run([*LITRAIN, "slurm", "cfg.yaml", "--tasks-per-node", "2", "--run-dir", str(rd),
-               "--submit"], tmp_path).stdout.strip()
+    job = run(
+        [*LITRAIN, "slurm", "cfg.yaml", "--tasks-per-node", "2", "--run-dir", str(rd), "--submit"], tmp_path
+    ).stdout.strip()
     assert job.isdigit(), job
     log = tmp_path / f"slurm-{job}.out"
     try:
         # epoch 0 done (history.json) means the signal handlers are in place: warn now
-        _wait(lambda: (rd / "history.json").exists() or _job_field(job, "JobState") in ENDED,
-              "the first epoch", log)
+        _wait(
+            lambda: (rd / "history.json").exists() or _job_field(job, "JobState") in ENDED,
+            "the first epoch",
+            log,
+        )
         assert _job_field(job, "JobState") == "RUNNING", log.read_text() if log.exists() else job
         subprocess.run(["scancel", "--signal=USR1", job], check=True, env=env())
         _wait(lambda: _job_field(job, "Restarts") == "1", "the requeue", log)

@@ -15,9 +15,26 @@ HERE = str(Path(__file__).parent)  # stall_callback is imported from here by cla
 
 def test_ddp_timeout_is_honoured(tmp_path):
     # torchrun starts both ranks together, so only the stalled all-reduce can time out
-    proc = run([*TORCHRUN, "--standalone", "--nproc-per-node", "2", "-m", "litrain", *BASE,
-                "--run-dir", str(tmp_path / "run"), "--trainer.ddp_timeout", "10",
-                "--set", "trainer.callbacks=[{class_path: stall_callback.StallRank, init_args: {seconds: 20}}]"],
-               tmp_path, timeout=300, check=False, extra_env={"PYTHONPATH": HERE})
+    proc = run(
+        [
+            *TORCHRUN,
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "litrain",
+            *BASE,
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--trainer.ddp_timeout",
+            "10",
+            "--set",
+            "trainer.callbacks=[{class_path: stall_callback.StallRank, init_args: {seconds: 20}}]",
+        ],
+        tmp_path,
+        timeout=300,
+        check=False,
+        extra_env={"PYTHONPATH": HERE},
+    )
     assert proc.returncode != 0
     assert "Timed out waiting 10000ms" in proc.stdout + proc.stderr, proc.stderr[-3000:]

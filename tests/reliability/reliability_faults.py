@@ -36,8 +36,9 @@ class RecordWeights(L.Callback):
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
         self.before[trainer.global_step] = self._copy(pl_module)
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         step = trainer.global_step - 1
         self.after[step] = self._copy(pl_module)
         self.lr[step] = trainer.optimizers[0].param_groups[0]["lr"]

@@ -75,13 +75,29 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _arrays(name: str) -> Callable[[dict[str, Path]], list[str]]:
-    return lambda w: ["fit", "--run-dir", str(w["new"]), "--dataset", "arrays",
-                      "--data-dir", str(w["files"] / name)]
+    return lambda w: [
+        "fit",
+        "--run-dir",
+        str(w["new"]),
+        "--dataset",
+        "arrays",
+        "--data-dir",
+        str(w["files"] / name),
+    ]
 
 
 def _images(name: str) -> Callable[[dict[str, Path]], list[str]]:
-    return lambda w: ["fit", "--run-dir", str(w["new"]), "--dataset", "imagefolder",
-                      "--data-dir", str(w["files"] / name), "--set", "data.in_memory=false"]
+    return lambda w: [
+        "fit",
+        "--run-dir",
+        str(w["new"]),
+        "--dataset",
+        "imagefolder",
+        "--data-dir",
+        str(w["files"] / name),
+        "--set",
+        "data.in_memory=false",
+    ]
 
 
 def _fit(*flags: str) -> Callable[[dict[str, Path]], list[str]]:
@@ -89,22 +105,40 @@ def _fit(*flags: str) -> Callable[[dict[str, Path]], list[str]]:
 
 
 def _resume(what: str, *flags: str) -> Callable[[dict[str, Path]], list[str]]:
-    return lambda w: ["fit", "--run-dir", str(w["new"]), "--resume",
-                      str(w["files"] / what) if what != "good" else str(w["good"]), *flags]
+    return lambda w: [
+        "fit",
+        "--run-dir",
+        str(w["new"]),
+        "--resume",
+        str(w["files"] / what) if what != "good" else str(w["good"]),
+        *flags,
+    ]
 
 
 CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str]] = {
     # config
-    "unknown key": (_fit("--set", "trainer.max_epoch=3"), "unknown config key 'trainer.max_epoch' (did you mean trainer.max_epochs?)"),
+    "unknown key": (
+        _fit("--set", "trainer.max_epoch=3"),
+        "unknown config key 'trainer.max_epoch' (did you mean trainer.max_epochs?)",
+    ),
     "unknown flag": (_fit("--epoch", "3"), "unknown flag --epoch"),
     "wrong type": (_fit("--epochs", "three"), "trainer.max_epochs"),
     "zero batch size": (_fit("--batch-size", "0"), "data.batch_size"),
     "bad precision name": (_fit("--precision", "8"), "trainer.precision"),
     "bad nan policy": (_fit("--set", "trainer.nan_policy=ignore"), "trainer.nan_policy"),
-    "bad signal": (_fit("--set", "trainer.preemption_signals=[SIGNOPE]"), "unknown or uncatchable signal 'SIGNOPE'"),
+    "bad signal": (
+        _fit("--set", "trainer.preemption_signals=[SIGNOPE]"),
+        "unknown or uncatchable signal 'SIGNOPE'",
+    ),
     "bad every_n_steps": (_fit("--set", "checkpoint.every_n_steps=0"), "checkpoint.every_n_steps"),
-    "missing config file": (lambda w: ["fit", "--config", str(w["files"] / "nope.yaml")], "nope.yaml does not exist"),
-    "yaml not a mapping": (lambda w: ["fit", "--config", str(w["files"] / "list.yaml")], "must hold a mapping"),
+    "missing config file": (
+        lambda w: ["fit", "--config", str(w["files"] / "nope.yaml")],
+        "nope.yaml does not exist",
+    ),
+    "yaml not a mapping": (
+        lambda w: ["fit", "--config", str(w["files"] / "list.yaml")],
+        "must hold a mapping",
+    ),
     "broken yaml": (lambda w: ["fit", "--config", str(w["files"] / "broken.yaml")], "is not valid YAML"),
     "unknown model": (_fit("--model", "resnet9000"), "unknown model 'resnet9000'"),
     "unknown data source": (_fit("--dataset", "nope"), "unknown data source 'nope'"),
@@ -117,7 +151,10 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str]] = {
     "zero-length data": (_arrays("empty.npz"), "holds no samples"),
     "x and y lengths differ": (_arrays("short_y.npz"), "x has 40 samples but y has 30"),
     "non-numeric features": (_arrays("strings.npz"), "x must be numeric"),
-    "zero-length train split": (lambda w: [*_arrays("tiny.npz")(w), "--val-split", "0.9"], "no training samples left"),
+    "zero-length train split": (
+        lambda w: [*_arrays("tiny.npz")(w), "--val-split", "0.9"],
+        "no training samples left",
+    ),
     "missing data root": (_arrays("nowhere"), "does not exist"),
     "images of mixed sizes": (_images("mixed_sizes"), "set data.image_size"),
     "val classes not in train": (_images("extra_class"), "has classes not in train: ['c']"),
@@ -129,18 +166,42 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str]] = {
     "truncated checkpoint": (_resume("truncated.ckpt"), "truncated.ckpt (corrupt, or not a checkpoint)"),
     "other framework's state_dict": (_resume("plain_state_dict.pt"), "is not a litrain/Lightning checkpoint"),
     "checkpoint needing pickled code": (_resume("pickled.ckpt"), "needs arbitrary pickled code"),
-    "not a checkpoint at all": (lambda w: ["validate", "--ckpt", str(w["files"] / "text.ckpt"), "--run-dir", str(w["run"])], "text.ckpt (corrupt, or not a checkpoint)"),
-    "checksum mismatch": (lambda w: ["validate", "--ckpt", str(w["root"] / "damaged" / "checkpoints" / "last.ckpt"), "--run-dir", str(w["run"])], "is corrupt: its SHA-256 does not match"),
-    "resume last, all corrupt": (lambda w: ["fit", "--run-dir", str(w["root"] / "damaged"), "--resume", "last"], "no valid checkpoint in"),
-    "export a corrupt checkpoint": (lambda w: ["export", "--ckpt", str(w["files"] / "truncated.ckpt")], "truncated.ckpt"),
+    "not a checkpoint at all": (
+        lambda w: ["validate", "--ckpt", str(w["files"] / "text.ckpt"), "--run-dir", str(w["run"])],
+        "text.ckpt (corrupt, or not a checkpoint)",
+    ),
+    "checksum mismatch": (
+        lambda w: [
+            "validate",
+            "--ckpt",
+            str(w["root"] / "damaged" / "checkpoints" / "last.ckpt"),
+            "--run-dir",
+            str(w["run"]),
+        ],
+        "is corrupt: its SHA-256 does not match",
+    ),
+    "resume last, all corrupt": (
+        lambda w: ["fit", "--run-dir", str(w["root"] / "damaged"), "--resume", "last"],
+        "no valid checkpoint in",
+    ),
+    "export a corrupt checkpoint": (
+        lambda w: ["export", "--ckpt", str(w["files"] / "truncated.ckpt")],
+        "truncated.ckpt",
+    ),
     # devices / precision
     "gpu without CUDA": (_fit("--accelerator", "gpu"), "no CUDA GPU is visible"),
     "more devices than cores": (_fit("--accelerator", "cpu", "--devices", "512"), "this machine has"),
     "fp16 on CPU": (_fit("--accelerator", "cpu", "--precision", "16"), "not supported on CPU"),
     # run dirs
     "run dir holds another run": (lambda w: ["fit", "--run-dir", str(w["run"])], "holds another run"),
-    "run dir is a file": (lambda w: ["fit", "--run-dir", str(w["files"] / "a_file")], "is a file, not a directory"),
-    "resume last with no checkpoint": (lambda w: ["fit", "--run-dir", str(w["root"] / "empty_run"), "--resume", "last"], "no checkpoint in"),
+    "run dir is a file": (
+        lambda w: ["fit", "--run-dir", str(w["files"] / "a_file")],
+        "is a file, not a directory",
+    ),
+    "resume last with no checkpoint": (
+        lambda w: ["fit", "--run-dir", str(w["root"] / "empty_run"), "--resume", "last"],
+        "no checkpoint in",
+    ),
 }
 
 
@@ -157,7 +218,7 @@ def test_bad_input(case: str, world: dict[str, Path], capsys: pytest.CaptureFixt
     starts = [i for i, line in enumerate(lines) if line.startswith("litrain: error:")]
     assert exit_info.value.code == 2, err
     assert len(starts) == 1, err
-    message = "\n".join(lines[starts[0]:])  # a config error lists its keys on indented lines
+    message = "\n".join(lines[starts[0] :])  # a config error lists its keys on indented lines
     assert expected in message, message
     assert "Traceback" not in err
     assert snapshot(*watched) == before

@@ -38,8 +38,16 @@ def _run(run_dir: Path, overrides: dict, kill_at: str | None, resume: bool) -> i
     env.pop("LITRAIN_KILL_AT", None)
     if kill_at:
         env["LITRAIN_KILL_AT"] = kill_at
-    cmd = [sys.executable, str(HERE / "killrun.py"), "fit", "--quiet", "--run-dir", str(run_dir),
-           *_flags(overrides), *(["--resume", "last"] if resume else [])]
+    cmd = [
+        sys.executable,
+        str(HERE / "killrun.py"),
+        "fit",
+        "--quiet",
+        "--run-dir",
+        str(run_dir),
+        *_flags(overrides),
+        *(["--resume", "last"] if resume else []),
+    ]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300).returncode
 
 

@@ -60,8 +60,7 @@ def test_skip_leaves_weights_and_optimizer_untouched_on_the_bad_step(tmp_path: P
     from reliability_faults import NaNBatch, RecordWeights
 
     rec = RecordWeights()
-    result, cbs = _fit(tmp_path, "run", [NaNBatch(5), rec], **DIGITS,
-                       **{"trainer.nan_policy": "skip"})
+    result, cbs = _fit(tmp_path, "run", [NaNBatch(5), rec], **DIGITS, **{"trainer.nan_policy": "skip"})
     assert not isinstance(result, Exception), result
     assert _get(cbs, NaNGuard).skipped == 1
     assert_same_weights(rec.after[5], rec.before[5])
@@ -74,8 +73,13 @@ def test_rollback_reloads_the_last_checkpoint_and_lowers_lr(tmp_path: Path) -> N
     from reliability_faults import NaNBatch, RecordWeights
 
     rec = RecordWeights()
-    result, cbs = _fit(tmp_path, "run", [NaNBatch(5), rec], **DIGITS,
-                       **{"trainer.nan_policy": "rollback", "checkpoint.every_n_steps": 4})
+    result, cbs = _fit(
+        tmp_path,
+        "run",
+        [NaNBatch(5), rec],
+        **DIGITS,
+        **{"trainer.nan_policy": "rollback", "checkpoint.every_n_steps": 4},
+    )
     assert not isinstance(result, Exception), result
     guard = _get(cbs, NaNGuard)
     assert (guard.rollbacks, guard.lr_scale) == (1, 0.5)
@@ -93,8 +97,12 @@ def test_rollback_without_any_checkpoint_stops_clearly(tmp_path: Path) -> None:
 
 
 SYNTH = {
-    "data.source": "synthetic", "data.shape": [20], "data.num_samples": 640, "data.val_split": 0.2,
-    "trainer.max_epochs": 2, "optim.scheduler.name": "cosine",
+    "data.source": "synthetic",
+    "data.shape": [20],
+    "data.num_samples": 640,
+    "data.val_split": 0.2,
+    "trainer.max_epochs": 2,
+    "optim.scheduler.name": "cosine",
 }
 
 
@@ -102,12 +110,14 @@ def test_oom_halves_micro_batch_and_matches_the_smaller_batch_run(tmp_path: Path
     from reliability_faults import OOMAt
 
     oom = OOMAt(step=3, max_rows=32)  # from step 3 on, a 64-row forward "runs out of memory"
-    result, cbs = _fit(tmp_path, "oom", [oom], **SYNTH, **{"data.batch_size": 64,
-                                                         "trainer.oom_recovery": True})
+    result, cbs = _fit(
+        tmp_path, "oom", [oom], **SYNTH, **{"data.batch_size": 64, "trainer.oom_recovery": True}
+    )
     assert not isinstance(result, Exception), result
     assert oom.raised >= 1 and _get(cbs, OOMRecovery).splits == 2
-    ref, _ = _fit(tmp_path, "ref", [], **SYNTH, **{"data.batch_size": 32,
-                                                   "trainer.accumulate_grad_batches": 2})
+    ref, _ = _fit(
+        tmp_path, "ref", [], **SYNTH, **{"data.batch_size": 32, "trainer.accumulate_grad_batches": 2}
+    )
     assert result.summary["steps"] == ref.summary["steps"] == 16
     a = load_weights(tmp_path / "oom" / "checkpoints" / "last.ckpt")
     b = load_weights(tmp_path / "ref" / "checkpoints" / "last.ckpt")

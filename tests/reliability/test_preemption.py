@@ -23,8 +23,14 @@ BASE = {"trainer.max_epochs": 2, "model.dropout": 0.1, "data.augment": "flip"}
 
 
 def _signal_at(batch: int, times: int = 1, signame: str = "SIGTERM") -> dict:
-    return {"trainer.callbacks": [{"class_path": "reliability_faults.SignalAt",
-                                   "init_args": {"batch": batch, "times": times, "signame": signame}}]}
+    return {
+        "trainer.callbacks": [
+            {
+                "class_path": "reliability_faults.SignalAt",
+                "init_args": {"batch": batch, "times": times, "signame": signame},
+            }
+        ]
+    }
 
 
 def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path: Path) -> None:
@@ -40,13 +46,16 @@ def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path: Path) -> None:
     assert not isinstance(getattr(handler, "__self__", None), PreemptionHandler)
     resumed = litrain.fit(run_dir=run, resume="last", quiet=True, **{"trainer.callbacks": []})
     assert resumed.summary["steps"] == ref.summary["steps"] == 46
-    assert_same_weights(load_weights(run / "checkpoints" / "last.ckpt"),
-                        load_weights(tmp_path / "ref" / "checkpoints" / "last.ckpt"))
+    assert_same_weights(
+        load_weights(run / "checkpoints" / "last.ckpt"),
+        load_weights(tmp_path / "ref" / "checkpoints" / "last.ckpt"),
+    )
 
 
 def test_sigusr1_preempts_too(tmp_path: Path) -> None:
-    stopped = litrain.fit(run_dir=tmp_path / "run", quiet=True, **{"trainer.max_epochs": 1},
-                          **_signal_at(3, signame="SIGUSR1"))
+    stopped = litrain.fit(
+        run_dir=tmp_path / "run", quiet=True, **{"trainer.max_epochs": 1}, **_signal_at(3, signame="SIGUSR1")
+    )
     assert stopped.summary == {**stopped.summary, "preempted": True, "signal": "SIGUSR1", "steps": 3}
 
 
@@ -79,8 +88,17 @@ def test_cli_exits_with_the_requeue_code(tmp_path: Path) -> None:
 def test_ddp_ranks_agree_to_stop_on_the_step_one_rank_was_signalled(tmp_path: Path) -> None:
     # Only rank 1 gets SIGTERM; rank 0 must learn it at the same step boundary, both save
     # one checkpoint and exit with the requeue code (no hang, no half-written file).
-    proc = _cli(tmp_path / "run", "--config", _config(tmp_path, 7, 1, rank=1), "--devices", "2",
-                "--accelerator", "cpu", "--batch-size", "32")
+    proc = _cli(
+        tmp_path / "run",
+        "--config",
+        _config(tmp_path, 7, 1, rank=1),
+        "--devices",
+        "2",
+        "--accelerator",
+        "cpu",
+        "--batch-size",
+        "32",
+    )
     assert proc.returncode == REQUEUE_EXIT_CODE, proc.stderr[-2000:]
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     assert atomic.verify(last) and torch.load(last, weights_only=True)["global_step"] == 7

@@ -43,8 +43,9 @@ def first_nonfinite(module: torch.nn.Module) -> str:
 
 
 class NaNGuard(L.Callback):
-    def __init__(self, policy: str = "stop", ckpt_dir: str | Path = "checkpoints",
-                 lr_factor: float = 0.5) -> None:
+    def __init__(
+        self, policy: str = "stop", ckpt_dir: str | Path = "checkpoints", lr_factor: float = 0.5
+    ) -> None:
         if policy not in ("stop", "skip", "rollback"):
             raise ValueError(f"nan_policy must be stop, skip or rollback, got {policy!r}")
         self.policy, self.ckpt_dir, self.lr_factor = policy, Path(ckpt_dir), lr_factor
@@ -66,38 +67,44 @@ class NaNGuard(L.Callback):
         self.rollbacks = int(state_dict.get("rollbacks", 0))
         self.lr_scale = float(state_dict.get("lr_scale", 1.0))
 
-    def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                           loss: torch.Tensor) -> None:
+    def on_before_backward(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
+    ) -> None:
         # Accumulation micro-batches add up; only finiteness matters, so a sum is enough.
         loss = loss.detach().float()
         self._loss = loss if self._loss is None else self._loss + loss
 
-    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                                 optimizer: torch.optim.Optimizer) -> None:
+    def on_before_optimizer_step(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer
+    ) -> None:
         loss, self._loss = self._loss, None
         if self._finite(trainer, pl_module, loss):
             return
         step = trainer.global_step
         where = first_nonfinite(pl_module)
-        what = f"non-finite loss ({float(loss):g})" if loss is not None and not torch.isfinite(loss) \
+        what = (
+            f"non-finite loss ({float(loss):g})"
+            if loss is not None and not torch.isfinite(loss)
             else "non-finite gradients"
+        )
         if self.policy == "skip":
             _drop_gradients(optimizer)
             self.skipped += 1
             L.pytorch.utilities.rank_zero_warn(
-                f"{what} at step {step} ({where}): step skipped ({self.skipped} so far)")
+                f"{what} at step {step} ({where}): step skipped ({self.skipped} so far)"
+            )
         elif self.policy == "rollback" and self.rollbacks < MAX_ROLLBACKS:
             self._rollback(trainer, pl_module, optimizer, f"{what} at step {step} ({where})")
         else:
             self._stop(trainer, step, what, where)
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         if self.policy == "skip" and self.skipped:
             pl_module.log("train/skipped_steps", float(self.skipped), on_step=True, on_epoch=False)
 
-    def _finite(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                loss: torch.Tensor | None) -> bool:
+    def _finite(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor | None) -> bool:
         from litrain.engine.finite import all_finite
 
         scaler = getattr(trainer.precision_plugin, "scaler", None)
@@ -115,8 +122,9 @@ class NaNGuard(L.Callback):
             "trainer.gradient_clip_val, or set trainer.nan_policy=skip|rollback"
         )
 
-    def _rollback(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                  optimizer: torch.optim.Optimizer, what: str) -> None:
+    def _rollback(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer, what: str
+    ) -> None:
         from litrain import atomic
 
         good = atomic.newest_valid(self.ckpt_dir)
@@ -140,7 +148,8 @@ class NaNGuard(L.Callback):
         _drop_gradients(optimizer)
         L.pytorch.utilities.rank_zero_warn(
             f"{what}: rolled back to {good}, learning rate x{self.lr_scale:g} "
-            f"(rollback {self.rollbacks} of {MAX_ROLLBACKS})")
+            f"(rollback {self.rollbacks} of {MAX_ROLLBACKS})"
+        )
 
 
 def _drop_gradients(optimizer: torch.optim.Optimizer) -> None:

@@ -86,8 +86,15 @@ class OOMRecovery(L.Callback):
             del pl_module.training_step  # the instance attribute: back to the class method
             self._original = None
 
-    def _step(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int,
-              *args: Any, **kwargs: Any) -> Any:
+    def _step(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        batch: Any,
+        batch_idx: int,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
         n = _batch_len(batch)
         done, total = 0, None
         summed: list[torch.Tensor | None] = []

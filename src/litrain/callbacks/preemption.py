@@ -26,8 +26,9 @@ class PreemptionCallback(L.Callback):
         self._last_seen = trainer.global_step
         self.handler.install()
 
-    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         if trainer.global_step == self._last_seen:
             return  # between accumulation micro-batches: not a step boundary
         self._last_seen = trainer.global_step
@@ -35,8 +36,11 @@ class PreemptionCallback(L.Callback):
             return
         trainer.save_checkpoint(self.path)
         name = self.handler.received or "a signal on another rank"
-        print(f"litrain: {name} received: saved {self.path} at step {trainer.global_step}; "
-              f"exiting with code {REQUEUE_EXIT_CODE}, resume with --resume last", file=sys.stderr)
+        print(
+            f"litrain: {name} received: saved {self.path} at step {trainer.global_step}; "
+            f"exiting with code {REQUEUE_EXIT_CODE}, resume with --resume last",
+            file=sys.stderr,
+        )
         raise Preempted(self.path, trainer.global_step, name)
 
     def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
