@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dist_helpers import BASE, LITRAIN, TORCHRUN, run, torchrun_2_nodes
+from dist_helpers import BASE, LITRAIN, TORCHRUN_LITRAIN_2, run, torchrun_2_nodes
 
 MLP = ["--model", "mlp"]
 CNN = ["--model", "cnn"]
@@ -36,12 +36,7 @@ def _torchrun_1_node(runs: Runs, cwd: Path) -> Path:
     # no --run-dir: both ranks must agree on one timestamped runs/<name>/<time> dir
     proc = run(
         [
-            *TORCHRUN,
-            "--standalone",
-            "--nproc-per-node",
-            "2",
-            "-m",
-            "litrain",
+            *TORCHRUN_LITRAIN_2,
             *BASE,
             *MLP,
             "--batch-size",
@@ -61,12 +56,7 @@ def _native_torchrun(runs: Runs, cwd: Path) -> Path:
     # the plain-PyTorch engine: DDP-wrapped model, DistributedSampler-order shards
     run(
         [
-            *TORCHRUN,
-            "--standalone",
-            "--nproc-per-node",
-            "2",
-            "-m",
-            "litrain",
+            *TORCHRUN_LITRAIN_2,
             *BASE,
             *MLP,
             "--batch-size",

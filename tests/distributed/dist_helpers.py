@@ -15,6 +15,8 @@ from typing import Any
 
 LITRAIN = [sys.executable, "-m", "litrain"]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
+# litrain under torchrun, 2 processes on this one machine
+TORCHRUN_LITRAIN_2 = [*TORCHRUN, "--standalone", "--nproc-per-node", "2", "-m", "litrain"]
 # digits, 1 epoch, fp32, quiet: a few seconds per run
 BASE = ["fit", "--accelerator", "cpu", "--epochs", "1", "--quiet", "--trainer.log_every_n_steps", "1"]
 

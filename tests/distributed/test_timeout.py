@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dist_helpers import BASE, TORCHRUN, run
+from dist_helpers import BASE, TORCHRUN_LITRAIN_2, run
 
 pytestmark = pytest.mark.distributed
 
@@ -17,12 +17,7 @@ def test_ddp_timeout_is_honoured(tmp_path):
     # torchrun starts both ranks together, so only the stalled all-reduce can time out
     proc = run(
         [
-            *TORCHRUN,
-            "--standalone",
-            "--nproc-per-node",
-            "2",
-            "-m",
-            "litrain",
+            *TORCHRUN_LITRAIN_2,
             *BASE,
             "--run-dir",
             str(tmp_path / "run"),
