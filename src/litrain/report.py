@@ -9,6 +9,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -93,7 +94,7 @@ def save_confusion_matrix(matrix: torch.Tensor, run_dir: Path) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     if m.shape[0] <= 20:
-        for (i, j), v in __import__("numpy").ndenumerate(m):
+        for (i, j), v in np.ndenumerate(m):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=7)
     fig.tight_layout()
     fig.savefig(run_dir / "plots" / "confusion_matrix.png", dpi=80)

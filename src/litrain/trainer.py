@@ -26,7 +26,7 @@ from litrain.errors import ConfigError
 from litrain.registry import import_object
 
 
-def check_devices(accelerator: str, devices: int | str, num_nodes: int = 1) -> None:
+def check_devices(accelerator: str, devices: int | str) -> None:
     if devices == "auto":
         return
     if accelerator in ("cuda", "gpu"):
@@ -177,7 +177,7 @@ def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: 
     drop_useless_nvml_check()  # ~0.1 ms per optimizer step where there is no NVIDIA driver
     accelerator = resolve_accelerator(t.accelerator)
     precision = resolve_precision(t.precision, accelerator)
-    check_devices(accelerator, t.devices, t.num_nodes)
+    check_devices(accelerator, t.devices)
     if accelerator in ("cuda", "gpu") and not torch.cuda.is_available():  # devices=auto too
         raise ConfigError("trainer.accelerator=gpu but no CUDA GPU is visible: use --accelerator cpu")
     if quiet:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from dist_helpers import LITRAIN, run, step_losses, summary
 
@@ -52,7 +54,7 @@ def test_two_process_evaluation_equals_one_process(runs, tmp_path):
             ],
             tmp_path,
         )
-        results[devices] = __import__("json").loads((rd / "validate_metrics.json").read_text())["metrics"]
+        results[devices] = json.loads((rd / "validate_metrics.json").read_text())["metrics"]
     assert set(results["1"]) == set(results["2"])
     for key, value in results["1"].items():
         assert results["2"][key] == pytest.approx(value, rel=1e-6, abs=1e-7), key
@@ -70,7 +72,7 @@ def test_only_rank_zero_writes_the_run_dir(runs):
     assert (rd / "logs" / "metrics.csv").read_text().count(header) == 1
     s = summary(rd)
     assert s["best_checkpoint"] and s["last_checkpoint"].endswith("last.ckpt")
-    history = __import__("json").loads((rd / "history.json").read_text())
+    history = json.loads((rd / "history.json").read_text())
     assert [row["epoch"] for row in history] == [0]
     assert (rd / "config.yaml").is_file()
     assert len(list((rd / "logs").rglob("events.out.tfevents.*"))) == 1  # one TensorBoard run

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from dist_helpers import LITRAIN, run, step_losses, summary
@@ -41,7 +43,7 @@ def test_sharded_checkpoint_consolidates_and_reloads(runs, tmp_path):
         ],
         tmp_path,
     )
-    got = __import__("json").loads((rd / "validate_metrics.json").read_text())["metrics"]
+    got = json.loads((rd / "validate_metrics.json").read_text())["metrics"]
     want = summary(rd)["metrics"]
     for key in ("val/loss", "val/acc", "val/auroc"):
         assert got[key] == pytest.approx(want[key], rel=1e-5), key
