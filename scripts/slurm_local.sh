@@ -44,7 +44,9 @@ if ! munge -n </dev/null >/dev/null 2>&1; then
 fi
 
 # slurm.conf for this host: every core, no cgroups (containers rarely delegate them), no
-# accounting database; requeue on.
+# accounting database; requeue on. cred_expire is also how long a requeued job waits before
+# it may start again (default 120 s); a requeued job started sooner is killed with "Job
+# credential revoked", so keep the wait short here instead of forcing the start time.
 host="$(hostname -s)"
 cpus="$(nproc)"
 mem_mb="$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)"
@@ -56,6 +58,7 @@ ClusterName=litrain-local
 SlurmctldHost=${host}
 SlurmUser=root
 AuthType=auth/munge
+AuthInfo=cred_expire=10
 CredType=cred/munge
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
@@ -87,14 +90,15 @@ if [ ! -f "$conf_dir/slurm.conf" ] || [ "$(cat "$conf_dir/slurm.conf")" != "$con
 fi
 
 running() { [ -f "/run/$1.pid" ] && kill -0 "$(cat "/run/$1.pid")" 2>/dev/null; }
-if ! running slurmctld; then
-  slurmctld
-elif [ "$changed" -eq 1 ]; then
-  scontrol reconfigure
+if [ "$changed" -eq 1 ]; then
+  # AuthInfo is read only at daemon start: restart rather than reconfigure
+  for d in slurmd slurmctld; do
+    if running "$d"; then kill "$(cat "/run/$d.pid")"; fi
+    for _ in $(seq 50); do running "$d" || break; sleep 0.1; done
+  done
 fi
-if ! running slurmd; then
-  slurmd
-fi
+running slurmctld || slurmctld
+running slurmd || slurmd
 
 # wait for the node to take jobs; a node left down by an earlier run is resumed
 for _ in $(seq 120); do
