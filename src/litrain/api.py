@@ -72,6 +72,10 @@ def fit(
 ) -> RunResult:
     """Train. ``resume`` is ``last`` (newest checkpoint of the run dir) or a path."""
     cfg = as_config(config_or_path, overrides)
+    if resume and config_or_path is None:
+        from litrain.rundir import resumed_config
+
+        cfg = resumed_config(cfg, run_dir, resume, overrides)  # the run's engine too
     if cfg.run.engine == "native":
         from litrain.native import fit_native
 
@@ -81,7 +85,6 @@ def fit(
             resume=resume,
             overwrite=overwrite,
             quiet=quiet,
-            overrides=overrides if config_or_path is None else None,
         )
     import lightning as L
 
@@ -98,8 +101,6 @@ def fit(
         cfg,
         resolve_accelerator(cfg.trainer.accelerator),
     )
-    if resume and config_or_path is None and (out_dir / "config.yaml").is_file():
-        cfg = load_config([out_dir / "config.yaml"], kwargs_to_overrides(overrides))
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     parts = build_parts(cfg)
     cfg = parts.config
@@ -146,14 +147,20 @@ def fit(
     try:
         trainer.fit(module, ckpt_path=ckpt_path, weights_only=True, **loaders)
     except Preempted as stop:
-        summary = {
-            "preempted": True,
-            "signal": stop.signame,
-            "steps": stop.step,
-            "last_checkpoint": str(stop.checkpoint),
-        }
-        return RunResult({}, out_dir, cfg, last_checkpoint=str(stop.checkpoint), summary=summary)
+        return preempted_result(stop, out_dir, cfg)
     return _finish_fit(trainer, cfg, out_dir, time.perf_counter() - start)
+
+
+def preempted_result(stop: Any, run_dir: Path, cfg: Config) -> RunResult:
+    """The result of a run stopped by a preemption signal (the CLI then exits with
+    ``litrain.signals.REQUEUE_EXIT_CODE``); both engines return it."""
+    summary = {
+        "preempted": True,
+        "signal": stop.signame,
+        "steps": stop.step,
+        "last_checkpoint": str(stop.checkpoint),
+    }
+    return RunResult({}, run_dir, cfg, last_checkpoint=str(stop.checkpoint), summary=summary)
 
 
 def _finish_fit(trainer: Any, cfg: Config, run_dir: Path, wall: float) -> RunResult:

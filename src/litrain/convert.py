@@ -34,6 +34,27 @@ def is_native(ckpt: dict[str, Any]) -> bool:
     return ckpt.get("format") == NATIVE_FORMAT
 
 
+def saved_mid_epoch(ckpt: dict[str, Any]) -> bool:
+    """Whether ``ckpt`` was written inside an epoch (``checkpoint.every_n_steps``, preemption).
+    Native: it holds a position; Lightning: its fit loop started an epoch it did not finish."""
+    if is_native(ckpt):
+        return bool((ckpt.get("native") or {}).get("position"))
+    fit = ((ckpt.get("loops") or {}).get("fit_loop")) or {}
+    current = (fit.get("epoch_progress") or {}).get("current") or {}
+    return int(current.get("ready", 0)) > int(current.get("processed", 0))
+
+
+def check_resumable_in(ckpt: dict[str, Any], engine: str, path: str | Path) -> None:
+    """A mid-epoch checkpoint resumes only in the engine that wrote it: the two engines keep
+    the position inside an epoch (loader state, running sums) in different forms."""
+    wrote = "native" if is_native(ckpt) else "lightning"
+    if wrote != engine and saved_mid_epoch(ckpt):
+        raise CheckpointError(
+            f"{path} was saved mid-epoch by the {wrote} engine and resumes only there: use "
+            f"run.engine={wrote}, or resume from an epoch-end checkpoint"
+        )
+
+
 def bare_state_dict(state: dict[str, Any], strip_module: bool = True) -> dict[str, Any]:
     """Model weights without TaskModule's ``model.`` prefix and without ``_orig_mod.`` /
     ``module.`` from compile/DDP wrappers (at any depth)."""
@@ -279,6 +300,8 @@ def convert(src: str | Path, to: str, out: str | Path) -> Path:
     if src_p.resolve() == out_p.resolve():
         raise ConfigError(f"convert would overwrite its input {src_p}: choose another OUT")
     ckpt = read_any(src_p)
+    if to != "safetensors":
+        check_resumable_in(ckpt, to, src_p)
     if to == "safetensors":
         save_safetensors(ckpt, out_p)
     else:
@@ -288,10 +311,12 @@ def convert(src: str | Path, to: str, out: str | Path) -> Path:
 
 def as_lightning_file(path: Path, scratch_dir: Path) -> Path:
     """``path`` itself when it is a Lightning checkpoint, else a Lightning copy of it in
-    ``scratch_dir`` (for ``Trainer.fit(ckpt_path=...)`` on a native checkpoint)."""
+    ``scratch_dir`` (for ``Trainer.fit(ckpt_path=...)`` on a native checkpoint, which must
+    not be a mid-epoch one)."""
     ckpt = read_any(path)
     if not is_native(ckpt):
         return path
+    check_resumable_in(ckpt, "lightning", path)
     out = scratch_dir / f"{path.stem}.lightning.ckpt"
     write_checkpoint(to_lightning(ckpt), out)
     return out

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from litrain.config import Config, kwargs_to_overrides, load_config
+from litrain.config import Config
 from litrain.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ def check_supported(cfg: Config) -> None:
     if detect_launch().external:  # torchrun/srun started the processes: DDP (native_ddp.py)
         if t.strategy not in ("auto", "ddp") or wants_fsdp(t) or t.sync_batchnorm:
             why.append("strategies other than ddp, and sync_batchnorm, under torchrun")
+        if t.oom_recovery:  # each micro-batch would need its own gradient all-reduce
+            why.append("trainer.oom_recovery under torchrun (it works on one device)")
     elif t.devices not in ("auto", 1) or t.num_nodes != 1 or t.strategy not in ("auto", "single_device"):
         why.append("multi-device training without torchrun (trainer.devices/num_nodes/strategy)")
     if t.profiler:
@@ -93,18 +95,18 @@ def fit_native(
     resume: str | None = None,
     overwrite: bool = False,
     quiet: bool = False,
-    overrides: dict[str, Any] | None = None,
 ) -> RunResult:
     """Train ``cfg`` with the native loop; the API's ``fit`` calls this for engine native."""
-    from litrain.api import RunResult
+    from litrain.api import RunResult, preempted_result
     from litrain.build import build_parts
     from litrain.checkpoint import check_fits, load_checkpoint
-    from litrain.convert import to_native
+    from litrain.convert import check_resumable_in, to_native
     from litrain.distributed import agree_run_dir, is_global_zero
     from litrain.engine.hardware import resolve_accelerator
     from litrain.native_ddp import device_for_rank, make_trainer
     from litrain.report import write_json
     from litrain.rundir import choose_run_dir, resolve_checkpoint
+    from litrain.signals import Preempted
 
     # under torchrun: rank 0 chooses the run dir, the process group opens here
     out_dir = agree_run_dir(
@@ -112,8 +114,6 @@ def fit_native(
         cfg,
         resolve_accelerator(cfg.trainer.accelerator),
     )
-    if resume and overrides is not None and (out_dir / "config.yaml").is_file():
-        cfg = load_config([out_dir / "config.yaml"], kwargs_to_overrides(overrides))
     check_supported(cfg)
     device, precision = resolve_device(cfg)
     device = device_for_rank(device)
@@ -130,13 +130,21 @@ def fit_native(
     trainer = make_trainer(cfg, parts.model, parts.task, parts.datamodule, out_dir, device, precision, quiet)
     if resume:
         path = resolve_checkpoint(resume, cfg, out_dir)
-        ckpt = to_native(load_checkpoint(path))
+        raw = load_checkpoint(path)
+        check_resumable_in(raw, "native", path)
+        ckpt = to_native(raw)
         check_fits(ckpt, trainer.model, path)
         trainer.load_checkpoint(ckpt)
     if is_global_zero():
+        from litrain.atomic import clean_stale_temps
+
         cfg.save(out_dir / "config.yaml")
+        clean_stale_temps(trainer.keeper.dir)  # left by a run killed mid-write
     start = time.perf_counter()
-    state = trainer.fit()
+    try:
+        state = trainer.fit()
+    except Preempted as stop:
+        return preempted_result(stop, out_dir, cfg)
     wall = time.perf_counter() - start
     metrics = state.metrics
     summary_path = out_dir / "summary.json"

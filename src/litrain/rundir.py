@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from litrain.config import Config
 from litrain.errors import CheckpointError, ConfigError
@@ -20,6 +21,19 @@ def latest_run(cfg: Config) -> Path | None:
     root = runs_root(cfg)
     runs = sorted(p for p in root.glob("*") if (p / "config.yaml").is_file()) if root.is_dir() else []
     return runs[-1] if runs else None
+
+
+def resumed_config(cfg: Config, run_dir: str | Path | None, resume: str, overrides: dict[str, Any]) -> Config:
+    """For a resume given no config file: the run's own saved config.yaml (its model, data and
+    engine) with this call's overrides on top; ``cfg`` when the run has none."""
+    from litrain.config import kwargs_to_overrides, load_config
+
+    chosen = Path(run_dir or cfg.run.dir) if (run_dir or cfg.run.dir) else None
+    if chosen is None and resume == "last":
+        chosen = latest_run(cfg)
+    if chosen is None or not (chosen / "config.yaml").is_file():
+        return cfg
+    return load_config([chosen / "config.yaml"], kwargs_to_overrides(overrides))
 
 
 def choose_run_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, overwrite: bool) -> Path:

@@ -76,6 +76,20 @@ class PreemptionHandler:
         return self.received is not None
 
 
+def announce(checkpoint: Path, step: int, signame: str | None) -> Preempted:
+    """Tell the user (stderr) what was saved and how to go on; returns the exception to raise."""
+    import sys
+
+    name = signame or "a signal on another rank"
+    print(
+        f"litrain: {name} received: saved {checkpoint} at step {step}; "
+        f"exiting with code {REQUEUE_EXIT_CODE}, resume with --resume last",
+        file=sys.stderr,
+        flush=True,
+    )
+    return Preempted(checkpoint, step, name)
+
+
 def agree(flag: bool, device: Any = None) -> bool:
     """True on every rank when any rank got the signal, so all ranks stop on one step
     (one tiny all-reduce; a no-op when not distributed)."""

@@ -18,21 +18,26 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _counting(method: Any, n: int, seen: list[int]) -> Any:
+    def wrapped(self: Any, *args: Any) -> Any:
+        seen[0] += 1
+        if seen[0] == n:
+            _die()
+        return method(self, *args)
+
+    return wrapped
+
+
 def _arm(spec: str) -> None:
     kind, _, n_text = spec.partition(":")
     n, seen = int(n_text), [0]
     if kind == "step":
         from litrain.callbacks.resume import ResumeState
+        from litrain.engine.loop import NativeTrainer
 
-        original = ResumeState.on_train_batch_start
-
-        def on_train_batch_start(self: Any, *args: Any) -> None:
-            seen[0] += 1
-            if seen[0] == n:
-                _die()
-            original(self, *args)
-
-        ResumeState.on_train_batch_start = on_train_batch_start  # type: ignore[method-assign]
+        # Lightning: the hook that runs first in a batch; native: the batch body itself
+        for cls, name in ((ResumeState, "on_train_batch_start"), (NativeTrainer, "training_step")):
+            setattr(cls, name, _counting(getattr(cls, name), n, seen))
         return
     import litrain.atomic as atomic
 

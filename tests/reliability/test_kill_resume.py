@@ -4,7 +4,7 @@ run bit for bit, every checkpoint left behind verifies, and no temp file is left
 
 Runs the real CLI in a subprocess that SIGKILLs itself (killrun.py), on digits with
 augmentation and dropout, through the DataLoader path (num_workers 0 and 2) and the
-in-memory loader. 46 optimizer steps, a mid-epoch checkpoint every 3."""
+in-memory loader, in both engines. 46 optimizer steps, a mid-epoch checkpoint every 3."""
 
 from __future__ import annotations
 
@@ -65,8 +65,11 @@ def _final(run_dir: Path) -> dict:
         ({"data.in_memory": "false", "data.num_workers": 0}, ["step:10", "write:2", "step:14"]),
         ({"data.in_memory": "false", "data.num_workers": 2}, ["tear:2"]),
         ({"data.in_memory": "true"}, ["step:17"]),
+        # the native engine: its own loop, the same loaders and checkpoint writer
+        ({"run.engine": "native", "data.in_memory": "false", "data.num_workers": 2}, ["step:10", "write:2"]),
+        ({"run.engine": "native", "data.in_memory": "true"}, ["tear:2", "step:14"]),
     ],
-    ids=["dataloader-w0", "dataloader-w2", "in-memory"],
+    ids=["dataloader-w0", "dataloader-w2", "in-memory", "native-dataloader-w2", "native-in-memory"],
 )
 def test_resume_after_kill9_is_bit_identical(tmp_path: Path, overrides: dict, kills: list[str]) -> None:
     cfg = {**COMMON, **overrides}

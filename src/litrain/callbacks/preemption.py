@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 
-from litrain.signals import REQUEUE_EXIT_CODE, Preempted, PreemptionHandler, agree
+from litrain.signals import PreemptionHandler, agree, announce
 
 
 class PreemptionCallback(L.Callback):
     """Lightning: on the first step boundary after a signal, every rank saves
     ``<dirpath>/last.ckpt`` and raises :class:`Preempted`; ``litrain.api.fit`` turns that into
-    a result with ``preempted`` set and the CLI exits with REQUEUE_EXIT_CODE."""
+    a result with ``preempted`` set and the CLI exits with ``REQUEUE_EXIT_CODE``."""
 
     def __init__(self, dirpath: str | Path, signals: list[str], filename: str = "last.ckpt") -> None:
         self.path = Path(dirpath) / filename
@@ -35,13 +34,7 @@ class PreemptionCallback(L.Callback):
         if not agree(self.handler.requested(), pl_module.device):
             return
         trainer.save_checkpoint(self.path)
-        name = self.handler.received or "a signal on another rank"
-        print(
-            f"litrain: {name} received: saved {self.path} at step {trainer.global_step}; "
-            f"exiting with code {REQUEUE_EXIT_CODE}, resume with --resume last",
-            file=sys.stderr,
-        )
-        raise Preempted(self.path, trainer.global_step, name)
+        raise announce(self.path, trainer.global_step, self.handler.received)
 
     def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
         self.handler.uninstall()

@@ -15,12 +15,23 @@ the same numbers:
 - before training: two validation batches as a sanity check, as Lightning does, which also
   keeps the global RNG stream in step with it when DataLoaders draw their base seed.
 
-Hook points for extensions: ``training_step`` (the per-batch body), ``end_epoch`` (all
-per-epoch work after the batches) and ``save_checkpoint`` (writing one checkpoint).
+Reliability, as in the Lightning engine and with the same engine-neutral parts:
+``trainer.nan_policy`` (:mod:`litrain.nonfinite`, checked just before each optimizer step),
+``trainer.oom_recovery`` (:mod:`litrain.oom`), ``trainer.preemption_signals``
+(:mod:`litrain.signals`: a checkpoint at the next step boundary, then ``Preempted``) and
+``checkpoint.every_n_steps`` (``last.ckpt`` mid-epoch). A mid-epoch checkpoint holds the
+position in the epoch (batches done, the epoch's running loss, the train loader's state) and
+every checkpoint the RNG states, which are put back just before the first resumed batch, as
+the Lightning engine does; so a run killed at any step resumes to the same weights.
+
+Hook points for extensions: ``training_step`` (the per-batch body), ``after_step`` (after
+each optimizer step), ``end_epoch`` (all per-epoch work after the batches) and
+``save_checkpoint`` (writing one checkpoint).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -32,13 +43,19 @@ import torch
 from torch import nn
 
 from litrain.config import Config
+from litrain.data.resumable import has_state, make_resumable
 from litrain.engine.checkpoints import NATIVE_FORMAT, CheckpointKeeper, write_checkpoint
 from litrain.engine.compile import EagerFallback, compile_model
 from litrain.engine.csvlog import MetricsCsv, write_hparams
+from litrain.engine.finite import all_finite
 from litrain.engine.precision import Precision
 from litrain.engine.stopping import EarlyStopper, parse_max_time
+from litrain.nonfinite import NonFinitePolicy
+from litrain.oom import MicroBatches, add_gradients
 from litrain.optim import build_optimizer, build_schedulers
 from litrain.report import plot_history, write_json
+from litrain.rng import collect_rng_states, set_rng_states
+from litrain.signals import PreemptionHandler, agree, announce
 from litrain.tasks.classification import ClassificationTask
 
 
@@ -102,7 +119,7 @@ class NativeTrainer:
 
         if hasattr(datamodule, "loader_device"):  # in-memory batches are sliced on the device
             datamodule.loader_device = device
-        self.train_loader = datamodule.train_dataloader()
+        self.train_loader = make_resumable(datamodule.train_dataloader())
         self.val_loader = datamodule.val_dataloader()
         first = 1 if t.fast_dev_run else None
         self.train_batches = limit_batches(
@@ -124,6 +141,14 @@ class NativeTrainer:
             write_hparams(log_dir, cfg.to_dict())
         self.state = FitState()
         self.started = 0.0
+        self.params = list(self.model.parameters())
+        self.nonfinite = NonFinitePolicy(t.nan_policy, self._checkpoint_dir(), t.nan_lr_factor)
+        self.micro = MicroBatches() if t.oom_recovery else None
+        self.every_n_steps = cfg.checkpoint.every_n_steps
+        self.preemption = PreemptionHandler(t.preemption_signals) if t.preemption_signals else None
+        self._window_loss: torch.Tensor | None = None  # the accumulation window's loss sum
+        self._resume_at: dict[str, Any] | None = None  # position inside the resumed epoch
+        self._pending_rng: dict[str, Any] | None = None  # put back before the first batch
 
     # ----------------------------------------------------------------- setup helpers
     def _checkpoint_dir(self) -> Path:
@@ -148,10 +173,16 @@ class NativeTrainer:
         st = self.state
         if st.epoch == 0 and st.global_step == 0 and not self.fast_dev_run:
             self.sanity_check()
-        while not self._done():
-            self.train_epoch(st.epoch)
-            self.end_epoch(st.epoch)
-            st.epoch += 1
+        if self.preemption is not None:
+            self.preemption.install()
+        try:
+            while not self._done():
+                self.train_epoch(st.epoch)
+                self.end_epoch(st.epoch)
+                st.epoch += 1
+        finally:
+            if self.preemption is not None:
+                self.preemption.uninstall()
         if st.history:
             plot_history(st.history, self.run_dir / "plots")
         return st
@@ -178,11 +209,18 @@ class NativeTrainer:
         self._set_epoch(self.train_loader, epoch)
         self.model.train()
         ep = EpochState(loss_sum=torch.zeros((), device=self.device))
+        start, batches = self._resume_position(ep) if self._resume_at is not None else (0, self.train_loader)
         last = self.train_batches - 1
-        for batch_idx, batch in enumerate(self.train_loader):
+        for batch_idx, batch in enumerate(batches, start):
             if batch_idx > last:
                 break
+            if self._pending_rng is not None:  # after the batch is fetched, as Lightning does
+                set_rng_states(self._pending_rng)
+                self._pending_rng = None
+            steps_before = self.state.global_step
             self.training_step(batch, batch_idx, batch_idx == last, ep)
+            if self.state.global_step != steps_before:
+                self.after_step(batch_idx + 1, ep)
             if self.max_steps != -1 and self.state.global_step >= self.max_steps:
                 break
             if self._out_of_time():
@@ -190,17 +228,31 @@ class NativeTrainer:
                 break
         self.epoch_state = ep
 
+    def _resume_position(self, ep: EpochState) -> tuple[int, Any]:
+        """(first batch index, batches left) of an epoch resumed from a mid-epoch checkpoint;
+        ``ep`` gets the epoch's running sums back."""
+        pos, self._resume_at = self._resume_at or {}, None
+        start = int(pos["batches_done"])
+        ep.loss_sum = pos["loss_sum"].to(self.device)
+        ep.count, ep.lr = int(pos["count"]), float(pos["lr"])
+        if start >= self.train_batches:  # saved after the epoch's last step: validation is next
+            return start, []
+        loader = self.train_loader
+        if pos.get("loader") is not None and has_state(loader):
+            loader.load_state_dict(pos["loader"])
+            return start, loader
+        # A loader without state (the DDP shards): its order depends on (seed, epoch) only.
+        return start, itertools.islice(loader, start, None)
+
     def training_step(self, batch: Any, batch_idx: int, is_last: bool, ep: EpochState) -> None:
         """One batch: forward, loss, backward; an optimizer step at the end of a window."""
         x, y = self._to_device(batch)
-        with self.precision.forward_context():
-            logits = self.forward(x)
-        loss = self.task.loss(logits, y)
         if batch_idx % self.accumulate == 0:
             self.optimizer.zero_grad(set_to_none=True)
-        scaled = loss / self.accumulate if self.accumulate > 1 else loss
-        scaler = self.precision.scaler
-        (scaler.scale(scaled) if scaler is not None else scaled).backward()
+        loss = self._backward(x, y) if self.micro is None else self._backward_in_parts(x, y)
+        detached = loss.detach()
+        window = detached.float()  # for the finiteness check; a sum is enough for it
+        self._window_loss = window if batch_idx % self.accumulate == 0 else self._window_loss + window
         stepped = (batch_idx + 1) % self.accumulate == 0 or is_last
         steps_before = self.state.global_step
         if stepped:
@@ -208,21 +260,80 @@ class NativeTrainer:
             for spec in self.schedules:
                 if spec.interval == "step":
                     spec.scheduler.step()  # type: ignore[call-arg]
-        detached = loss.detach()
         ep.loss_sum = ep.loss_sum + detached * len(x)
         ep.count += len(x)
         # float32, as Lightning logs it (it turns logged floats into float32 tensors)
         ep.lr = float(np.float32(self.optimizer.param_groups[0]["lr"]))
         # Lightning logs on batches that step the optimizer, when (steps so far + 1) is a
-        # multiple of log_every_n_steps, under the step count before this step. The
-        # float() here is the loop's only device sync between epochs.
+        # multiple of log_every_n_steps, under the step count before this step.
         if stepped and self.csv is not None and (steps_before + 1) % self.log_every == 0:
-            self.csv.log(
-                {"train/loss_step": float(detached), "train/lr": ep.lr}, self.state.epoch, steps_before
-            )
+            row = {"train/loss_step": float(detached), "train/lr": ep.lr}
+            if self.nonfinite.skipped:
+                row["train/skipped_steps"] = float(self.nonfinite.skipped)
+            self.csv.log(row, self.state.epoch, steps_before)
+
+    def _backward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with self.precision.forward_context():
+            logits = self.forward(x)
+        loss = self.task.loss(logits, y)
+        scaled = loss / self.accumulate if self.accumulate > 1 else loss
+        scaler = self.precision.scaler
+        (scaler.scale(scaled) if scaler is not None else scaled).backward()
+        return loss
+
+    def _backward_in_parts(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """trainer.oom_recovery: the same gradients, in as many micro-batches as fit."""
+        scaler = self.precision.scaler
+
+        def loss_of(part: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+            with self.precision.forward_context():
+                logits = self.forward(part[0])
+            return self.task.loss(logits, part[1])
+
+        def scale(loss: torch.Tensor) -> torch.Tensor:
+            scaled = loss / self.accumulate
+            return scaler.scale(scaled) if scaler is not None else scaled
+
+        assert self.micro is not None
+        trainable = [p for p in self.params if p.requires_grad]
+        loss, grads = self.micro.gradients((x, y), loss_of, scale, trainable, self.state.global_step)
+        add_gradients(grads)
+        return loss
+
+    def _step_is_finite(self, loss: torch.Tensor | None) -> bool:
+        """One host read: the window's loss and every gradient's norm (fp16: the GradScaler
+        already skips overflowing steps, so only the loss)."""
+        grads = (
+            [] if self.precision.scaler is not None else [p.grad for p in self.params if p.grad is not None]
+        )
+        return all_finite(grads, loss)
+
+    def _load_weights(self, path: Path) -> None:
+        """Weights and optimizer state from a checkpoint of either engine (nan rollback)."""
+        from litrain.atomic import safe_load
+        from litrain.convert import to_native
+
+        ckpt = to_native(safe_load(path))
+        self.model.load_state_dict(ckpt["state_dict"])
+        self.optimizer.load_state_dict(ckpt["optimizer_states"][0])
 
     def optimizer_step(self) -> None:
         t, scaler = self.cfg.trainer, self.precision.scaler
+        loss, self._window_loss = self._window_loss, None
+        if not self._step_is_finite(loss):
+            # skip / rollback drop the gradients and return; stop raises NonFiniteError
+            self.nonfinite.handle(
+                step=self.state.global_step,
+                epoch=self.state.epoch,
+                loss=loss,
+                module=self.model,
+                optimizer=self.optimizer,
+                schedulers=[s.scheduler for s in self.schedules],
+                save_debug=self.save_checkpoint,
+                load_good=self._load_weights,
+            )
+            self.state.global_step += 1  # counted, as Lightning counts a step without gradients
+            return
         if t.gradient_clip_val:
             if scaler is not None:
                 scaler.unscale_(self.optimizer)
@@ -261,6 +372,19 @@ class NativeTrainer:
         self.val_metrics.reset()
         self.model.train()
         return {"val/loss": float(loss_sum / count), **values}
+
+    def after_step(self, batches_done: int, ep: EpochState) -> None:
+        """At an optimizer-step boundary: the periodic mid-epoch ``last.ckpt``, and the
+        preemption checkpoint when a signal arrived (on any rank)."""
+        step, last = self.state.global_step, self._checkpoint_dir() / "last.ckpt"
+        position = (batches_done, ep)
+        if self.every_n_steps and step % self.every_n_steps == 0 and not self.fast_dev_run:
+            self.save_checkpoint(last, position)
+            self.keeper.last_path = str(last)
+        if self.preemption is not None and agree(self.preemption.requested(), self.device):
+            self.save_checkpoint(last, position)
+            self.keeper.last_path = str(last)
+            raise announce(last, step, self.preemption.received)
 
     def reduce_sum(self, total: torch.Tensor, count: int) -> tuple[torch.Tensor, int]:
         """(sum, count) over all processes; one process: unchanged (see litrain.native_ddp)."""
@@ -306,9 +430,22 @@ class NativeTrainer:
         return metrics[monitor]
 
     # ----------------------------------------------------------------- checkpoints
-    def checkpoint_dict(self) -> dict[str, Any]:
+    def checkpoint_dict(self, position: tuple[int, EpochState] | None = None) -> dict[str, Any]:
+        """The native checkpoint; ``position`` (batches done, running sums) for a mid-epoch one,
+        whose ``epoch`` is then the epoch in progress."""
         st = self.state
         cfg = self.cfg.to_dict()
+        where = None
+        if position is not None:
+            done, ep = position
+            loader = self.train_loader
+            where = {
+                "batches_done": done,
+                "loss_sum": ep.loss_sum.detach().cpu(),
+                "count": ep.count,
+                "lr": ep.lr,
+                "loader": loader.state_dict() if has_state(loader) else None,
+            }
         return {
             "format": NATIVE_FORMAT,
             "state_dict": self.model.state_dict(),
@@ -323,11 +460,15 @@ class NativeTrainer:
                 "checkpoints": self.keeper.state_dict(),
                 "early_stopping": self.stopper.state_dict() if self.stopper else None,
                 "history": st.history,
+                "nonfinite": self.nonfinite.state_dict(),
+                "micro_batches": self.micro.state_dict() if self.micro is not None else None,
+                "rng": collect_rng_states(),
+                "position": where,
             },
         }
 
-    def save_checkpoint(self, path: Path) -> None:
-        write_checkpoint(self.checkpoint_dict(), path)
+    def save_checkpoint(self, path: Path, position: tuple[int, EpochState] | None = None) -> None:
+        write_checkpoint(self.checkpoint_dict(position), path)
 
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
         """Continue from a native checkpoint (``litrain.convert.to_native`` reads Lightning's)."""
@@ -345,7 +486,13 @@ class NativeTrainer:
         self.state.history = list(native.get("history") or [])
         if self.state.history:
             self.state.metrics = {k: v for k, v in self.state.history[-1].items() if "/" in k}
-        self.state.epoch = int(ckpt["epoch"]) + 1
+        self.nonfinite.load_state_dict(native.get("nonfinite") or {})
+        if self.micro is not None:
+            self.micro.load_state_dict(native.get("micro_batches") or {})
+        self._pending_rng = native.get("rng")
+        self._resume_at = native.get("position")
+        # a mid-epoch checkpoint goes on in its epoch; an epoch-end one at the next epoch
+        self.state.epoch = int(ckpt["epoch"]) + (0 if self._resume_at else 1)
         self.state.global_step = int(ckpt["global_step"])
 
     @staticmethod
