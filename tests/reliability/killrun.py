@@ -1,7 +1,8 @@
 """``python killrun.py fit ...``: ``litrain`` that SIGKILLs itself at a chosen point, so the
-crash tests hit exact places (a real kill -9: no handler, no cleanup runs).
+crash tests hit exact places (a real kill -9: no handler, no cleanup runs), in either engine.
 
 LITRAIN_KILL_AT=step:N   at the start of this process's N-th training batch
+LITRAIN_KILL_AT=term:N[:R]  SIGTERM (not a kill) at its N-th training batch; only on rank R
 LITRAIN_KILL_AT=write:N  in its N-th checkpoint write: temp file complete, not yet renamed
 LITRAIN_KILL_AT=tear:N   in its N-th checkpoint write: temp file half written
 """
@@ -18,26 +19,38 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _counting(method: Any, n: int, seen: list[int]) -> Any:
+def _term() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _noop() -> None:
+    pass
+
+
+def _counting(method: Any, n: int, seen: list[int], act: Any = _die) -> Any:
     def wrapped(self: Any, *args: Any) -> Any:
         seen[0] += 1
         if seen[0] == n:
-            _die()
+            act()
         return method(self, *args)
 
     return wrapped
 
 
 def _arm(spec: str) -> None:
-    kind, _, n_text = spec.partition(":")
+    kind, _, rest = spec.partition(":")
+    n_text, _, rank = rest.partition(":")
     n, seen = int(n_text), [0]
-    if kind == "step":
+    if kind in ("step", "term"):
         from litrain.callbacks.resume import ResumeState
         from litrain.engine.loop import NativeTrainer
 
         # Lightning: the hook that runs first in a batch; native: the batch body itself
+        act = _die
+        if kind == "term":
+            act = _noop if rank and os.environ.get("RANK") != rank else _term
         for cls, name in ((ResumeState, "on_train_batch_start"), (NativeTrainer, "training_step")):
-            setattr(cls, name, _counting(getattr(cls, name), n, seen))
+            setattr(cls, name, _counting(getattr(cls, name), n, seen, act))
         return
     import litrain.atomic as atomic
 
