@@ -31,7 +31,6 @@ each optimizer step), ``end_epoch`` (all per-epoch work after the batches) and
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -43,11 +42,12 @@ import torch
 from torch import nn
 
 from litrain.config import Config
-from litrain.data.resumable import has_state, make_resumable
+from litrain.data.resumable import make_resumable
 from litrain.engine.checkpoints import NATIVE_FORMAT, CheckpointKeeper, write_checkpoint
 from litrain.engine.compile import EagerFallback, compile_model
 from litrain.engine.csvlog import MetricsCsv, write_hparams
 from litrain.engine.finite import all_finite
+from litrain.engine.position import EpochState, restore_position, save_position
 from litrain.engine.precision import Precision
 from litrain.engine.stopping import EarlyStopper, parse_max_time
 from litrain.nonfinite import NonFinitePolicy
@@ -71,15 +71,6 @@ def limit_batches(available: int, limit: int | float | None, what: str) -> int:
 
         raise ConfigError(f"trainer.{what}={limit} of {available} batches is 0 batches: raise it")
     return n
-
-
-@dataclass
-class EpochState:
-    """Running sums of one training epoch, kept on the device (no sync per step)."""
-
-    loss_sum: torch.Tensor
-    count: int = 0
-    lr: float = 0.0
 
 
 @dataclass
@@ -209,7 +200,10 @@ class NativeTrainer:
         self._set_epoch(self.train_loader, epoch)
         self.model.train()
         ep = EpochState(loss_sum=torch.zeros((), device=self.device))
-        start, batches = self._resume_position(ep) if self._resume_at is not None else (0, self.train_loader)
+        start, batches = 0, self.train_loader
+        if self._resume_at is not None:  # inside the epoch a mid-epoch checkpoint left
+            start, batches = restore_position(self._resume_at, ep, batches, self.train_batches)
+            self._resume_at = None
         last = self.train_batches - 1
         for batch_idx, batch in enumerate(batches, start):
             if batch_idx > last:
@@ -227,22 +221,6 @@ class NativeTrainer:
                 self.state.should_stop, self.state.stop_reason = True, "max_time reached"
                 break
         self.epoch_state = ep
-
-    def _resume_position(self, ep: EpochState) -> tuple[int, Any]:
-        """(first batch index, batches left) of an epoch resumed from a mid-epoch checkpoint;
-        ``ep`` gets the epoch's running sums back."""
-        pos, self._resume_at = self._resume_at or {}, None
-        start = int(pos["batches_done"])
-        ep.loss_sum = pos["loss_sum"].to(self.device)
-        ep.count, ep.lr = int(pos["count"]), float(pos["lr"])
-        if start >= self.train_batches:  # saved after the epoch's last step: validation is next
-            return start, []
-        loader = self.train_loader
-        if pos.get("loader") is not None and has_state(loader):
-            loader.load_state_dict(pos["loader"])
-            return start, loader
-        # A loader without state (the DDP shards): its order depends on (seed, epoch) only.
-        return start, itertools.islice(loader, start, None)
 
     def training_step(self, batch: Any, batch_idx: int, is_last: bool, ep: EpochState) -> None:
         """One batch: forward, loss, backward; an optimizer step at the end of a window."""
@@ -435,17 +413,7 @@ class NativeTrainer:
         whose ``epoch`` is then the epoch in progress."""
         st = self.state
         cfg = self.cfg.to_dict()
-        where = None
-        if position is not None:
-            done, ep = position
-            loader = self.train_loader
-            where = {
-                "batches_done": done,
-                "loss_sum": ep.loss_sum.detach().cpu(),
-                "count": ep.count,
-                "lr": ep.lr,
-                "loader": loader.state_dict() if has_state(loader) else None,
-            }
+        where = save_position(*position, self.train_loader) if position is not None else None
         return {
             "format": NATIVE_FORMAT,
             "state_dict": self.model.state_dict(),
