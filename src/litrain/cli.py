@@ -354,12 +354,15 @@ def _quiet_library_noise() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     from litrain.errors import LitrainError
+    from litrain.rank_watch import RankDied
 
     _quiet_library_noise()
     try:
         code = run(list(sys.argv[1:] if argv is None else argv))
     except LitrainError as exc:
         print(f"litrain: error: {_clean_message(exc)}", file=sys.stderr)
+        code = exc.exit_code
+    except RankDied as exc:  # its one line, naming the rank, is already on stderr
         code = exc.exit_code
     except KeyboardInterrupt:
         print("litrain: interrupted", file=sys.stderr)

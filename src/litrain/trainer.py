@@ -23,6 +23,7 @@ from litrain.engine.hardware import (  # lightning-free: the native engine share
     resolve_precision,
 )
 from litrain.errors import ConfigError
+from litrain.launcher import watch_ranks
 from litrain.registry import import_object
 
 
@@ -202,4 +203,6 @@ def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: 
 
         kw["plugins"] = [*kw.get("plugins", []), AtomicCheckpointIO()]
     kw.update(overrides)
-    return L.Trainer(**kw)
+    trainer = L.Trainer(**kw)
+    watch_ranks(trainer, t.ddp_timeout)  # --devices N: a dead rank ends the run at once, by name
+    return trainer
