@@ -8,9 +8,9 @@ epochs' wall times after the first (warm-up) epoch, read from the run's own cloc
 columns are the same epochs' process CPU time (torch runs on one thread here): on a machine
 shared with other jobs they move much less than wall time does.
 
-Same features in both engines: the Lightning engine's non-finite guard (``trainer.nan_policy``,
-always on) has no native counterpart yet, so the native child runs the same check
-(``litrain.engine.finite.all_finite`` on the loss and gradients) before each optimizer step.
+Same features in both engines: both run the non-finite guard (``trainer.nan_policy``, one
+finiteness check of the loss and gradients before each optimizer step), the preemption and
+mid-epoch resume bookkeeping, and atomic fsynced checkpoints.
 
     python benchmarks/overhead.py                 # all configs, 5 repetitions
     python benchmarks/overhead.py --reps 7 --only digits-mlp --threads 1
@@ -62,9 +62,7 @@ def stamp():
     stamps.append(time.perf_counter())
     cpu.append(time.process_time())
 if engine == "native":
-    from litrain.engine.finite import all_finite
     from litrain.engine.loop import NativeTrainer
-    from litrain.tasks.classification import ClassificationTask
     original = NativeTrainer.end_epoch
     def end_epoch(self, epoch):
         original(self, epoch)
@@ -72,20 +70,6 @@ if engine == "native":
     NativeTrainer.end_epoch = end_epoch
     def start(self):
         stamp()
-    # The Lightning engine's NaN guard, on the native engine's optimizer_step hook point.
-    last_loss = [None]
-    task_loss = ClassificationTask.loss
-    def loss(self, *args, **kwargs):
-        last_loss[0] = value = task_loss(self, *args, **kwargs)
-        return value
-    ClassificationTask.loss = loss
-    step = NativeTrainer.optimizer_step
-    def optimizer_step(self):
-        params = self.__dict__.setdefault("_guarded", list(self.model.parameters()))
-        if not all_finite([p.grad for p in params if p.grad is not None], last_loss[0]):
-            raise FloatingPointError("non-finite loss or gradients")
-        step(self)
-    NativeTrainer.optimizer_step = optimizer_step
     NativeTrainer.sanity_check = lambda self, batches=2: (start(self), NativeTrainer.validate(self, limit=min(batches, self.val_batches)))
 else:
     import lightning as L

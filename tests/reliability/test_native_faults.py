@@ -18,6 +18,7 @@ from reliability_helpers import assert_same_weights, load_weights, snapshot
 import litrain
 from litrain import atomic
 from litrain.engine.loop import NativeTrainer
+from litrain.errors import CheckpointError
 from litrain.nonfinite import NonFiniteError
 from litrain.oom import OutOfMemory
 from litrain.signals import REQUEUE_EXIT_CODE
@@ -204,7 +205,9 @@ def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path, monkeypatch) ->
     assert atomic.verify(last)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back when fit ended
     monkeypatch.undo()
-    resumed = litrain.fit(run_dir=run, resume="last", quiet=True)
+    with pytest.raises(CheckpointError, match="saved mid-epoch by the native engine"):
+        litrain.fit(run_dir=run, resume="last", quiet=True, **{"run.engine": "lightning"})
+    resumed = litrain.fit(run_dir=run, resume="last", quiet=True)  # the run's own engine
     assert resumed.summary["steps"] == ref.summary["steps"] == 46
     assert resumed.metrics == ref.metrics
     assert_same_weights(load_weights(last), load_weights(tmp_path / "ref" / "checkpoints" / "last.ckpt"))

@@ -94,3 +94,27 @@ def test_bad_inputs_raise_one_clear_error(tmp_path):
         convert(bad, "native", bad)
     with pytest.raises(ConfigError, match="choose one of native, lightning, safetensors"):
         convert(bad, "onnx", tmp_path / "o")
+
+
+def test_mid_epoch_checkpoints_resume_only_in_their_engine(tmp_path):
+    from litrain.atomic import atomic_save
+    from litrain.convert import check_resumable_in, saved_mid_epoch
+
+    lightning = _lightning_ckpt()
+    assert not saved_mid_epoch(lightning)  # epoch-end: processed caught up with ready
+    lightning["loops"]["fit_loop"]["epoch_progress"]["current"] = {"ready": 6, "processed": 5}
+    assert saved_mid_epoch(lightning)
+    check_resumable_in(lightning, "lightning", "l.ckpt")
+    with pytest.raises(CheckpointError, match="l.ckpt was saved mid-epoch by the lightning engine"):
+        check_resumable_in(lightning, "native", "l.ckpt")
+
+    native = to_native(_lightning_ckpt())
+    assert not saved_mid_epoch(native)
+    native["native"]["position"] = {"batches_done": 3}
+    assert saved_mid_epoch(native)
+    src = tmp_path / "mid.ckpt"
+    atomic_save(native, src)
+    with pytest.raises(CheckpointError, match="run.engine=native, or resume from an epoch-end"):
+        convert(src, "lightning", tmp_path / "out.ckpt")
+    convert(src, "safetensors", tmp_path / "w.safetensors")  # weights alone are fine
+    assert torch.equal(load_file(tmp_path / "w.safetensors")["0.weight"], native["state_dict"]["0.weight"])
