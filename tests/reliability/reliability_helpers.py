@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -24,3 +27,18 @@ def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) 
     assert a.keys() == b.keys()
     different = [k for k in a if not torch.equal(a[k], b[k])]
     assert not different, f"tensors differ: {different}"
+
+
+HERE = Path(__file__).parent
+TORCHRUN_2 = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+
+
+def killrun(run: Path, fault: str, *flags: str, torchrun: bool = False) -> subprocess.CompletedProcess:
+    """``litrain fit --quiet --run-dir RUN FLAGS`` through killrun.py with ``fault`` armed
+    (``LITRAIN_KILL_AT``; empty: none), under torchrun with 2 processes when asked."""
+    env = {**os.environ, "PYTHONPATH": str(HERE), "LITRAIN_KILL_AT": fault}
+    if not fault:
+        env.pop("LITRAIN_KILL_AT")
+    launch = [sys.executable, *(TORCHRUN_2 if torchrun else []), str(HERE / "killrun.py")]
+    cmd = [*launch, "fit", "--quiet", "--run-dir", str(run), *flags]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)

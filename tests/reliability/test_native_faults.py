@@ -5,26 +5,20 @@ checked on the weights themselves."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from reliability_helpers import assert_same_weights, load_weights, snapshot
+from reliability_helpers import assert_same_weights, killrun, load_weights, snapshot
 
 import litrain
-from litrain import atomic
 from litrain.engine.loop import NativeTrainer
 from litrain.errors import CheckpointError
 from litrain.nonfinite import NonFiniteError
 from litrain.oom import OutOfMemory
 from litrain.signals import REQUEUE_EXIT_CODE
 
-HERE = Path(__file__).parent
-TORCHRUN_2 = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 NATIVE = {"run.engine": "native"}
 DIGITS = {**NATIVE, "trainer.max_epochs": 1, "optim.scheduler.name": "none"}
 
@@ -183,7 +177,10 @@ def test_oom_at_one_sample_stops_clearly_and_keeps_checkpoints(tmp_path, monkeyp
 
 
 def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path, monkeypatch) -> None:
+    import os
     import signal
+
+    from litrain import atomic
 
     cfg = {**NATIVE, "trainer.max_epochs": 2, "model.dropout": 0.1, "data.augment": "flip"}
     ref = litrain.fit(run_dir=tmp_path / "ref", quiet=True, **cfg)
@@ -213,43 +210,9 @@ def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path, monkeypatch) ->
     assert_same_weights(load_weights(last), load_weights(tmp_path / "ref" / "checkpoints" / "last.ckpt"))
 
 
-def _killrun(run: Path, term_at: str, *flags: str, torchrun: bool = False) -> subprocess.CompletedProcess:
-    """The CLI (under torchrun with 2 processes when asked), sending itself SIGTERM at
-    ``term_at`` (killrun.py's ``term:N[:RANK]``; empty: no signal)."""
-    env = {**os.environ, "PYTHONPATH": str(HERE), "LITRAIN_KILL_AT": term_at}
-    if not term_at:
-        env.pop("LITRAIN_KILL_AT")
-    launch = [sys.executable, *(TORCHRUN_2 if torchrun else []), str(HERE / "killrun.py")]
-    cmd = [*launch, "fit", "--quiet", "--run-dir", str(run), "--engine", "native", *flags]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.slow
 def test_cli_exits_with_the_requeue_code(tmp_path: Path) -> None:
-    proc = _killrun(tmp_path / "run", "term:12", "--epochs", "1")
+    proc = killrun(tmp_path / "run", "term:12", "--engine", "native", "--epochs", "1")
     assert proc.returncode == REQUEUE_EXIT_CODE, proc.stderr[-2000:]
     assert "SIGTERM received: saved" in proc.stderr and "--resume last" in proc.stderr
     assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 12
-
-
-@pytest.mark.slow
-@pytest.mark.distributed
-def test_torchrun_ranks_agree_to_stop_and_the_resume_is_exact(tmp_path: Path) -> None:
-    # Only rank 1 gets SIGTERM; rank 0 learns it at the same step boundary, both stop with
-    # the requeue code after one checkpoint, and the resumed run ends where an
-    # uninterrupted one does. Digits on 2 ranks x 32: 23 steps per epoch.
-    flags = ("--epochs", "2", "--batch-size", "32", "--accelerator", "cpu", "--set", "model.dropout=0.1")
-    ref = _killrun(tmp_path / "ref", "", *flags, torchrun=True)
-    assert ref.returncode == 0, ref.stderr[-2000:]
-    run = tmp_path / "run"
-    stopped = _killrun(run, "term:30:1", *flags, torchrun=True)
-    out = stopped.stdout + stopped.stderr
-    assert stopped.returncode != 0 and out.count(f"exitcode  : {REQUEUE_EXIT_CODE}") >= 1, out[-3000:]
-    assert "SIGTERM received: saved" in out and "a signal on another rank received: saved" in out
-    last = run / "checkpoints" / "last.ckpt"
-    assert atomic.verify(last) and torch.load(last, weights_only=True)["global_step"] == 30
-    resumed = _killrun(run, "", *flags, "--resume", "last", torchrun=True)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    a, b = load_weights(tmp_path / "ref" / "checkpoints" / "last.ckpt"), load_weights(last)
-    assert torch.load(last, weights_only=True)["global_step"] == 46
-    assert_same_weights(a, b)

@@ -74,6 +74,8 @@ def _is_random(tf: Transform) -> bool:
 class EpochIndexSampler(EpochShuffleSampler):
     """EpochShuffleSampler's order, each index paired with its epoch (see SplitDataset)."""
 
+    yields_epoch = True  # litrain.data.sharding keeps the pairs when it shards the order
+
     def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
         return ((self.epoch, i) for i in super().__iter__())
 

@@ -5,6 +5,10 @@
   permutation to a multiple of the world size and gives rank r every world-th index from r.
   So 2 processes with batch B see, step by step, the same global batches as 1 process with
   batch 2B, and every rank runs the same number of steps (an uneven last batch never hangs).
+  A sampler that pairs each index with its epoch (seeded augmentation, see
+  ``litrain.data.datamodule.SplitDataset``) keeps doing so, and the rebuilt loader keeps the
+  original's class (``StatefulDataLoader``: mid-epoch resume) and its worker-seed generator,
+  so augmentation and a mid-epoch resume are as exact under DDP as in one process.
 - Evaluation: :class:`EvalShardSampler` splits the indices without padding, so each sample
   is scored exactly once and a 2-process evaluation equals the 1-process one.
 - Iterable data: :class:`ShardedIterable` keeps one sample in ``world`` for its rank and
@@ -29,6 +33,7 @@ from torch.utils.data import (
     RandomSampler,
     get_worker_info,
 )
+from torchdata.stateful_dataloader import StatefulDataLoader
 
 from litrain.data.samplers import EpochShuffleSampler
 
@@ -40,9 +45,10 @@ def rank_and_world() -> tuple[int, int]:
 
 
 class _LazySampler(DistributedSampler):
-    def __init__(self, n: int, seed: int = 0, shuffle: bool = True) -> None:
+    def __init__(self, n: int, seed: int = 0, shuffle: bool = True, with_epoch: bool = False) -> None:
         # no super().__init__(): it wants the ranks now
         self.n, self.seed, self.epoch, self.shuffle = n, seed, 0, shuffle
+        self.with_epoch = with_epoch
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -50,7 +56,9 @@ class _LazySampler(DistributedSampler):
     def _indices(self) -> list[int]:
         raise NotImplementedError
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[Any]:
+        if self.with_epoch:
+            return ((self.epoch, i) for i in self._indices())
         return iter(self._indices())
 
     def __len__(self) -> int:
@@ -105,10 +113,13 @@ def _rebuild(loader: DataLoader, **changes: Any) -> DataLoader:
         "drop_last": loader.drop_last,
         "worker_init_fn": loader.worker_init_fn,
         "persistent_workers": loader.persistent_workers,
+        "generator": loader.generator,
     }
     kw.update(changes)
     dataset = kw.pop("dataset", loader.dataset)
-    return DataLoader(dataset, **kw)
+    # a user's DataLoader subclass may take other arguments: only ours keeps its class
+    cls = StatefulDataLoader if isinstance(loader, StatefulDataLoader) else DataLoader
+    return cls(dataset, **kw)
 
 
 class EvalShardBatches:
@@ -145,7 +156,10 @@ def shard_loader(loader: Any, train: bool, seed: int) -> Any:
     n = len(loader.dataset)  # type: ignore[arg-type]
     shuffled = isinstance(loader.sampler, EpochShuffleSampler | RandomSampler)
     if train and shuffled:
-        sampler: DistributedSampler = TrainShardSampler(n, getattr(loader.sampler, "seed", seed))
+        with_epoch = getattr(loader.sampler, "yields_epoch", False)
+        sampler: DistributedSampler = TrainShardSampler(
+            n, getattr(loader.sampler, "seed", seed), with_epoch=with_epoch
+        )
     elif train:  # an unshuffled train loader keeps its order; padded like the shuffled one
         sampler = TrainShardSampler(n, seed, shuffle=False)
     else:
