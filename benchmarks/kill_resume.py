@@ -7,6 +7,7 @@ bit for bit (``torch.equal`` on every tensor). Never asserted in tests; the numb
 benchmarks/RESULTS.md.
 
     python benchmarks/kill_resume.py --kills 100 --epochs 6 --every-n-steps 2
+    python benchmarks/kill_resume.py --engine native --min-delay 5 --max-delay 12
 
 A kill lands at a uniformly random time in [min_delay, max_delay] seconds after launch;
 the process needs ~8 s to import torch/Lightning on 2 CPU cores, so the window reaches past
@@ -48,6 +49,7 @@ def _cmd(run: Path, args: argparse.Namespace, resume: bool) -> list[str]:
         "--set=model.dropout=0.1",
         f"--set=data.in_memory={args.in_memory}",
         f"--set=data.num_workers={args.num_workers}",
+        f"--set=run.engine={args.engine}",
     ]
     # No checkpoint yet (killed during start-up): start over in the same dir.
     return [*cmd, "--resume", "last"] if resume else [*cmd, "--overwrite"]
@@ -76,6 +78,7 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=100)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--every-n-steps", type=int, default=2)
+    ap.add_argument("--engine", choices=["lightning", "native"], default="lightning")
     ap.add_argument("--in-memory", default="false")
     ap.add_argument("--num-workers", type=int, default=0)
     ap.add_argument("--min-delay", type=float, default=9.0)
