@@ -3,6 +3,7 @@ crash tests hit exact places (a real kill -9: no handler, no cleanup runs), in e
 
 LITRAIN_KILL_AT=step:N   at the start of this process's N-th training batch
 LITRAIN_KILL_AT=term:N[:R]  SIGTERM (not a kill) at its N-th training batch; only on rank R
+LITRAIN_KILL_AT=term2:N  two SIGTERMs at its N-th training batch (the second means "now")
 LITRAIN_KILL_AT=write:N  in its N-th checkpoint write: temp file complete, not yet renamed
 LITRAIN_KILL_AT=tear:N   in its N-th checkpoint write: temp file half written
 """
@@ -23,6 +24,11 @@ def _term() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _term_twice() -> None:
+    _term()
+    _term()
+
+
 def _noop() -> None:
     pass
 
@@ -41,14 +47,14 @@ def _arm(spec: str) -> None:
     kind, _, rest = spec.partition(":")
     n_text, _, rank = rest.partition(":")
     n, seen = int(n_text), [0]
-    if kind in ("step", "term"):
+    if kind in ("step", "term", "term2"):
         from litrain.callbacks.resume import ResumeState
         from litrain.engine.loop import NativeTrainer
 
         # Lightning: the hook that runs first in a batch; native: the batch body itself
-        act = _die
-        if kind == "term":
-            act = _noop if rank and os.environ.get("RANK") != rank else _term
+        act = {"step": _die, "term": _term, "term2": _term_twice}[kind]
+        if rank and os.environ.get("RANK") != rank:
+            act = _noop
         for cls, name in ((ResumeState, "on_train_batch_start"), (NativeTrainer, "training_step")):
             setattr(cls, name, _counting(getattr(cls, name), n, seen, act))
         return

@@ -13,11 +13,12 @@ import torch
 from reliability_helpers import assert_same_weights, killrun, load_weights, snapshot
 
 import litrain
+from litrain import atomic
 from litrain.engine.loop import NativeTrainer
 from litrain.errors import CheckpointError
 from litrain.nonfinite import NonFiniteError
 from litrain.oom import OutOfMemory
-from litrain.signals import REQUEUE_EXIT_CODE
+from litrain.signals import FORCED_EXIT_CODE, REQUEUE_EXIT_CODE
 
 NATIVE = {"run.engine": "native"}
 DIGITS = {**NATIVE, "trainer.max_epochs": 1, "optim.scheduler.name": "none"}
@@ -180,8 +181,6 @@ def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path, monkeypatch) ->
     import os
     import signal
 
-    from litrain import atomic
-
     cfg = {**NATIVE, "trainer.max_epochs": 2, "model.dropout": 0.1, "data.augment": "flip"}
     ref = litrain.fit(run_dir=tmp_path / "ref", quiet=True, **cfg)
     step, seen = NativeTrainer.training_step, [0]
@@ -208,6 +207,18 @@ def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path, monkeypatch) ->
     assert resumed.summary["steps"] == ref.summary["steps"] == 46
     assert resumed.metrics == ref.metrics
     assert_same_weights(load_weights(last), load_weights(tmp_path / "ref" / "checkpoints" / "last.ckpt"))
+
+
+@pytest.mark.slow
+def test_second_signal_exits_at_once_and_corrupts_nothing(tmp_path: Path) -> None:
+    flags = ("--engine", "native", "--epochs", "1", "--set", "checkpoint.every_n_steps=5")
+    proc = killrun(tmp_path / "run", "term2:12", *flags)
+    assert proc.returncode == FORCED_EXIT_CODE, proc.stderr[-2000:]
+    assert "second signal" in proc.stderr
+    ckpts = list((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
+    assert ckpts and all(atomic.verify(p) for p in ckpts)
+    # the periodic save before the signals; no preemption save happened
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 10
 
 
 @pytest.mark.slow
