@@ -25,9 +25,17 @@ PARENT_PID_ENV = "LITRAIN_LAUNCHER_PID"
 GRACE_S = 5.0  # the main thread's time to fail on its own before the watcher ends the process
 
 
+def _parent_pid(env: Any) -> int | None:
+    """Rank 0's pid when rank 0 started this process through Lightning's launcher."""
+    parent = os.environ.get(PARENT_PID_ENV)
+    if parent and type(env) is LightningEnvironment and env.local_rank() > 0:
+        return int(parent)
+    return None
+
+
 class WatchedLauncher(_SubprocessScriptLauncher):
-    def __init__(self, base: _SubprocessScriptLauncher, trainer: Any, ddp_timeout_s: float) -> None:
-        super().__init__(base.cluster_environment, base.num_processes, base.num_nodes)
+    def __init__(self, strategy: Any, trainer: Any, ddp_timeout_s: float) -> None:
+        super().__init__(strategy.cluster_environment, strategy.num_processes, strategy.num_nodes)
         self._trainer = trainer
         self._grace_s = min(GRACE_S, ddp_timeout_s / 2)
 
@@ -59,10 +67,9 @@ class WatchedLauncher(_SubprocessScriptLauncher):
     def _watch(self) -> PeerWatch | None:
         if self.procs:  # rank 0 of this node: watch the children it started
             return PeerWatch(self._dead_child, self._kill_children, self._hint, self._grace_s)
-        parent = os.environ.get(PARENT_PID_ENV)
-        env = self.cluster_environment
-        if parent and type(env) is LightningEnvironment and env.local_rank() > 0:  # our child
-            return PeerWatch(lambda: self._dead_parent(int(parent)), lambda: None, self._hint, self._grace_s)
+        parent = _parent_pid(self.cluster_environment)
+        if parent is not None:  # a rank our rank 0 started: watch rank 0
+            return PeerWatch(lambda: self._dead_parent(parent), lambda: None, self._hint, self._grace_s)
         return None
 
     def _dead_child(self) -> str | None:
@@ -95,8 +102,11 @@ class WatchedLauncher(_SubprocessScriptLauncher):
 
 
 def watch_ranks(trainer: Any, ddp_timeout_s: float) -> None:
-    """Swap the Trainer's subprocess launcher for a :class:`WatchedLauncher` (a no-op when
-    the strategy launches nothing itself)."""
+    """Give the Trainer a :class:`WatchedLauncher` where rank 0 starts the other ranks: on
+    rank 0 in place of Lightning's, on the ranks it started also where the strategy has no
+    launcher there (FSDP's); a no-op everywhere else."""
     strategy = trainer.strategy
-    if type(strategy.launcher) is _SubprocessScriptLauncher:
-        strategy._launcher = WatchedLauncher(strategy.launcher, trainer, ddp_timeout_s)
+    if type(strategy.launcher) is _SubprocessScriptLauncher or (
+        strategy.launcher is None and _parent_pid(getattr(strategy, "cluster_environment", None)) is not None
+    ):
+        strategy._launcher = WatchedLauncher(strategy, trainer, ddp_timeout_s)
