@@ -354,14 +354,14 @@ class NativeTrainer:
     def after_step(self, batches_done: int, ep: EpochState) -> None:
         """At an optimizer-step boundary: the periodic mid-epoch ``last.ckpt``, and the
         preemption checkpoint when a signal arrived (on any rank)."""
-        step, last = self.state.global_step, self._checkpoint_dir() / "last.ckpt"
-        position = (batches_done, ep)
-        if self.every_n_steps and step % self.every_n_steps == 0 and not self.fast_dev_run:
-            self.save_checkpoint(last, position)
+        step, last = self.state.global_step, self.keeper.dir / "last.ckpt"
+        periodic = bool(self.every_n_steps) and step % self.every_n_steps == 0 and not self.fast_dev_run
+        stop = self.preemption is not None and agree(self.preemption.requested(), self.device)
+        if periodic or stop:
+            self.save_checkpoint(last, (batches_done, ep))
             self.keeper.last_path = str(last)
-        if self.preemption is not None and agree(self.preemption.requested(), self.device):
-            self.save_checkpoint(last, position)
-            self.keeper.last_path = str(last)
+        if stop:
+            assert self.preemption is not None
             raise announce(last, step, self.preemption.received)
 
     def reduce_sum(self, total: torch.Tensor, count: int) -> tuple[torch.Tensor, int]:
