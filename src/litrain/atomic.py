@@ -143,15 +143,19 @@ def atomic_save(obj: Any, path: str | Path) -> str:
 
 
 def clean_stale_temps(directory: str | Path) -> list[Path]:
-    """Remove temp files a killed writer left in ``directory``; returns what was removed.
+    """Remove temp files and dirs a killed writer left in ``directory`` (finishing a sharded
+    checkpoint's interrupted swap, see :mod:`litrain.atomic_dir`); returns what was removed.
     Only litrain's own temp names are touched."""
+    from litrain.atomic_dir import recover
+
     d = Path(directory)
-    removed = []
-    if d.is_dir():
-        for tmp in d.glob(f".*{TEMP_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-                removed.append(tmp)
+    if not d.is_dir():
+        return []
+    removed = recover(d)
+    for tmp in d.glob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
     return removed
 
 
@@ -204,7 +208,11 @@ def safe_load(path: str | Path, map_location: Any = "cpu") -> Any:
 
 def is_valid(path: str | Path) -> bool:
     """Whether ``path`` is a whole checkpoint: its sidecar matches, or (without a sidecar)
-    it loads."""
+    it loads; a sharded (FSDP) directory has every shard its ``.metadata`` names."""
+    if Path(path).is_dir():
+        from litrain.atomic_dir import is_complete
+
+        return is_complete(path)
     ok = verify(path)
     if ok is not None:
         return ok
@@ -232,6 +240,11 @@ def newest_valid(directory: str | Path, prefer: str = "last.ckpt") -> Path | Non
 
 def remove_checkpoint(path: str | Path) -> None:
     p = Path(path)
+    if p.is_dir():  # sharded (FSDP)
+        from litrain.atomic_dir import remove
+
+        remove(p)
+        return
     for f in (p, sidecar_path(p)):
         with contextlib.suppress(FileNotFoundError):
             f.unlink()

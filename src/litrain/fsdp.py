@@ -4,7 +4,8 @@ On GPUs this is Lightning's ``FSDPStrategy`` (FSDP1). Lightning refuses that str
 CPU ("requires a GPU accelerator"), so on CPU the model is sharded with torch's FSDP2
 ``fully_shard`` inside ``configure_model`` under Lightning's ``ModelParallelStrategy``
 (data parallel = every process, tensor parallel = 1); that path trains with gloo and saves
-a sharded checkpoint: a directory of ``.distcp`` files plus Lightning's ``meta.pt``.
+a sharded checkpoint: a directory of ``.distcp`` files plus Lightning's ``meta.pt``, swapped
+in whole (:mod:`litrain.fsdp_checkpoint`).
 :func:`consolidate` turns such a directory into one ordinary checkpoint file.
 """
 
@@ -48,7 +49,7 @@ def build_fsdp_strategy(
 ) -> Any:
     f = t.fsdp
     if accelerator == "cpu":
-        from lightning.pytorch.strategies import ModelParallelStrategy
+        from litrain.fsdp_checkpoint import AtomicModelParallelStrategy
 
         if f.cpu_offload:
             raise ConfigError(
@@ -57,7 +58,7 @@ def build_fsdp_strategy(
             )
         if f.mixed_precision == "fp16":
             raise ConfigError("trainer.fsdp.mixed_precision=fp16 is not supported on CPU: use bf16 or none")
-        return ModelParallelStrategy(
+        return AtomicModelParallelStrategy(
             data_parallel_size=world,
             tensor_parallel_size=1,
             save_distributed_checkpoint=f.state_dict == "sharded",

@@ -62,6 +62,12 @@ def choose_run_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, 
             )
         shutil.rmtree(chosen)
     chosen.mkdir(parents=True, exist_ok=True)
+    if resume is not None:
+        from litrain.atomic import clean_stale_temps
+
+        # Before 'last' is looked up: a crash may have stopped a sharded checkpoint's swap
+        # between its two renames (litrain.atomic_dir). Only rank 0 chooses, so only it renames.
+        clean_stale_temps(checkpoint_dir(cfg, chosen))
     return chosen
 
 

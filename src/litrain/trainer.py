@@ -198,10 +198,9 @@ def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: 
     )
     # devices, num_nodes (from torchrun/srun when they launched us), strategy, batch-norm sync
     kw.update(parallel_kwargs(cfg, accelerator))
-    if not t.fsdp.enabled and t.strategy != "fsdp":  # FSDP writes sharded directories itself
-        from litrain.checkpoint_io import AtomicCheckpointIO
+    from litrain.checkpoint_io import AtomicCheckpointIO  # FSDP full state too; shards: fsdp_checkpoint
 
-        kw["plugins"] = [*kw.get("plugins", []), AtomicCheckpointIO()]
+    kw["plugins"] = [*kw.get("plugins", []), AtomicCheckpointIO()]
     kw.update(overrides)
     trainer = L.Trainer(**kw)
     watch_ranks(trainer, t.ddp_timeout)  # --devices N: a dead rank ends the run at once, by name

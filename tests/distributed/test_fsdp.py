@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 import torch
-from dist_helpers import LITRAIN, run, step_losses, summary
+from dist_helpers import BASE, LITRAIN, run, step_losses, summary
+
+from litrain import atomic
 
 pytestmark = pytest.mark.distributed
+
+HERE = str(Path(__file__).parent)  # crash_callback is imported from here by class_path
 
 
 def test_fsdp_losses_equal_ddp(runs):
@@ -70,3 +76,40 @@ def test_sharded_checkpoint_is_refused_by_validate_with_the_fix(runs, tmp_path):
     )
     assert proc.returncode == 2
     assert "litrain convert --consolidate" in proc.stderr
+
+
+def _step(sharded: Path) -> int:
+    return torch.load(sharded / "meta.pt", weights_only=True)["global_step"]
+
+
+def test_sharded_saves_leave_whole_dirs_and_no_temp_dirs(runs):
+    ckpts = runs.get("mlp_fsdp") / "checkpoints"
+    assert all(p.name.endswith(".ckpt") and p.is_dir() and atomic.is_valid(p) for p in ckpts.iterdir())
+    assert _step(ckpts / "last.ckpt") == summary(runs.get("mlp_fsdp"))["steps"]
+
+
+@pytest.mark.slow
+def test_crash_between_shard_write_and_swap_keeps_old_dir_and_resume_matches(runs, tmp_path):
+    # The mlp_fsdp run again, saving last.ckpt every 5 steps; rank 0 is SIGKILLed once the
+    # step-15 checkpoint is written to its staging dir, before the swap.
+    rd, ckpts = tmp_path / "run", tmp_path / "run" / "checkpoints"
+    crash = "trainer.callbacks=[{class_path: crash_callback.CrashBeforeSwap, init_args: {step: 15}}]"
+    fsdp = ["--model", "mlp", "--devices", "2", "--batch-size", "32", "--strategy", "fsdp"]
+    args = [*BASE, *fsdp, "--run-dir", str(rd), "--set", "checkpoint.every_n_steps=5", "--set", crash]
+    proc = run([*LITRAIN, *args], tmp_path, check=False, extra_env={"PYTHONPATH": HERE})
+    assert proc.returncode == -9, proc.stderr[-3000:]
+    # rank 1 left too, with the line naming rank 0 (its stderr was ours: EOF came after it)
+    assert re.search(r"^litrain: rank 0 \(pid \d+\) died; the run stopped\.", proc.stderr, re.M)
+    assert atomic.is_valid(ckpts / "last.ckpt") and _step(ckpts / "last.ckpt") == 10  # the old one
+    staged = ckpts / f".last.ckpt.new{atomic.TEMP_SUFFIX}"
+    assert atomic.is_valid(staged) and _step(staged) == 15  # written whole, never swapped in
+
+    resume = ["fit", "--quiet", "--run-dir", str(rd), "--resume", "last", "--set", "trainer.callbacks=[]"]
+    run([*LITRAIN, *resume], tmp_path)
+    assert not [p for p in ckpts.iterdir() if p.name.endswith(atomic.TEMP_SUFFIX)]
+    assert atomic.is_valid(ckpts / "last.ckpt") and _step(ckpts / "last.ckpt") == 23
+    # resumed from step 10 of 23, the run ends where the uninterrupted one did
+    got, want = summary(rd), summary(runs.get("mlp_fsdp"))
+    assert got["steps"] == want["steps"] == 23
+    for key in ("val/loss", "val/acc", "val/auroc"):
+        assert got["metrics"][key] == pytest.approx(want["metrics"][key], rel=1e-6), key
