@@ -10,6 +10,7 @@ import pytest
 import torch
 from dist_helpers import BASE, LITRAIN, run, step_losses, summary
 
+import litrain
 from litrain import atomic
 
 pytestmark = pytest.mark.distributed
@@ -113,3 +114,16 @@ def test_crash_between_shard_write_and_swap_keeps_old_dir_and_resume_matches(run
     assert got["steps"] == want["steps"] == 23
     for key in ("val/loss", "val/acc", "val/auroc"):
         assert got["metrics"][key] == pytest.approx(want["metrics"][key], rel=1e-6), key
+
+
+def test_full_state_fsdp_files_are_written_atomically_with_checksums(tmp_path):
+    # state_dict=full: rank 0 writes one file through the strategy's checkpoint IO
+    from litrain.fsdp_checkpoint import AtomicModelParallelStrategy
+    from litrain.trainer import build_trainer
+
+    over = {"trainer.strategy": "fsdp", "trainer.devices": 2, "trainer.accelerator": "cpu"}
+    cfg = litrain.load_config(overrides={**over, "trainer.fsdp.state_dict": "full"})
+    strategy = build_trainer(cfg, tmp_path, quiet=True).strategy
+    assert isinstance(strategy, AtomicModelParallelStrategy) and not strategy._save_distributed_checkpoint
+    strategy.checkpoint_io.save_checkpoint({"w": torch.ones(3)}, tmp_path / "last.ckpt")
+    assert atomic.verify(tmp_path / "last.ckpt") is True
