@@ -369,7 +369,7 @@ def predict(
 
 def write_predictions(path: Path, probs: Any, targets: Any, names: list[str], task: Any) -> None:
     multilabel = task is not None and task.mode == "multilabel"
-    preds = (probs > 0.5).long() if multilabel else probs.argmax(1)
+    preds = task.decide(probs) if task is not None else probs.argmax(1)
     header = ["index", "target", "pred"] + [f"prob_{n}" for n in names[: probs.shape[1]]]
     lines = [",".join(header)]
     for i in range(len(probs)):

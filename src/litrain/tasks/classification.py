@@ -57,8 +57,12 @@ class ClassificationTask:
         return p[:, 1] if self.mode == "binary" else p
 
     def predict(self, logits: Tensor) -> Tensor:
-        p = self.probs(logits)
-        return (p > 0.5).long() if self.mode == "multilabel" else p.argmax(-1)
+        return self.decide(self.probs(logits))
+
+    def decide(self, probs: Tensor) -> Tensor:
+        """Predicted labels from ``probs()``: each label above 0.5 (multilabel), else the
+        most probable class (binary: p(1) > 0.5, ties to 0)."""
+        return (probs > 0.5).long() if self.mode == "multilabel" else probs.argmax(-1)
 
     def _kwargs(self) -> dict:
         if self.mode == "multiclass":
