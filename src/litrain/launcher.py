@@ -54,12 +54,12 @@ class WatchedLauncher(_SubprocessScriptLauncher):
             return function(*args, **kwargs)
         watch.start()
         try:
-            out = function(*args, **kwargs)
+            return function(*args, **kwargs)
         except Exception as exc:
             watch.explain(exc)  # RankDied instead, when a peer died
             raise
-        watch.stop()
-        return out
+        finally:  # returned, or Ctrl-C (every rank got SIGINT): nothing to report
+            watch.stop()
 
     def _first_rank(self) -> int:
         return self.cluster_environment.node_rank() * self.num_processes
