@@ -37,6 +37,7 @@ def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path: Path) -> None:
     signame = "SIGTERM"
     ref = litrain.fit(run_dir=tmp_path / "ref", quiet=True, **BASE)
     run = tmp_path / "run"
+    before = signal.getsignal(signal.SIGTERM)
     stopped = litrain.fit(run_dir=run, quiet=True, **BASE, **_signal_at(30, signame=signame))
     assert stopped.summary["preempted"] is True and stopped.summary["signal"] == signame
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
@@ -44,12 +45,19 @@ def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path: Path) -> None:
     assert atomic.verify(run / "checkpoints" / "last.ckpt")
     handler = signal.getsignal(signal.SIGTERM)  # put back when fit ended
     assert not isinstance(getattr(handler, "__self__", None), PreemptionHandler)
+    assert handler == before
     resumed = litrain.fit(run_dir=run, resume="last", quiet=True, **{"trainer.callbacks": []})
     assert resumed.summary["steps"] == ref.summary["steps"] == 46
     assert_same_weights(
         load_weights(run / "checkpoints" / "last.ckpt"),
         load_weights(tmp_path / "ref" / "checkpoints" / "last.ckpt"),
     )
+
+
+def test_a_finished_fit_leaves_the_signal_handlers_as_it_found_them(tmp_path: Path) -> None:
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGUSR1)}
+    litrain.fit(run_dir=tmp_path / "run", quiet=True, **{"trainer.max_epochs": 1})
+    assert {sig: signal.getsignal(sig) for sig in before} == before
 
 
 def test_sigusr1_preempts_too(tmp_path: Path) -> None:

@@ -36,5 +36,11 @@ class PreemptionCallback(L.Callback):
         trainer.save_checkpoint(self.path)
         raise announce(self.path, trainer.global_step, self.handler.received)
 
-    def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
+    # Put the old handlers back while training ends, before Lightning's signal connector
+    # restores the ones it saw at the start: uninstalling later (in ``teardown``) would put
+    # the connector's own handler back for good.
+    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        self.handler.uninstall()
+
+    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
         self.handler.uninstall()
