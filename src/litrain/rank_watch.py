@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 
 from litrain.errors import LitrainError
+from litrain.signals import Preempted
 
 POLL_S = 0.2  # seconds between two looks at the peers
 SETTLE_S = 3.0  # a failing main thread waits this long for the watcher to find a dead peer
@@ -95,12 +96,15 @@ class PeerWatch(threading.Thread):
         """Called by the main thread with the exception a Trainer entry point raised: raises
         :class:`RankDied` instead when a peer died. A user error (LitrainError, which every
         rank raises alike) stays as it is."""
-        if not isinstance(exc, LitrainError):
+        # A user error (every rank raises it alike) or a preemption stop (every rank agreed
+        # on it) is not a peer's death.
+        ours = isinstance(exc, LitrainError | Preempted)
+        if not ours:
             # The dead peer's closed sockets fail our collective a moment before its exit
             # can be seen; a rank-0-only bug waits SETTLE_S here, once, before its traceback.
             self._found.wait(SETTLE_S)
         self._settled.set()
-        if self.dead is not None and not isinstance(exc, LitrainError):
+        if self.dead is not None and not ours:
             self.say()
             raise RankDied(self.message()) from exc
 

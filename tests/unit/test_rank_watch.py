@@ -1,5 +1,6 @@
 """PeerWatch: a dead peer's failure becomes one RankDied line; a main thread that does not
-fail is ended by the watcher with the same line; user errors and finished runs pass."""
+fail is ended by the watcher with the same line; user errors, preemption stops and finished
+runs pass."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from litrain.errors import DataError
 from litrain.rank_watch import EXIT_CODE, PeerWatch, RankDied, describe
+from litrain.signals import Preempted
 
 DEAD = "rank 1 (pid 7) died with SIGKILL"
 LINE = f"litrain: {DEAD}; the run stopped. resume hint\n"
@@ -43,10 +45,13 @@ def test_a_failure_after_a_peer_died_becomes_one_rank_died_line(capsys: pytest.C
     assert not watch.is_alive() and capsys.readouterr().err == LINE
 
 
-def test_user_errors_stay_user_errors(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("exc", [DataError("bad sample"), Preempted(None, 3, "SIGTERM")])
+def test_user_errors_and_preemption_stay_as_they_are(
+    exc: Exception, capsys: pytest.CaptureFixture[str]
+) -> None:
     watch, _ = _watch()
     watch.start()
-    watch.explain(DataError("bad sample"))  # returns: the caller re-raises the DataError
+    watch.explain(exc)  # returns: the caller re-raises it
     watch.join(10)
     assert not watch.is_alive() and capsys.readouterr().err == ""
 
