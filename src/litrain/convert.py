@@ -300,11 +300,10 @@ def convert(src: str | Path, to: str, out: str | Path) -> Path:
     if src_p.resolve() == out_p.resolve():
         raise ConfigError(f"convert would overwrite its input {src_p}: choose another OUT")
     ckpt = read_any(src_p)
-    if to != "safetensors":
-        check_resumable_in(ckpt, to, src_p)
     if to == "safetensors":
         save_safetensors(ckpt, out_p)
     else:
+        check_resumable_in(ckpt, to, src_p)
         write_checkpoint(to_native(ckpt) if to == "native" else to_lightning(to_native(ckpt)), out_p)
     return out_p
 
