@@ -117,9 +117,16 @@ class TaskModule(L.LightningModule):
         if split == "test":
             self.test_confusion.update(probs, y)
         mean = self.val_loss_mean if split == "val" else self.test_loss_mean
-        mean.update(loss.detach(), weight=len(x))
-        self.log(f"{split}/loss", mean, on_epoch=True, prog_bar=split == "val", batch_size=len(x))
+        mean.update(loss.detach(), weight=len(x))  # logged once per epoch (below)
         return logits
+
+    def on_validation_epoch_start(self) -> None:
+        # As train/loss: the metric object is registered once and Lightning computes (and
+        # resets) it at the epoch's end; a self.log per batch cost ~0.7 ms each on CPU.
+        self.log("val/loss", self.val_loss_mean, on_step=False, on_epoch=True, prog_bar=True)
+
+    def on_test_epoch_start(self) -> None:
+        self.log("test/loss", self.test_loss_mean, on_step=False, on_epoch=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._eval_step(batch, "val")
