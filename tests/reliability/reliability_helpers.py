@@ -29,6 +29,17 @@ def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) 
     assert not different, f"tensors differ: {different}"
 
 
+# The runs the NaN and OOM tests of both engines inject faults into.
+NAN_RUN = {"trainer.max_epochs": 1, "optim.scheduler.name": "none"}  # digits, 23 steps
+OOM_RUN = {  # 16 steps of batch 64, with a schedule that depends on the step count
+    "data.source": "synthetic",
+    "data.shape": [20],
+    "data.num_samples": 640,
+    "data.val_split": 0.2,
+    "trainer.max_epochs": 2,
+    "optim.scheduler.name": "cosine",
+}
+
 HERE = Path(__file__).parent
 TORCHRUN_2 = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 

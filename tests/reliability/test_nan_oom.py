@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from reliability_helpers import assert_same_weights, load_weights, snapshot
+from reliability_helpers import NAN_RUN, OOM_RUN, assert_same_weights, load_weights, snapshot
 
 import litrain
 from litrain.callbacks.nan_guard import NaNGuard, NonFiniteError
@@ -39,14 +39,11 @@ def _get(cbs: list, cls: type):
     return next(c for c in cbs if isinstance(c, cls))
 
 
-DIGITS = {"trainer.max_epochs": 1, "optim.scheduler.name": "none"}
-
-
 def test_stop_names_step_and_parameter_and_keeps_weights_before_it(tmp_path: Path) -> None:
     from reliability_faults import NaNBatch, RecordWeights
 
     rec = RecordWeights()
-    err, _ = _fit(tmp_path, "run", [NaNBatch(5), rec], **DIGITS)
+    err, _ = _fit(tmp_path, "run", [NaNBatch(5), rec], **NAN_RUN)
     assert isinstance(err, NonFiniteError)
     msg = str(err)
     assert "non-finite loss (nan) at step 5" in msg
@@ -60,7 +57,7 @@ def test_skip_leaves_weights_and_optimizer_untouched_on_the_bad_step(tmp_path: P
     from reliability_faults import NaNBatch, RecordWeights
 
     rec = RecordWeights()
-    result, cbs = _fit(tmp_path, "run", [NaNBatch(5), rec], **DIGITS, **{"trainer.nan_policy": "skip"})
+    result, cbs = _fit(tmp_path, "run", [NaNBatch(5), rec], **NAN_RUN, **{"trainer.nan_policy": "skip"})
     assert not isinstance(result, Exception), result
     assert _get(cbs, NaNGuard).skipped == 1
     assert_same_weights(rec.after[5], rec.before[5])
@@ -77,7 +74,7 @@ def test_rollback_reloads_the_last_checkpoint_and_lowers_lr(tmp_path: Path) -> N
         tmp_path,
         "run",
         [NaNBatch(5), rec],
-        **DIGITS,
+        **NAN_RUN,
         **{"trainer.nan_policy": "rollback", "checkpoint.every_n_steps": 4},
     )
     assert not isinstance(result, Exception), result
@@ -91,19 +88,9 @@ def test_rollback_reloads_the_last_checkpoint_and_lowers_lr(tmp_path: Path) -> N
 def test_rollback_without_any_checkpoint_stops_clearly(tmp_path: Path) -> None:
     from reliability_faults import NaNBatch
 
-    err, _ = _fit(tmp_path, "run", [NaNBatch(1)], **DIGITS, **{"trainer.nan_policy": "rollback"})
+    err, _ = _fit(tmp_path, "run", [NaNBatch(1)], **NAN_RUN, **{"trainer.nan_policy": "rollback"})
     assert isinstance(err, NonFiniteError)
     assert "no checkpoint to roll back to" in str(err)
-
-
-SYNTH = {
-    "data.source": "synthetic",
-    "data.shape": [20],
-    "data.num_samples": 640,
-    "data.val_split": 0.2,
-    "trainer.max_epochs": 2,
-    "optim.scheduler.name": "cosine",
-}
 
 
 def test_oom_halves_micro_batch_and_matches_the_smaller_batch_run(tmp_path: Path) -> None:
@@ -111,12 +98,12 @@ def test_oom_halves_micro_batch_and_matches_the_smaller_batch_run(tmp_path: Path
 
     oom = OOMAt(step=3, max_rows=32)  # from step 3 on, a 64-row forward "runs out of memory"
     result, cbs = _fit(
-        tmp_path, "oom", [oom], **SYNTH, **{"data.batch_size": 64, "trainer.oom_recovery": True}
+        tmp_path, "oom", [oom], **OOM_RUN, **{"data.batch_size": 64, "trainer.oom_recovery": True}
     )
     assert not isinstance(result, Exception), result
     assert oom.raised >= 1 and _get(cbs, OOMRecovery).splits == 2
     ref, _ = _fit(
-        tmp_path, "ref", [], **SYNTH, **{"data.batch_size": 32, "trainer.accumulate_grad_batches": 2}
+        tmp_path, "ref", [], **OOM_RUN, **{"data.batch_size": 32, "trainer.accumulate_grad_batches": 2}
     )
     assert result.summary["steps"] == ref.summary["steps"] == 16
     a = load_weights(tmp_path / "oom" / "checkpoints" / "last.ckpt")
@@ -128,7 +115,7 @@ def test_oom_halves_micro_batch_and_matches_the_smaller_batch_run(tmp_path: Path
 def test_oom_at_one_sample_stops_clearly_and_keeps_checkpoints(tmp_path: Path) -> None:
     from reliability_faults import OOMAt
 
-    overrides = {**SYNTH, "trainer.oom_recovery": True, "checkpoint.every_n_steps": 1}
+    overrides = {**OOM_RUN, "trainer.oom_recovery": True, "checkpoint.every_n_steps": 1}
     run = tmp_path / "run"
     holder: dict = {}
 

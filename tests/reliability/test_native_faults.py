@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from reliability_helpers import assert_same_weights, killrun, load_weights, snapshot
+from reliability_helpers import NAN_RUN, OOM_RUN, assert_same_weights, killrun, load_weights, snapshot
 
 import litrain
 from litrain import atomic
@@ -21,7 +21,7 @@ from litrain.oom import OutOfMemory
 from litrain.signals import FORCED_EXIT_CODE, REQUEUE_EXIT_CODE
 
 NATIVE = {"run.engine": "native"}
-DIGITS = {**NATIVE, "trainer.max_epochs": 1, "optim.scheduler.name": "none"}
+DIGITS = {**NATIVE, **NAN_RUN}
 
 
 class Probe:
@@ -133,15 +133,7 @@ def test_nan_rollback_without_any_checkpoint_stops_clearly(tmp_path, monkeypatch
     assert isinstance(err, NonFiniteError) and "no checkpoint to roll back to" in str(err)
 
 
-SYNTH = {
-    **NATIVE,
-    "data.source": "synthetic",
-    "data.shape": [20],
-    "data.num_samples": 640,
-    "data.val_split": 0.2,
-    "trainer.max_epochs": 2,
-    "optim.scheduler.name": "cosine",
-}
+SYNTH = {**NATIVE, **OOM_RUN}
 
 
 def test_oom_halves_micro_batch_and_matches_the_smaller_batch_run(tmp_path, monkeypatch) -> None:
