@@ -3,6 +3,7 @@ resolved and checked before anything runs."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch import callbacks as plc
+from lightning.pytorch.profilers import PassThroughProfiler
 
 from litrain.callbacks.checkpoint import TopKAndLastCheckpoint
 from litrain.callbacks.history import HistoryCallback
@@ -139,9 +141,22 @@ def reliability_callbacks(cfg: Config, ckpt_dir: Path) -> list[L.Callback]:
     return cbs
 
 
+_NO_PROFILING = contextlib.nullcontext()
+
+
+class NoProfiler(PassThroughProfiler):
+    """Lightning's no-op profiler without its cost: Lightning enters ``profiler.profile(...)``
+    around every hook of every callback (~60 times per training step here), and the stock
+    no-op is a generator-based context manager built anew each time. One shared
+    ``nullcontext`` does the same nothing (~1 ms per epoch of the digits MLP on CPU)."""
+
+    def profile(self, action_name: str) -> contextlib.AbstractContextManager[Any]:
+        return _NO_PROFILING
+
+
 def build_profiler(kind: str | None, run_dir: Path) -> Any:
     if kind is None:
-        return None
+        return NoProfiler()
     from lightning.pytorch import profilers
 
     cls = {

@@ -190,6 +190,16 @@ def test_simple_profiler_report_in_run_dir(tmp_path):
     assert reports and "run_training_epoch" in reports[0].read_text()
 
 
+def test_without_a_profiler_nothing_is_written_and_hooks_share_one_no_op(tmp_path):
+    from litrain.trainer import NoProfiler, build_trainer
+
+    r = fit(tmp_path, **{"trainer.limit_train_batches": 2})
+    assert not (r.run_dir / "profiler").exists()
+    trainer = build_trainer(litrain.load_config([r.run_dir / "config.yaml"]), tmp_path / "t", quiet=True)
+    assert isinstance(trainer.profiler, NoProfiler)
+    assert trainer.profiler.profile("[Callback]a.on_train_batch_end") is trainer.profiler.profile("b")
+
+
 def test_lr_auto_runs_the_finder_and_saves_the_choice(tmp_path):
     r = fit(tmp_path, **{"optim.lr": "auto"})
     assert (r.run_dir / "plots" / "lr_finder.png").stat().st_size > 1000
