@@ -70,7 +70,7 @@ class TaskModule(L.LightningModule):
         self.train_loss_mean = RunningMean()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # Lightning sets _current_fx_name twice around every hook it calls (~50 times per
+        # Lightning sets _current_fx_name before and after every hook it calls (~40 times per
         # training step); nn.Module.__setattr__ tests each value against parameters, buffers
         # and modules first, ~3 % of the digits MLP's epoch on CPU. A hook name is a plain str.
         if name == "_current_fx_name":
