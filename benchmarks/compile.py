@@ -15,7 +15,7 @@ import warnings
 import torch
 
 from litrain.config import ModelConfig
-from litrain.engine.compile import EagerFallback, compile_model
+from litrain.core.compile import EagerFallback, compile_model
 from litrain.models.factory import build_model
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from litrain import atomic
+from litrain.checkpoint import store
 
 
 def _cmd(run: Path, args: argparse.Namespace, resume: bool) -> list[str]:
@@ -69,7 +69,7 @@ def _check(run: Path, ref: dict, code: int) -> dict:
         "exit_code": code,
         "step": int(b["global_step"]),
         "equal": bool(equal),
-        "leftovers": len(list(run.rglob(f"*{atomic.TEMP_SUFFIX}"))),
+        "leftovers": len(list(run.rglob(f"*{store.TEMP_SUFFIX}"))),
     }
 
 
@@ -110,7 +110,7 @@ def main() -> None:
             kills += 1
             chain_kills += 1
             for ckpt in (run / "checkpoints").glob("*.ckpt"):
-                if not atomic.is_valid(ckpt):
+                if not store.is_valid(ckpt):
                     corrupt += 1
                     print(f"corrupt after kill {kills}: {ckpt}", file=sys.stderr)
             continue

@@ -22,7 +22,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from litrain.engine.hardware import drop_useless_nvml_check
+from litrain.core.hardware import drop_useless_nvml_check
 
 warnings.filterwarnings("ignore")
 

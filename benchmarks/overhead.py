@@ -62,7 +62,7 @@ def stamp():
     stamps.append(time.perf_counter())
     cpu.append(time.process_time())
 if engine == "native":
-    from litrain.engine.loop import NativeTrainer
+    from litrain.engines.native.loop import NativeTrainer
     original = NativeTrainer.end_epoch
     def end_epoch(self, epoch):
         original(self, epoch)
@@ -80,7 +80,7 @@ else:
         def on_validation_end(self, trainer, module):
             if not trainer.sanity_checking:
                 stamp()
-    import litrain.trainer as tr
+    import litrain.engines.lightning.trainer as tr
     original = tr.build_callbacks
     tr.build_callbacks = lambda *a, **k: original(*a, **k) + [Stamp()]
 litrain.fit(run_dir=sys.argv[4], quiet=True, overwrite=True, **{"run.engine": engine}, **overrides)

@@ -35,11 +35,11 @@ import torch
 torch.set_num_threads(1)
 import lightning as L
 import litrain
-import litrain.trainer as tr
+import litrain.engines.lightning.trainer as tr
 variant, run_dir = sys.argv[1], sys.argv[2]
 stamps = []
 if variant == "native":
-    from litrain.engine.loop import NativeTrainer
+    from litrain.engines.native.loop import NativeTrainer
     for name in ("sanity_check", "end_epoch"):
         def wrapped(self, *a, _f=getattr(NativeTrainer, name), **k):
             out = _f(self, *a, **k)
@@ -60,7 +60,7 @@ else:
     if "history" in off:
         tr.HistoryCallback = lambda run_dir: L.Callback()
     if "logs" in off:
-        from litrain.module import TaskModule
+        from litrain.engines.lightning.module import TaskModule
         def log(self, name, *a, **k):
             if name in ("val/acc", "val/loss"):
                 L.LightningModule.log(self, name, *a, **k)

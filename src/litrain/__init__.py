@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from litrain.core.versions import __version__ as __version__
+
 __all__ = ["fit", "load_config", "predict", "test", "tune_lr", "validate"]
 
 if TYPE_CHECKING:

@@ -73,11 +73,11 @@ def fit(
     """Train. ``resume`` is ``last`` (newest checkpoint of the run dir) or a path."""
     cfg = as_config(config_or_path, overrides)
     if resume and config_or_path is None:
-        from litrain.rundir import resumed_config
+        from litrain.run.rundir import resumed_config
 
         cfg = resumed_config(cfg, run_dir, resume, overrides)  # the run's engine too
     if cfg.run.engine == "native":
-        from litrain.native import fit_native
+        from litrain.engines.native.fit import fit_native
 
         return fit_native(
             cfg,
@@ -88,12 +88,12 @@ def fit(
         )
     import lightning as L
 
-    from litrain.build import build_module, build_parts
-    from litrain.checkpoint import check_fits, load_checkpoint
-    from litrain.distributed import agree_run_dir, is_global_zero, wants_fsdp
-    from litrain.engine.hardware import resolve_accelerator
-    from litrain.rundir import choose_run_dir, resolve_checkpoint
-    from litrain.trainer import build_trainer
+    from litrain.checkpoint.load import check_fits, load_checkpoint
+    from litrain.core.hardware import resolve_accelerator
+    from litrain.engines.lightning.trainer import build_trainer
+    from litrain.launch.environment import agree_run_dir, is_global_zero, wants_fsdp
+    from litrain.run.parts import build_module, build_parts
+    from litrain.run.rundir import choose_run_dir, resolve_checkpoint
 
     # Under a multi-process launch only rank 0 chooses (and checks) the run dir.
     out_dir = agree_run_dir(
@@ -106,11 +106,11 @@ def fit(
     cfg = parts.config
     module = build_module(parts)
     if wants_fsdp(cfg.trainer) and resolve_accelerator(cfg.trainer.accelerator) == "cpu":
-        from litrain.fsdp import as_fsdp2_module
+        from litrain.engines.lightning.fsdp import as_fsdp2_module
 
         module = as_fsdp2_module(module, cfg.trainer)
     if cfg.trainer.compile and hasattr(module, "model"):
-        from litrain.engine.compile import compile_model  # in place: checkpoint keys unchanged
+        from litrain.core.compile import compile_model  # in place: checkpoint keys unchanged
 
         compile_model(module.model, True)
     trainer = build_trainer(cfg, out_dir, quiet)
@@ -121,7 +121,7 @@ def fit(
         ckpt_path = resolve_checkpoint(resume, cfg, out_dir)
         import tempfile
 
-        from litrain.convert import as_lightning_file  # a native checkpoint resumes here too
+        from litrain.checkpoint.convert import as_lightning_file  # a native checkpoint resumes here too
 
         if not (ckpt_path / ".metadata").is_file():  # FSDP shards: the strategy loads them
             ckpt_path = as_lightning_file(ckpt_path, Path(tempfile.mkdtemp(prefix="litrain-resume-")))
@@ -132,8 +132,8 @@ def fit(
         module.lr = lr
     if is_global_zero():
         cfg.save(out_dir / "config.yaml")
-        from litrain.atomic import clean_stale_temps
-        from litrain.rundir import checkpoint_dir
+        from litrain.checkpoint.store import clean_stale_temps
+        from litrain.run.rundir import checkpoint_dir
 
         clean_stale_temps(checkpoint_dir(cfg, out_dir))  # left by a run killed mid-write
     start = time.perf_counter()
@@ -142,7 +142,7 @@ def fit(
         from litrain.data.resumable import make_resumable
 
         loaders["train_dataloaders"] = make_resumable(loaders["train_dataloaders"])
-    from litrain.signals import Preempted
+    from litrain.reliability.preemption import Preempted
 
     try:
         trainer.fit(module, ckpt_path=ckpt_path, weights_only=True, **loaders)
@@ -153,7 +153,7 @@ def fit(
 
 def preempted_result(stop: Any, run_dir: Path, cfg: Config) -> RunResult:
     """The result of a run stopped by a preemption signal (the CLI then exits with
-    ``litrain.signals.REQUEUE_EXIT_CODE``); both engines return it."""
+    ``litrain.reliability.preemption.REQUEUE_EXIT_CODE``); both engines return it."""
     summary = {
         "preempted": True,
         "signal": stop.signame,
@@ -166,7 +166,8 @@ def preempted_result(stop: Any, run_dir: Path, cfg: Config) -> RunResult:
 def _finish_fit(trainer: Any, cfg: Config, run_dir: Path, wall: float) -> RunResult:
     import json
 
-    from litrain.report import epoch_metrics, versions, write_json
+    from litrain.core.versions import versions
+    from litrain.run.report import epoch_metrics, write_json
 
     ck = trainer.checkpoint_callback
     best = ck.best_model_path if ck and ck.best_model_path else None
@@ -227,9 +228,9 @@ def tune_lr(
     ready for ``litrain fit --config RUN/config.yaml``."""
     import lightning as L
 
-    from litrain.build import build_module, build_parts
-    from litrain.rundir import choose_run_dir
-    from litrain.trainer import build_trainer
+    from litrain.engines.lightning.trainer import build_trainer
+    from litrain.run.parts import build_module, build_parts
+    from litrain.run.rundir import choose_run_dir
 
     cfg = as_config(config_or_path, overrides)
     out_dir = choose_run_dir(cfg, run_dir, None, overwrite)
@@ -249,8 +250,8 @@ def _eval_setup(
 ) -> tuple[Config, Path, Path]:
     """(config, run dir, checkpoint file) for validate/test/predict. The config comes from the
     argument, else the run dir's config.yaml, else the one stored in the checkpoint."""
-    from litrain.checkpoint import config_from_checkpoint, load_checkpoint
-    from litrain.rundir import resolve_checkpoint
+    from litrain.checkpoint.load import config_from_checkpoint, load_checkpoint
+    from litrain.run.rundir import resolve_checkpoint
 
     rd = Path(run_dir) if run_dir else None
     if config_or_path is not None:
@@ -277,11 +278,11 @@ def _restore(
     validate/test/predict. Native and safetensors checkpoints load too."""
     import lightning as L
 
-    from litrain.build import build_module, build_parts
-    from litrain.checkpoint import check_fits
-    from litrain.convert import read_any, to_lightning
-    from litrain.distributed import for_evaluation
-    from litrain.trainer import build_trainer
+    from litrain.checkpoint.convert import read_any, to_lightning
+    from litrain.checkpoint.load import check_fits
+    from litrain.engines.lightning.trainer import build_trainer
+    from litrain.launch.environment import for_evaluation
+    from litrain.run.parts import build_module, build_parts
 
     cfg, rd, ckpt_path = _eval_setup(config_or_path, checkpoint, run_dir, overrides)
     cfg = for_evaluation(cfg, ckpt_path)
@@ -303,7 +304,7 @@ def _evaluate(
     quiet: bool,
     overrides: dict[str, Any],
 ) -> RunResult:
-    from litrain.report import tensor_dict_to_floats, write_json
+    from litrain.run.report import tensor_dict_to_floats, write_json
 
     parts, module, trainer, rd, ckpt_path = _restore(config_or_path, checkpoint, run_dir, quiet, overrides)
     run = trainer.validate if stage == "validate" else trainer.test

@@ -106,7 +106,7 @@ def _add_slurm_flags(p: argparse.ArgumentParser) -> None:
 
 def _slurm(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     from litrain.config import load_config
-    from litrain.slurm import SlurmJob, submit, write_script
+    from litrain.launch.slurm import SlurmJob, submit, write_script
 
     name = args.job_name or load_config(args.configs, overrides).run.name
     job = SlurmJob(
@@ -219,7 +219,7 @@ def _unknown_flag_message(extra: list[str]) -> str:
 
 
 def _print_metrics(result: Any, quiet: bool, title: str) -> None:
-    from litrain.distributed import is_global_zero
+    from litrain.launch.environment import is_global_zero
 
     if not is_global_zero():  # one report per run, not one per process
         return
@@ -278,19 +278,19 @@ def run(argv: list[str]) -> int:
             print(yaml.safe_dump(load_config(args.config + args.files, overrides).to_dict(), sort_keys=False))
         return 0
     if command == "export":
-        from litrain.weights_export import export_safetensors
+        from litrain.export.safetensors import export_safetensors
 
         print(export_safetensors(args.ckpt, args.run_dir, args.output))
         return 0
     if command == "slurm":
         return _slurm(args, overrides)
     if command == "convert" and args.consolidate:
-        from litrain.fsdp import consolidate
+        from litrain.engines.lightning.fsdp import consolidate
 
         print(consolidate(args.ckpt, args.out))
         return 0
     if command == "convert":
-        from litrain.convert import convert
+        from litrain.checkpoint.convert import convert
 
         if args.to is None:
             raise ConfigError("convert needs --to native|lightning|safetensors (or --consolidate)")
@@ -301,7 +301,7 @@ def run(argv: list[str]) -> int:
     if command == "fit":
         result = api.fit(source, resume=args.resume, overwrite=args.overwrite, **common, **overrides)
         if result.summary.get("preempted"):
-            from litrain.signals import REQUEUE_EXIT_CODE
+            from litrain.reliability.preemption import REQUEUE_EXIT_CODE
 
             return REQUEUE_EXIT_CODE  # saved; a scheduler may requeue with --resume last
         _print_metrics(result, args.quiet, "final metrics")
@@ -354,7 +354,7 @@ def _quiet_library_noise() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     from litrain.errors import LitrainError
-    from litrain.rank_watch import RankDied
+    from litrain.reliability.rank_watch import RankDied
 
     _quiet_library_noise()
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-import litrain.atomic_dir
+import litrain.checkpoint.store_dir
 
 
 class CrashBeforeSwap(L.Callback):
@@ -17,11 +17,11 @@ class CrashBeforeSwap(L.Callback):
     to its staging dir and about to be swapped in: a crash between the write and the swap."""
 
     def __init__(self, step: int) -> None:
-        commit = litrain.atomic_dir.commit  # called on rank 0 only
+        commit = litrain.checkpoint.store_dir.commit  # called on rank 0 only
 
         def crash_at_step(staged: Path, path: Path) -> None:
             if torch.load(staged / "meta.pt", weights_only=True)["global_step"] == step:
                 os.kill(os.getpid(), signal.SIGKILL)
             commit(staged, path)
 
-        litrain.atomic_dir.commit = crash_at_step
+        litrain.checkpoint.store_dir.commit = crash_at_step

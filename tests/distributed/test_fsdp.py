@@ -11,7 +11,7 @@ import torch
 from dist_helpers import BASE, LITRAIN, run, step_losses, summary
 
 import litrain
-from litrain import atomic
+from litrain.checkpoint import store
 
 pytestmark = pytest.mark.distributed
 
@@ -85,7 +85,7 @@ def _step(sharded: Path) -> int:
 
 def test_sharded_saves_leave_whole_dirs_and_no_temp_dirs(runs):
     ckpts = runs.get("mlp_fsdp") / "checkpoints"
-    assert all(p.name.endswith(".ckpt") and p.is_dir() and atomic.is_valid(p) for p in ckpts.iterdir())
+    assert all(p.name.endswith(".ckpt") and p.is_dir() and store.is_valid(p) for p in ckpts.iterdir())
     assert _step(ckpts / "last.ckpt") == summary(runs.get("mlp_fsdp"))["steps"]
 
 
@@ -101,14 +101,14 @@ def test_crash_between_shard_write_and_swap_keeps_old_dir_and_resume_matches(run
     assert proc.returncode == -9, proc.stderr[-3000:]
     # rank 1 left too, with the line naming rank 0 (its stderr was ours: EOF came after it)
     assert re.search(r"^litrain: rank 0 \(pid \d+\) died; the run stopped\.", proc.stderr, re.M)
-    assert atomic.is_valid(ckpts / "last.ckpt") and _step(ckpts / "last.ckpt") == 10  # the old one
-    staged = ckpts / f".last.ckpt.new{atomic.TEMP_SUFFIX}"
-    assert atomic.is_valid(staged) and _step(staged) == 15  # written whole, never swapped in
+    assert store.is_valid(ckpts / "last.ckpt") and _step(ckpts / "last.ckpt") == 10  # the old one
+    staged = ckpts / f".last.ckpt.new{store.TEMP_SUFFIX}"
+    assert store.is_valid(staged) and _step(staged) == 15  # written whole, never swapped in
 
     resume = ["fit", "--quiet", "--run-dir", str(rd), "--resume", "last", "--set", "trainer.callbacks=[]"]
     run([*LITRAIN, *resume], tmp_path)
-    assert not [p for p in ckpts.iterdir() if p.name.endswith(atomic.TEMP_SUFFIX)]
-    assert atomic.is_valid(ckpts / "last.ckpt") and _step(ckpts / "last.ckpt") == 23
+    assert not [p for p in ckpts.iterdir() if p.name.endswith(store.TEMP_SUFFIX)]
+    assert store.is_valid(ckpts / "last.ckpt") and _step(ckpts / "last.ckpt") == 23
     # resumed from step 10 of 23, the run ends where the uninterrupted one did
     got, want = summary(rd), summary(runs.get("mlp_fsdp"))
     assert got["steps"] == want["steps"] == 23
@@ -118,12 +118,12 @@ def test_crash_between_shard_write_and_swap_keeps_old_dir_and_resume_matches(run
 
 def test_full_state_fsdp_files_are_written_atomically_with_checksums(tmp_path):
     # state_dict=full: rank 0 writes one file through the strategy's checkpoint IO
-    from litrain.fsdp_checkpoint import AtomicModelParallelStrategy
-    from litrain.trainer import build_trainer
+    from litrain.engines.lightning.fsdp_strategy import AtomicModelParallelStrategy
+    from litrain.engines.lightning.trainer import build_trainer
 
     over = {"trainer.strategy": "fsdp", "trainer.devices": 2, "trainer.accelerator": "cpu"}
     cfg = litrain.load_config(overrides={**over, "trainer.fsdp.state_dict": "full"})
     strategy = build_trainer(cfg, tmp_path, quiet=True).strategy
     assert isinstance(strategy, AtomicModelParallelStrategy) and not strategy._save_distributed_checkpoint
     strategy.checkpoint_io.save_checkpoint({"w": torch.ones(3)}, tmp_path / "last.ckpt")
-    assert atomic.verify(tmp_path / "last.ckpt") is True
+    assert store.verify(tmp_path / "last.ckpt") is True

@@ -61,7 +61,7 @@ def test_sharded_iterable_gives_every_rank_the_same_count(monkeypatch):
 def _sync_bn_worker(rank: int, port: int, x: torch.Tensor, out: dict) -> None:
     import torch.distributed as dist
 
-    from litrain.sync_bn import CPUSyncBatchNorm
+    from litrain.engines.lightning.sync_bn import CPUSyncBatchNorm
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     torch.manual_seed(0)
@@ -112,7 +112,7 @@ TORCHRUN_ENV = {
 
 
 def test_devices_and_nodes_come_from_torchrun(monkeypatch):
-    from litrain.distributed import detect_launch, resolve_devices
+    from litrain.launch.environment import detect_launch, resolve_devices
 
     for k, v in TORCHRUN_ENV.items():
         monkeypatch.setenv(k, v)
@@ -126,7 +126,7 @@ def test_devices_and_nodes_come_from_torchrun(monkeypatch):
 def test_strategy_settings_reach_lightning():
     from lightning.pytorch.strategies import DDPStrategy, ModelParallelStrategy
 
-    from litrain.distributed import build_strategy
+    from litrain.launch.environment import build_strategy
 
     cfg = load_config(
         overrides={"trainer.devices": 2, "trainer.ddp_timeout": 42, "trainer.find_unused_parameters": True}
@@ -158,7 +158,7 @@ def test_strategy_settings_reach_lightning():
 
 
 def test_launched_child_takes_rank_zero_run_dir(monkeypatch, tmp_path):
-    from litrain.distributed import RUN_DIR_ENV, agree_run_dir
+    from litrain.launch.environment import RUN_DIR_ENV, agree_run_dir
 
     def never() -> Path:
         raise AssertionError("a child process must not choose a run dir")
@@ -173,7 +173,7 @@ def test_launched_child_takes_rank_zero_run_dir(monkeypatch, tmp_path):
 
 
 def test_sbatch_script(tmp_path, monkeypatch):
-    from litrain.slurm import SlurmError, SlurmJob, render, submit, write_script
+    from litrain.launch.slurm import SlurmError, SlurmJob, render, submit, write_script
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text("run: {name: x}\n")
@@ -212,7 +212,7 @@ def test_sbatch_script(tmp_path, monkeypatch):
 
 
 def test_consolidate_refuses_a_plain_file(tmp_path):
-    from litrain.fsdp import consolidate
+    from litrain.engines.lightning.fsdp import consolidate
 
     (tmp_path / "a.ckpt").write_bytes(b"x")
     with pytest.raises(CheckpointError, match="not a sharded checkpoint"):

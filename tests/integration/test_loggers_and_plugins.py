@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import litrain
-from litrain.testing import RecordingCallback
+from litrain.engines.lightning.testing import RecordingCallback
 
 
 def test_csv_tensorboard_and_wandb_offline_together(tmp_path):
@@ -51,9 +51,9 @@ def test_user_lightning_module_and_datamodule(tmp_path):
         run_dir=tmp_path / "run",
         quiet=True,
         **{
-            "model.class_path": "litrain.testing.BoringModule",
+            "model.class_path": "litrain.engines.lightning.testing.BoringModule",
             "model.init_args": {"dim": 8, "lr": 0.2},
-            "data.class_path": "litrain.testing.BoringDataModule",
+            "data.class_path": "litrain.engines.lightning.testing.BoringDataModule",
             "trainer.max_epochs": 3,
             "trainer.log_every_n_steps": 1,
         },
@@ -69,7 +69,7 @@ def test_user_nn_module_trains_inside_taskmodule(tmp_path):
         run_dir=tmp_path / "run",
         quiet=True,
         **{
-            "model.class_path": "litrain.testing.TinyNet",
+            "model.class_path": "litrain.engines.lightning.testing.TinyNet",
             "model.init_args": {"width": 16},
             "trainer.max_epochs": 2,
             "optim.lr": 1e-2,
@@ -77,7 +77,7 @@ def test_user_nn_module_trains_inside_taskmodule(tmp_path):
     )
     assert r.metrics["val/acc"] > 0.5 and "val/f1" in r.metrics
     saved = yaml.safe_load((r.run_dir / "config.yaml").read_text())
-    assert saved["model"]["class_path"] == "litrain.testing.TinyNet"
+    assert saved["model"]["class_path"] == "litrain.engines.lightning.testing.TinyNet"
 
 
 def test_user_callbacks_are_built_from_config(tmp_path):
@@ -89,7 +89,10 @@ def test_user_callbacks_are_built_from_config(tmp_path):
             "trainer.max_epochs": 1,
             "trainer.limit_train_batches": 4,
             "trainer.callbacks": [
-                {"class_path": "litrain.testing.RecordingCallback", "init_args": {"tag": "a"}},
+                {
+                    "class_path": "litrain.engines.lightning.testing.RecordingCallback",
+                    "init_args": {"tag": "a"},
+                },
                 {"class_path": "lightning.pytorch.callbacks.LearningRateMonitor"},
             ],
         },
@@ -102,14 +105,18 @@ def test_bad_class_paths_are_config_errors(tmp_path):
     with pytest.raises(litrain.errors.ConfigError, match="cannot import class_path 'nowhere.Thing'"):
         litrain.fit(run_dir=tmp_path / "a", quiet=True, **{"model.class_path": "nowhere.Thing"})
     with pytest.raises(
-        litrain.errors.ConfigError, match="trainer.callbacks litrain.testing.RecordingCallback"
+        litrain.errors.ConfigError,
+        match="trainer.callbacks litrain.engines.lightning.testing.RecordingCallback",
     ):
         litrain.fit(
             run_dir=tmp_path / "b",
             quiet=True,
             **{
                 "trainer.callbacks": [
-                    {"class_path": "litrain.testing.RecordingCallback", "init_args": {"nope": 1}}
+                    {
+                        "class_path": "litrain.engines.lightning.testing.RecordingCallback",
+                        "init_args": {"nope": 1},
+                    }
                 ]
             },
         )

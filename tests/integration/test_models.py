@@ -13,7 +13,7 @@ import yaml
 
 import litrain
 from fakedata import blobs
-from litrain.checkpoint import load_checkpoint
+from litrain.checkpoint.load import load_checkpoint
 from litrain.errors import ConfigError
 
 IMAGES = {

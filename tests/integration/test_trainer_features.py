@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import litrain
-from litrain.build import build_parts
-from litrain.checkpoint import load_checkpoint
-from litrain.testing import RecordingCallback
+from litrain.checkpoint.load import load_checkpoint
+from litrain.engines.lightning.testing import RecordingCallback
+from litrain.run.parts import build_parts
 
 TRAIN_BATCHES = 23  # ceil(1438 / 64)
 
@@ -170,7 +170,7 @@ def test_lr_is_logged_and_warmup_ramps_it(tmp_path):
 
 def test_bf16_mixed_on_cpu_runs_under_autocast(tmp_path):
     RecordingCallback.instances.clear()
-    cb = {"class_path": "litrain.testing.RecordingCallback", "init_args": {"tag": "bf16"}}
+    cb = {"class_path": "litrain.engines.lightning.testing.RecordingCallback", "init_args": {"tag": "bf16"}}
     fit(
         tmp_path, **{"trainer.precision": "bf16", "trainer.limit_train_batches": 2, "trainer.callbacks": [cb]}
     )
@@ -191,7 +191,7 @@ def test_simple_profiler_report_in_run_dir(tmp_path):
 
 
 def test_without_a_profiler_nothing_is_written_and_hooks_share_one_no_op(tmp_path):
-    from litrain.trainer import NoProfiler, build_trainer
+    from litrain.engines.lightning.trainer import NoProfiler, build_trainer
 
     r = fit(tmp_path, **{"trainer.limit_train_batches": 2})
     assert not (r.run_dir / "profiler").exists()

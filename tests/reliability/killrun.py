@@ -48,8 +48,8 @@ def _arm(spec: str) -> None:
     n_text, _, rank = rest.partition(":")
     n, seen = int(n_text), [0]
     if kind in ("step", "term", "term2"):
-        from litrain.callbacks.resume import ResumeState
-        from litrain.engine.loop import NativeTrainer
+        from litrain.engines.lightning.callbacks.resume import ResumeState
+        from litrain.engines.native.loop import NativeTrainer
 
         # Lightning: the hook that runs first in a batch; native: the batch body itself
         act = {"step": _die, "term": _term, "term2": _term_twice}[kind]
@@ -58,9 +58,9 @@ def _arm(spec: str) -> None:
         for cls, name in ((ResumeState, "on_train_batch_start"), (NativeTrainer, "training_step")):
             setattr(cls, name, _counting(getattr(cls, name), n, seen, act))
         return
-    import litrain.atomic as atomic
+    from litrain.checkpoint import store
 
-    original_write = atomic._write_replace
+    original_write = store._write_replace
 
     def _write_replace(path: Any, write: Any) -> Any:
         if not str(path).endswith(".ckpt"):
@@ -79,7 +79,7 @@ def _arm(spec: str) -> None:
         _die()
         return tmp
 
-    atomic._write_replace = _write_replace
+    store._write_replace = _write_replace
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import pytest
 import torch
 from reliability_helpers import assert_same_weights, killrun, load_weights
 
-from litrain import atomic
-from litrain.signals import REQUEUE_EXIT_CODE
+from litrain.checkpoint import store
+from litrain.reliability.preemption import REQUEUE_EXIT_CODE
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed]
 
@@ -33,7 +33,7 @@ def test_ranks_agree_to_stop_and_the_resume_is_exact(tmp_path: Path, engine: str
     assert stopped.returncode != 0 and f"exitcode  : {REQUEUE_EXIT_CODE}" in out, out[-3000:]
     assert "SIGTERM received: saved" in out and "a signal on another rank received: saved" in out
     last = run / "checkpoints" / "last.ckpt"
-    assert atomic.verify(last) and torch.load(last, weights_only=True)["global_step"] == 30
+    assert store.verify(last) and torch.load(last, weights_only=True)["global_step"] == 30
     resumed = killrun(run, "", *flags, "--resume", "last", torchrun=True)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert torch.load(last, weights_only=True)["global_step"] == 46

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from litrain import atomic
+from litrain.checkpoint import store
 
 HERE = Path(__file__).parent
 
@@ -61,7 +61,7 @@ def test_dead_rank_ends_the_run_names_it_and_the_run_resumes(tmp_path: Path) -> 
     assert proc.returncode != 0
     assert "rank      : 1" in out and "Signal 9 (SIGKILL)" in out, out[-3000:]
     last = run / "checkpoints" / "last.ckpt"
-    assert atomic.verify(last) and torch.load(last, weights_only=True)["global_step"] == 6
+    assert store.verify(last) and torch.load(last, weights_only=True)["global_step"] == 6
     resumed = subprocess.run(
         [
             sys.executable,
@@ -116,7 +116,7 @@ def test_dead_rank_under_lightnings_launcher_is_named_and_the_run_resumes(tmp_pa
     assert found.groups() == (str(run / "checkpoints"), str(run))
     assert "Traceback" not in proc.stderr  # one line, not gloo's "Connection reset by peer"
     last = run / "checkpoints" / "last.ckpt"
-    assert atomic.verify(last) and torch.load(last, weights_only=True)["global_step"] == 6
+    assert store.verify(last) and torch.load(last, weights_only=True)["global_step"] == 6
     # the same two-process launch picks the run up from step 6 and finishes both epochs
     resumed = _litrain(
         ["fit", "--quiet", "--run-dir", str(run), "--resume", "last", "--set", "trainer.callbacks=[]"],

@@ -11,8 +11,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 import litrain
-from litrain.build import build_parts
 from litrain.cli import main
+from litrain.run.parts import build_parts
 
 
 def test_export_writes_the_bare_model_weights(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import torch
 from reliability_helpers import assert_same_weights
 
 import litrain
-from litrain import atomic
+from litrain.checkpoint import store
 
 HERE = Path(__file__).parent
 COMMON = {
@@ -81,7 +81,7 @@ def test_resume_after_kill9_is_bit_identical(tmp_path: Path, overrides: dict, ki
         code = _run(run, cfg, kill_at, resume=i > 0)
         assert code == -9, f"{kill_at}: expected SIGKILL, got exit code {code}"
         for ckpt in (run / "checkpoints").glob("*.ckpt"):
-            assert atomic.verify(ckpt) is True, f"{ckpt} torn after kill at {kill_at}"
+            assert store.verify(ckpt) is True, f"{ckpt} torn after kill at {kill_at}"
     assert _run(run, cfg, None, resume=True) == 0
 
     a, b = _final(tmp_path / "ref"), _final(run)
@@ -91,5 +91,5 @@ def test_resume_after_kill9_is_bit_identical(tmp_path: Path, overrides: dict, ki
     for k in opt_a:
         for name in ("exp_avg", "exp_avg_sq"):
             assert torch.equal(opt_a[k][name], opt_b[k][name])
-    assert not list(run.rglob(f"*{atomic.TEMP_SUFFIX}"))
-    assert all(atomic.verify(p) for p in (run / "checkpoints").glob("*.ckpt"))
+    assert not list(run.rglob(f"*{store.TEMP_SUFFIX}"))
+    assert all(store.verify(p) for p in (run / "checkpoints").glob("*.ckpt"))

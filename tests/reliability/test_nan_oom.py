@@ -10,14 +10,14 @@ import torch
 from reliability_helpers import NAN_RUN, OOM_RUN, assert_same_weights, load_weights, snapshot
 
 import litrain
-from litrain.callbacks.nan_guard import NaNGuard, NonFiniteError
-from litrain.callbacks.oom import OOMRecovery, OutOfMemory
+from litrain.engines.lightning.callbacks.nan_guard import NaNGuard, NonFiniteError
+from litrain.engines.lightning.callbacks.oom import OOMRecovery, OutOfMemory
 
 
 def _fit(tmp_path: Path, name: str, callbacks: list, **overrides):
     """fit with the given fault callbacks; returns (result or exception, trainer callbacks)."""
     seen: dict = {}
-    import litrain.trainer as trainer_mod
+    import litrain.engines.lightning.trainer as trainer_mod
 
     real = trainer_mod.build_callbacks
 

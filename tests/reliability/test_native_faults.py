@@ -13,12 +13,12 @@ import torch
 from reliability_helpers import NAN_RUN, OOM_RUN, assert_same_weights, killrun, load_weights, snapshot
 
 import litrain
-from litrain import atomic
-from litrain.engine.loop import NativeTrainer
+from litrain.checkpoint import store
+from litrain.engines.native.loop import NativeTrainer
 from litrain.errors import CheckpointError
-from litrain.nonfinite import NonFiniteError
-from litrain.oom import OutOfMemory
-from litrain.signals import FORCED_EXIT_CODE, REQUEUE_EXIT_CODE
+from litrain.reliability.nonfinite import NonFiniteError
+from litrain.reliability.oom import OutOfMemory
+from litrain.reliability.preemption import FORCED_EXIT_CODE, REQUEUE_EXIT_CODE
 
 NATIVE = {"run.engine": "native"}
 DIGITS = {**NATIVE, **NAN_RUN}
@@ -191,7 +191,7 @@ def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path, monkeypatch) ->
     last = run / "checkpoints" / "last.ckpt"
     ckpt = torch.load(last, weights_only=True)
     assert ckpt["global_step"] == 30 and ckpt["native"]["position"]["batches_done"] == 7
-    assert atomic.verify(last)
+    assert store.verify(last)
     assert signal.getsignal(signal.SIGTERM) == before  # put back when fit ended
     monkeypatch.undo()
     with pytest.raises(CheckpointError, match="saved mid-epoch by the native engine"):
@@ -209,7 +209,7 @@ def test_second_signal_exits_at_once_and_corrupts_nothing(tmp_path: Path) -> Non
     assert proc.returncode == FORCED_EXIT_CODE, proc.stderr[-2000:]
     assert "second signal" in proc.stderr
     ckpts = list((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
-    assert ckpts and all(atomic.verify(p) for p in ckpts)
+    assert ckpts and all(store.verify(p) for p in ckpts)
     # the periodic save before the signals; no preemption save happened
     assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 10
 

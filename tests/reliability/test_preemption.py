@@ -14,9 +14,14 @@ import torch
 from reliability_helpers import assert_same_weights, load_weights
 
 import litrain
-from litrain import atomic
+from litrain.checkpoint import store
 from litrain.errors import ConfigError
-from litrain.signals import FORCED_EXIT_CODE, REQUEUE_EXIT_CODE, PreemptionHandler, parse_signals
+from litrain.reliability.preemption import (
+    FORCED_EXIT_CODE,
+    REQUEUE_EXIT_CODE,
+    PreemptionHandler,
+    parse_signals,
+)
 
 HERE = Path(__file__).parent
 BASE = {"trainer.max_epochs": 2, "model.dropout": 0.1, "data.augment": "flip"}
@@ -42,7 +47,7 @@ def test_signal_saves_at_next_step_and_resume_is_exact(tmp_path: Path) -> None:
     assert stopped.summary["preempted"] is True and stopped.summary["signal"] == signame
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 30  # signal during batch 30 -> saved right after its step
-    assert atomic.verify(run / "checkpoints" / "last.ckpt")
+    assert store.verify(run / "checkpoints" / "last.ckpt")
     handler = signal.getsignal(signal.SIGTERM)  # put back when fit ended
     assert not isinstance(getattr(handler, "__self__", None), PreemptionHandler)
     assert handler == before
@@ -109,7 +114,7 @@ def test_ddp_ranks_agree_to_stop_on_the_step_one_rank_was_signalled(tmp_path: Pa
     )
     assert proc.returncode == REQUEUE_EXIT_CODE, proc.stderr[-2000:]
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    assert atomic.verify(last) and torch.load(last, weights_only=True)["global_step"] == 7
+    assert store.verify(last) and torch.load(last, weights_only=True)["global_step"] == 7
     assert "a signal on another rank" in proc.stderr and "SIGTERM received" in proc.stderr
 
 
@@ -119,7 +124,7 @@ def test_second_signal_exits_at_once_and_corrupts_nothing(tmp_path: Path) -> Non
     assert proc.returncode == FORCED_EXIT_CODE, proc.stderr
     assert "second signal" in proc.stderr
     ckpts = list((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
-    assert ckpts and all(atomic.verify(p) for p in ckpts)
+    assert ckpts and all(store.verify(p) for p in ckpts)
     step = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
     assert step == 10  # the periodic save before the signals; no preemption save happened
 

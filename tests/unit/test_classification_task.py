@@ -165,8 +165,8 @@ def test_confusion_matrix_equals_sklearn(mode):
 
 
 def test_multilabel_config_and_targets_must_agree(tmp_path):
-    from litrain.build import build_parts
     from litrain.config import load_config
+    from litrain.run.parts import build_parts
 
     targets = np.eye(3, dtype=np.int64)[np.arange(12) % 3]
     np.savez(tmp_path / "ml.npz", x=np.zeros((12, 4), np.float32), y=targets)

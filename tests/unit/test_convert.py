@@ -6,8 +6,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from litrain.checkpoint.convert import bare_state_dict, convert, to_lightning, to_native
 from litrain.cli import run
-from litrain.convert import bare_state_dict, convert, to_lightning, to_native
 from litrain.errors import CheckpointError, ConfigError
 
 
@@ -97,8 +97,8 @@ def test_bad_inputs_raise_one_clear_error(tmp_path):
 
 
 def test_mid_epoch_checkpoints_resume_only_in_their_engine(tmp_path):
-    from litrain.atomic import atomic_save
-    from litrain.convert import check_resumable_in, saved_mid_epoch
+    from litrain.checkpoint.convert import check_resumable_in, saved_mid_epoch
+    from litrain.checkpoint.store import atomic_save
 
     lightning = _lightning_ckpt()
     assert not saved_mid_epoch(lightning)  # epoch-end: processed caught up with ready

@@ -1,11 +1,11 @@
-"""litrain.engine.finite.all_finite: the NaN guard's one check per step."""
+"""litrain.core.finite.all_finite: the NaN guard's one check per step."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from litrain.engine.finite import all_finite
+from litrain.core.finite import all_finite
 
 
 def grads(dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:

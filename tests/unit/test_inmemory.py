@@ -9,9 +9,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from litrain.config import DataConfig
-from litrain.data.datamodule import DataModule, SplitDataset
+from litrain.data.datamodule import DataModule
 from litrain.data.inmemory import BatchAugment, InMemoryLoader, in_memory_loader
 from litrain.data.samplers import EpochShuffleSampler
+from litrain.data.splits import SplitDataset
 from litrain.errors import DataError
 
 

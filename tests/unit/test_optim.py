@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from litrain.config import OptimConfig
-from litrain.optim import build_optimizer, build_schedulers
+from litrain.optim.factory import build_optimizer, build_schedulers
 
 
 def make(name="cosine", lr=1.0, opt="sgd", **sched):

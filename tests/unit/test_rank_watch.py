@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from litrain.errors import DataError
-from litrain.rank_watch import EXIT_CODE, PeerWatch, RankDied, describe
-from litrain.signals import Preempted
+from litrain.reliability.preemption import Preempted
+from litrain.reliability.rank_watch import EXIT_CODE, PeerWatch, RankDied, describe
 
 DEAD = "rank 1 (pid 7) died with SIGKILL"
 LINE = f"litrain: {DEAD}; the run stopped. resume hint\n"
@@ -76,7 +76,7 @@ def test_a_main_thread_that_never_fails_is_ended_by_the_watcher() -> None:
     script = textwrap.dedent(
         f"""
         import time
-        from litrain.rank_watch import PeerWatch
+        from litrain.reliability.rank_watch import PeerWatch
         PeerWatch(lambda: {DEAD!r}, lambda: None, lambda: "resume hint", grace_s=0.5).start()
         time.sleep(600)
         """
@@ -86,7 +86,7 @@ def test_a_main_thread_that_never_fails_is_ended_by_the_watcher() -> None:
 
 
 def test_a_failure_with_every_peer_alive_keeps_its_own_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("litrain.rank_watch.SETTLE_S", 0.2)
+    monkeypatch.setattr("litrain.reliability.rank_watch.SETTLE_S", 0.2)
     watch, killed = _watch(dead=None)
     watch.start()
     watch.explain(RuntimeError("a bug on rank 0"))  # returns: the caller re-raises it

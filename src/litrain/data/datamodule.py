@@ -18,57 +18,10 @@ from litrain.config import DataConfig, TaskConfig
 from litrain.data.base import DataInfo, SourceData, Split, split_len
 from litrain.data.inmemory import InMemoryLoader, in_memory_loader
 from litrain.data.samplers import EpochShuffleSampler
+from litrain.data.splits import Normalize, SplitDataset
 from litrain.data.transforms import Transform, build_augment, channel_stats, resize_images
 from litrain.errors import DataError
 from litrain.registry import DATASETS
-
-
-class SplitDataset(Dataset):
-    """Rows ``indices`` of a split, with an optional per-sample transform.
-
-    Indexed by ``(epoch, i)`` (what :class:`EpochIndexSampler` yields), a random transform
-    draws from a generator seeded by (seed, epoch, sample): augmentation is then the same
-    with 0 or N workers and after a mid-epoch resume, and never touches the global RNG that
-    dropout uses. A plain ``i`` keeps the global RNG."""
-
-    def __init__(
-        self, base: Split, indices: torch.Tensor, transform: Transform | None = None, seed: int = 0
-    ) -> None:
-        self.base, self.indices, self.transform = base, indices, transform
-        self.seed = seed
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        epoch, i = i if isinstance(i, tuple) else (None, i)
-        j = int(self.indices[i])
-        if isinstance(self.base, tuple):
-            x, y = self.base[0][j], self.base[1][j]
-        else:
-            x, y = self.base[j]
-        if self.transform is not None:
-            if epoch is not None and _is_random(self.transform):
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed((self.seed * 1_000_003 + epoch) * 2_147_483_647 + j)
-                    x = self.transform(x)
-            else:
-                x = self.transform(x)
-        return x, y
-
-
-class Normalize:
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor, then: Transform | None) -> None:
-        self.mean, self.std, self.then = mean, std, then
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x - self.mean) / self.std
-        return self.then(x) if self.then else x
-
-
-def _is_random(tf: Transform) -> bool:
-    """Normalization alone is deterministic; augmentation (or any other transform) is not."""
-    return not (isinstance(tf, Normalize) and tf.then is None)
 
 
 class EpochIndexSampler(EpochShuffleSampler):

@@ -22,7 +22,10 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
+from litrain.core.dist import rank_and_world
 from litrain.data.samplers import EpochShuffleSampler
+from litrain.data.splits import Normalize, SplitDataset
+from litrain.data.transforms import Augment
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -52,14 +55,6 @@ class BatchAugment:
             chan = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1)
             x = padded[batch, chan, rows, cols]
         return x
-
-
-def _shard() -> tuple[int, int]:
-    """(rank, world size) when torch.distributed runs, else (0, 1)."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 class InMemoryLoader:
@@ -103,7 +98,7 @@ class InMemoryLoader:
         return self.sampler.epoch if self.sampler is not None else 0
 
     def _num_samples(self) -> int:
-        _, world = _shard()
+        _, world = rank_and_world()
         return -(-len(self.x) // world)  # padded to a multiple of world, like DistributedSampler
 
     def __len__(self) -> int:
@@ -112,7 +107,7 @@ class InMemoryLoader:
 
     def _indices(self) -> torch.Tensor | None:
         """This rank's sample order, or None for the whole split in order (plain slices)."""
-        rank, world = _shard()
+        rank, world = rank_and_world()
         n = len(self.x)
         if self.sampler is None and world == 1:
             return None
@@ -153,9 +148,6 @@ def split_tensors(ds: object) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The rows of a litrain SplitDataset over in-memory tensors, normalized as its transform
     would (bit for bit: the same elementwise ops on the whole tensor), or None when the split
     is file-backed or has a transform this loader cannot apply batch-wise."""
-    from litrain.data.datamodule import Normalize, SplitDataset
-    from litrain.data.transforms import Augment
-
     if not isinstance(ds, SplitDataset) or not isinstance(ds.base, tuple):
         return None
     tf = ds.transform
@@ -168,9 +160,6 @@ def split_tensors(ds: object) -> tuple[torch.Tensor, torch.Tensor] | None:
 
 
 def batch_augment_of(ds: object) -> BatchAugment | None:
-    from litrain.data.datamodule import Normalize
-    from litrain.data.transforms import Augment
-
     tf = getattr(ds, "transform", None)
     aug = tf.then if isinstance(tf, Normalize) else tf
     return BatchAugment(aug.flip, aug.crop) if isinstance(aug, Augment) else None

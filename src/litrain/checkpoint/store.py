@@ -1,0 +1,250 @@
+"""Crash-safe checkpoint files.
+
+A write goes to a temp file in the target's directory, is flushed and fsynced, then
+``os.replace``d over the target, then the directory is fsynced: a crash at any instant
+leaves the old file or the new one, never a torn one. Beside each checkpoint a sidecar
+``<name>.sha256`` lists the SHA-256 digests the file may have; a file whose digest is not
+listed is corrupt (a truncated copy, a bad disk, an interrupted ``cp``).
+
+Why the sidecar lists *digests* (plural): the checkpoint and its sidecar are two files and
+cannot be replaced in one atomic step. Before the checkpoint is replaced the sidecar is
+rewritten to accept both the old and the new digest, and after it is replaced the sidecar is
+narrowed to the new one, so a crash between any two steps leaves a pair that verifies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+from litrain.errors import CheckpointError
+
+TEMP_SUFFIX = ".litrain-tmp"
+SIDECAR_SUFFIX = ".sha256"
+_CHUNK = 1 << 20  # bytes per read when hashing
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once at import: there is no way to read it without setting it
+
+
+def sidecar_path(path: str | Path) -> Path:
+    p = Path(path)
+    return p.with_name(p.name + SIDECAR_SUFFIX)
+
+
+def file_digest(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Make a rename in ``path`` durable (POSIX; a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _temp_beside(path: Path) -> Iterator[tuple[IO[bytes], Path]]:
+    """An open temp file in ``path``'s directory, removed again if the block fails."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a checkpoint gets the usual mode
+    tmp_path = Path(tmp)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f, tmp_path
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+
+
+def _write_replace(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write via ``write`` into a temp file, fsync it and return its path (not yet renamed)."""
+    with _temp_beside(path) as (f, tmp):
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    return tmp
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically and durably."""
+    p = Path(path)
+    tmp = _write_replace(p, lambda f: f.write(data))
+    os.replace(tmp, p)
+    fsync_dir(p.parent)
+
+
+def _sidecar_text(digests: list[str], name: str) -> bytes:
+    return "".join(f"{d}  {name}\n" for d in dict.fromkeys(digests)).encode()
+
+
+def read_digests(path: str | Path) -> list[str] | None:
+    """The digests the sidecar of ``path`` accepts, or None when there is no sidecar."""
+    side = sidecar_path(path)
+    try:
+        text = side.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checksum file {side}: {exc.strerror}") from None
+    return [line.split()[0] for line in text.splitlines() if line.strip()]
+
+
+def atomic_save(obj: Any, path: str | Path) -> str:
+    """``torch.save`` ``obj`` to ``path`` crash-safely, with its checksum sidecar. Returns the
+    digest. A failed write (disk full, permission denied) raises CheckpointError and leaves
+    the previous file and its sidecar as they were."""
+    p = Path(path)
+    tmp: Path | None = None
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _write_replace(p, lambda f: torch.save(obj, f))
+        digest = file_digest(tmp)
+        old = read_digests(p) if p.exists() else None
+        if old is not None and p.exists():
+            # Accept old and new while the two files are swapped (see the module docstring).
+            atomic_write_bytes(sidecar_path(p), _sidecar_text([digest, *old], p.name))
+        else:
+            atomic_write_bytes(sidecar_path(p), _sidecar_text([digest], p.name))
+        os.replace(tmp, p)
+        tmp = None
+        fsync_dir(p.parent)
+        atomic_write_bytes(sidecar_path(p), _sidecar_text([digest], p.name))
+    except OSError as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        reason = exc.strerror or str(exc)
+        raise CheckpointError(
+            f"cannot save checkpoint {p}: {reason}. Earlier checkpoints are intact; free disk "
+            "space or point checkpoint.dir at a writable directory, then resume with --resume last"
+        ) from None
+    clean_stale_temps(p.parent)
+    return digest
+
+
+def clean_stale_temps(directory: str | Path) -> list[Path]:
+    """Remove temp files and dirs a killed writer left in ``directory`` (finishing a sharded
+    checkpoint's interrupted swap, see :mod:`litrain.checkpoint.store_dir`); returns what was removed.
+    Only litrain's own temp names are touched."""
+    from litrain.checkpoint.store_dir import recover
+
+    d = Path(directory)
+    if not d.is_dir():
+        return []
+    removed = recover(d)
+    for tmp in d.glob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def verify(path: str | Path) -> bool | None:
+    """True: the file matches its sidecar; False: it does not (corrupt or truncated);
+    None: there is no sidecar to check against."""
+    digests = read_digests(path)
+    if digests is None:
+        return None
+    try:
+        return file_digest(path) in digests
+    except FileNotFoundError:
+        return False
+
+
+def _refuse_code(path: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"checkpoint {path} needs arbitrary pickled code to load, which litrain refuses "
+        f"(torch.load weights_only=True; {str(exc).splitlines()[0]}). Re-save it as plain "
+        "tensors (a state_dict) from the code that made it"
+    )
+
+
+def safe_load(path: str | Path, map_location: Any = "cpu") -> Any:
+    """Verify ``path`` against its sidecar, then ``torch.load(weights_only=True)`` it, with
+    an error that names the file for each way this can fail."""
+    import pickle
+
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {p} does not exist")
+    if verify(p) is False:
+        raise CheckpointError(
+            f"checkpoint {p} is corrupt: its SHA-256 does not match {sidecar_path(p).name} "
+            "(truncated or damaged). Use another checkpoint, e.g. --resume last picks the "
+            "newest valid one"
+        )
+    try:
+        return torch.load(p, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+            raise _refuse_code(p, exc) from None
+        raise CheckpointError(f"cannot read checkpoint {p} (corrupt, or not a checkpoint): {exc}") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {p}: {exc.strerror or exc}") from None
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"cannot read checkpoint {p} (corrupt, or not a checkpoint): {first}") from None
+
+
+def is_valid(path: str | Path) -> bool:
+    """Whether ``path`` is a whole checkpoint: its sidecar matches, or (without a sidecar)
+    it loads; a sharded (FSDP) directory has every shard its ``.metadata`` names."""
+    if Path(path).is_dir():
+        from litrain.checkpoint.store_dir import is_complete
+
+        return is_complete(path)
+    ok = verify(path)
+    if ok is not None:
+        return ok
+    try:
+        safe_load(path)
+    except CheckpointError:
+        return False
+    return True
+
+
+def newest_valid(directory: str | Path, prefer: str = "last.ckpt") -> Path | None:
+    """The newest whole ``*.ckpt`` in ``directory`` (``prefer`` first when it is whole),
+    warning about each corrupt file passed over."""
+    d = Path(directory)
+    if not d.is_dir():
+        return None
+    found = sorted(d.glob("*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found.sort(key=lambda p: p.name != prefer)  # stable: prefer first, then newest first
+    for p in found:
+        if is_valid(p):
+            return p
+        warnings.warn(f"checkpoint {p} is corrupt or truncated; falling back to an older one", stacklevel=2)
+    return None
+
+
+def remove_checkpoint(path: str | Path) -> None:
+    p = Path(path)
+    if p.is_dir():  # sharded (FSDP)
+        from litrain.checkpoint.store_dir import remove
+
+        remove(p)
+        return
+    for f in (p, sidecar_path(p)):
+        with contextlib.suppress(FileNotFoundError):
+            f.unlink()

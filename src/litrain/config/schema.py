@@ -1,0 +1,479 @@
+"""The typed config: one pydantic class per section, merged from defaults < YAML files <
+dotted flags < ``--set a.b=c``.
+
+Pure data and validation; importing this module never imports torch, so ``litrain --help``
+stays instant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import signal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from litrain.errors import ConfigError
+
+
+def parse_signals(names: list[str]) -> list[signal.Signals]:
+    """``["SIGTERM", "usr1"]`` -> signal numbers; ValueError names an unknown one."""
+    out = []
+    for name in names:
+        key = name.upper() if name.upper().startswith("SIG") else "SIG" + name.upper()
+        if not hasattr(signal, key) or key in ("SIGKILL", "SIGSTOP"):
+            raise ValueError(f"unknown or uncatchable signal {name!r}")
+        out.append(getattr(signal, key))
+    return out
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, assignments are validated."""
+
+    # Numbers typed where a name is expected (--name 2024) are names, not errors.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, coerce_numbers_to_str=True)
+
+
+class RunConfig(Section):
+    name: str = Field("litrain", description="Run name; the run dir is runs/<name>/<time>.")
+    dir: str | None = Field(None, description="Fixed run directory (overrides runs/<name>/<time>).")
+    seed: int = Field(42, description="Seed for python, numpy and torch RNGs and the data split.")
+    deterministic: bool = Field(False, description="Use deterministic algorithms (slower).")
+    engine: Literal["lightning", "native"] = Field(
+        "lightning", description="lightning (L.Trainer) or native (plain PyTorch loop)."
+    )
+
+
+class DataConfig(Section):
+    source: str = Field("digits", description="Data source name: digits, mnist, cifar10, ...")
+    root: str | None = Field(None, description="Directory the source reads its files from.")
+    download: bool = Field(False, description="Allow downloading the data set (network).")
+    batch_size: int = Field(64, gt=0, description="Samples per batch (per process).")
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
+    pin_memory: bool = Field(False, description="Pin host memory for faster GPU copies.")
+    persistent_workers: bool = Field(False, description="Keep workers alive between epochs.")
+    in_memory: Literal["auto", "true", "false"] = Field(
+        "auto",
+        description="Serve tensor data sets from memory, batches sliced on the training device "
+        "(auto: when the split fits in data.in_memory_max_gb; num_workers is then unused).",
+    )
+    in_memory_max_gb: float = Field(2.0, gt=0, description="in_memory=auto: largest split held, GiB.")
+    val_split: float = Field(0.2, ge=0.0, lt=1.0, description="Fraction of train held out for validation.")
+    test_split: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Fraction held out for test when a source has none."
+    )
+    image_size: int | None = Field(None, gt=0, description="Resize images to this side length.")
+    augment: Literal["none", "light", "flip", "crop"] = Field(
+        "none", description="Train augmentation preset: none, flip, crop or light (flip+crop)."
+    )
+    normalize: bool = Field(True, description="Normalize inputs with the data set's stats.")
+    shape: list[int] = Field(
+        [3, 32, 32], description="synthetic: shape of one sample (e.g. [3, 32, 32] or [20])."
+    )
+    num_samples: int = Field(512, gt=0, description="synthetic: number of samples.")
+    num_classes: int = Field(10, gt=0, description="synthetic: number of classes.")
+    class_path: str | None = Field(
+        None, description="Import path of your own LightningDataModule (explicit opt-in)."
+    )
+    init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
+
+    @field_validator("in_memory", mode="before")
+    @classmethod
+    def _in_memory(cls, v: Any) -> Any:
+        return str(v).lower() if isinstance(v, bool) else v  # YAML reads `true` as a bool
+
+
+class ModelConfig(Section):
+    name: str = Field("mlp", description="mlp, cnn, resnet18_cifar, timm:<name>, torchvision:<name>.")
+    pretrained: bool = Field(False, description="Load pretrained weights (local file or cache).")
+    weights: str | None = Field(None, description="Local weights file (.pt/.pth/.safetensors).")
+    download: bool = Field(False, description="Allow downloading pretrained weights (network).")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout before the classifier head.")
+    in_chans: int | None = Field(None, gt=0, description="Input channels (default: from data).")
+    hidden: list[int] = Field([256, 128], description="mlp: hidden layer widths.")
+    class_path: str | None = Field(
+        None, description="Import path of your own LightningModule or nn.Module (opt-in)."
+    )
+    init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
+
+
+class TaskConfig(Section):
+    type: Literal["classification", "binary", "multilabel"] = Field(
+        "classification", description="classification (multiclass), binary or multilabel."
+    )
+    num_classes: int | None = Field(None, gt=0, description="Classes (default: from data).")
+    multilabel: bool = Field(False, description="Shorthand for type: multilabel.")
+    loss: Literal["ce", "bce"] | None = Field(
+        None, description="ce or bce; default ce for classification, bce for binary/multilabel."
+    )
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing factor.")
+    pos_weight: float | None = Field(None, gt=0, description="binary: weight of positive samples.")
+
+
+class SchedulerConfig(Section):
+    name: Literal["none", "cosine", "step", "multistep", "onecycle", "plateau"] = Field(
+        "cosine", description="Learning-rate schedule."
+    )
+    warmup_epochs: float = Field(0, ge=0, description="Linear warmup length in epochs.")
+    step_size: int = Field(10, gt=0, description="step: epochs between decays.")
+    milestones: list[int] = Field([30, 60], description="multistep: epochs to decay at.")
+    gamma: float = Field(0.1, gt=0, description="step/multistep/plateau: decay factor.")
+    patience: int = Field(3, ge=0, description="plateau: epochs without improvement.")
+    monitor: str = Field("val/loss", description="plateau: metric to watch.")
+    min_lr: float = Field(0.0, ge=0, description="cosine: final learning rate.")
+
+
+class OptimConfig(Section):
+    name: Literal["sgd", "adam", "adamw"] = Field("adamw", description="Optimizer.")
+    lr: float | Literal["auto"] = Field(1e-3, description="Learning rate, or auto (LR finder).")
+    weight_decay: float = Field(0.01, ge=0, description="Weight decay.")
+    momentum: float = Field(0.9, ge=0, description="sgd: momentum.")
+    nesterov: bool = Field(False, description="sgd: Nesterov momentum.")
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+
+    @field_validator("lr")
+    @classmethod
+    def _positive_lr(cls, v: float | str) -> float | str:
+        if isinstance(v, float) and v <= 0:
+            raise ValueError("must be > 0 (or 'auto')")
+        return v
+
+
+class CallbackSpec(Section):
+    class_path: str = Field(description="Import path of a Lightning Callback.")
+    init_args: dict[str, Any] = Field({}, description="Keyword arguments.")
+
+
+class FSDPConfig(Section):
+    enabled: bool = Field(False, description="Shard the model with FSDP (same as strategy: fsdp).")
+    sharding: Literal["full", "hybrid", "grad-op", "no-shard"] = Field(
+        "full", description="full, hybrid (shard in a node, replicate across), grad-op, no-shard."
+    )
+    auto_wrap_min_params: int | None = Field(
+        None, gt=0, description="Wrap every submodule with at least this many parameters."
+    )
+    auto_wrap_layers: list[str] = Field(
+        [], description="Wrap every submodule of these class names (e.g. [BasicBlock])."
+    )
+    activation_checkpointing: list[str] = Field(
+        [], description="Recompute activations of these layer class names in backward."
+    )
+    mixed_precision: Literal["none", "bf16", "fp16"] = Field(
+        "none", description="Parameter/compute dtype of the shards; gradients reduce in fp32."
+    )
+    cpu_offload: bool = Field(False, description="Keep parameters and gradients in CPU memory (GPU).")
+    state_dict: Literal["sharded", "full"] = Field(
+        "sharded", description="Checkpoint format: sharded (one file per rank) or full (one file)."
+    )
+
+
+class TrainerConfig(Section):
+    max_epochs: int = Field(10, ge=-1, description="Epochs to train.")
+    max_steps: int = Field(-1, ge=-1, description="Optimizer steps to train (-1: no limit).")
+    max_time: str | None = Field(None, description="Wall-time limit, DD:HH:MM:SS.")
+    accelerator: str = Field("auto", description="auto, cpu, gpu, cuda, mps.")
+    devices: int | str = Field("auto", description="Number of devices, or auto.")
+    num_nodes: int = Field(1, gt=0, description="Number of nodes.")
+    strategy: str = Field("auto", description="auto, ddp, ddp_spawn, fsdp, single_device.")
+    precision: str = Field(
+        "32-true", description="32-true, 16-mixed, bf16-mixed, bf16-true, auto (16/bf16/32 ok)."
+    )
+    accumulate_grad_batches: int = Field(1, gt=0, description="Batches per optimizer step.")
+    gradient_clip_val: float | None = Field(None, gt=0, description="Clip gradients at this.")
+    gradient_clip_algorithm: Literal["norm", "value"] = Field("norm", description="norm/value.")
+    limit_train_batches: int | float | None = Field(None, gt=0, description="Batches (int) or fraction.")
+    limit_val_batches: int | float | None = Field(None, ge=0, description="Batches (int) or fraction.")
+    limit_test_batches: int | float | None = Field(None, gt=0, description="Batches (int) or fraction.")
+    val_check_interval: int | float | None = Field(None, gt=0, description="Validate every N batches.")
+    log_every_n_steps: int = Field(10, gt=0, description="Log training metrics every N steps.")
+    fast_dev_run: bool = Field(False, description="One batch of train/val, no checkpoints.")
+    profiler: Literal["simple", "advanced", "pytorch"] | None = Field(
+        None, description="Profiler; report written to run_dir/profiler/."
+    )
+    compile: bool = Field(False, description="torch.compile the model (falls back to eager).")
+    callbacks: list[CallbackSpec] = Field([], description="Extra Lightning callbacks.")
+    sync_batchnorm: bool = Field(False, description="Batch-norm statistics over all processes.")
+    ddp_timeout: int = Field(
+        1800, gt=0, description="Seconds a process waits for the others in a collective."
+    )
+    find_unused_parameters: bool = Field(False, description="DDP: allow parameters without grads.")
+    static_graph: bool = Field(False, description="DDP: the graph is the same every step (faster).")
+    process_group_backend: Literal["auto", "gloo", "nccl"] = Field(
+        "auto", description="auto: nccl on GPUs, gloo on CPU."
+    )
+    fsdp: FSDPConfig = Field(default_factory=FSDPConfig)
+    nan_policy: Literal["stop", "skip", "rollback"] = Field(
+        "stop",
+        description="On a NaN/Inf loss or gradient: stop (with a debug checkpoint), "
+        "skip the step, or rollback to the last checkpoint with a lower lr.",
+    )
+    nan_lr_factor: float = Field(0.5, gt=0, lt=1, description="rollback: lr multiplier per rollback.")
+    oom_recovery: bool = Field(
+        False, description="On out-of-memory: halve the micro-batch, double accumulation, go on."
+    )
+    preemption_signals: list[str] = Field(
+        ["SIGTERM", "SIGUSR1"],
+        description="Signals that save a checkpoint at the next step and exit 75 ([] to disable).",
+    )
+
+    @field_validator("preemption_signals")
+    @classmethod
+    def _signals(cls, v: list[str]) -> list[str]:
+        parse_signals(v)  # ValueError names the bad one
+        return v
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _canonical_precision(cls, v: object) -> str:
+        short = {"16": "16-mixed", "bf16": "bf16-mixed", "32": "32-true", "64": "64-true"}
+        v = short.get(str(v), str(v))
+        allowed = {"32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true", "auto"}
+        if v not in allowed:
+            raise ValueError(f"must be one of {sorted(allowed)} (or 16, bf16, 32)")
+        return v
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, v: str) -> str:
+        allowed = ("auto", "ddp", "ddp_spawn", "fsdp", "single_device")
+        if v not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return v
+
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, v: int | str) -> int | str:
+        if isinstance(v, str) and v != "auto":
+            if v.isdigit():
+                return int(v)
+            raise ValueError("must be a positive number or 'auto'")
+        if isinstance(v, int) and v < 1:
+            raise ValueError("must be >= 1")
+        return v
+
+
+class CheckpointConfig(Section):
+    monitor: str | None = Field("val/acc", description="Metric that ranks checkpoints.")
+    mode: Literal["min", "max"] = Field("max", description="min or max of the monitor.")
+    save_top_k: int = Field(1, ge=-1, description="Best checkpoints to keep (-1: all).")
+    save_last: bool = Field(True, description="Also keep last.ckpt.")
+    every_n_epochs: int = Field(1, ge=0, description="Save every N epochs.")
+    every_n_steps: int | None = Field(
+        None, gt=0, description="Also write last.ckpt every N optimizer steps (mid-epoch resume)."
+    )
+    dir: str | None = Field(None, description="Checkpoint directory (default run_dir/checkpoints).")
+
+
+class EarlyStoppingConfig(Section):
+    enabled: bool = Field(False, description="Stop when the monitor stops improving.")
+    monitor: str = Field("val/loss", description="Metric to watch.")
+    mode: Literal["min", "max"] = Field("min", description="min or max.")
+    patience: int = Field(5, ge=0, description="Validation rounds without improvement.")
+    min_delta: float = Field(0.0, ge=0, description="Smallest change that counts.")
+
+
+class WandbConfig(Section):
+    enabled: bool = Field(False, description="Log to Weights & Biases.")
+    project: str | None = Field(None, description="W&B project.")
+    entity: str | None = Field(None, description="W&B entity.")
+    name: str | None = Field(None, description="W&B run name (default run.name).")
+    tags: list[str] = Field([], description="W&B tags.")
+    log_model: bool = Field(False, description="Upload checkpoints as artifacts.")
+    mode: Literal["offline", "online", "disabled"] = Field("offline", description="W&B mode.")
+
+
+class LoggingConfig(Section):
+    csv: bool = Field(True, description="CSV logger (run_dir/logs/metrics.csv).")
+    tensorboard: bool = Field(False, description="TensorBoard logger (run_dir/logs/tensorboard).")
+    wandb: WandbConfig = Field(default_factory=WandbConfig)
+
+
+class Config(Section):
+    run: RunConfig = Field(default_factory=RunConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+# Short flags users type in seed scripts, mapped to dotted keys.
+ALIASES: dict[str, str] = {
+    "model": "model.name",
+    "dataset": "data.source",
+    "data-dir": "data.root",
+    "num-classes": "task.num_classes",
+    "epochs": "trainer.max_epochs",
+    "batch-size": "data.batch_size",
+    "num-workers": "data.num_workers",
+    "lr": "optim.lr",
+    "weight-decay": "optim.weight_decay",
+    "devices": "trainer.devices",
+    "accelerator": "trainer.accelerator",
+    "strategy": "trainer.strategy",
+    "precision": "trainer.precision",
+    "accumulate-grad-batches": "trainer.accumulate_grad_batches",
+    "gradient-clip-val": "trainer.gradient_clip_val",
+    "early-stopping": "early_stopping.enabled",
+    "patience": "early_stopping.patience",
+    "checkpoint-dir": "checkpoint.dir",
+    "save-top-k": "checkpoint.save_top_k",
+    "profiler": "trainer.profiler",
+    "fast-dev-run": "trainer.fast_dev_run",
+    "val-split": "data.val_split",
+    "seed": "run.seed",
+    "deterministic": "run.deterministic",
+    "engine": "run.engine",
+    "name": "run.name",
+    "wandb-project": "logging.wandb.project",
+    "wandb-name": "logging.wandb.name",
+    "wandb-mode": "logging.wandb.mode",
+}
+# Aliases that are switches (no value needed on the command line).
+SWITCH_ALIASES = {"early-stopping", "fast-dev-run", "deterministic"}
+
+
+def all_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
+    """Every dotted key of the schema (sections and leaves)."""
+    keys = []
+    for name, field in model.model_fields.items():
+        dotted = f"{prefix}{name}"
+        keys.append(dotted)
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys.extend(all_keys(ann, dotted + "."))
+    return keys
+
+
+def leaf_fields(model: type[BaseModel] = Config, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, FieldInfo) for every leaf, in schema order; used for ``--help``."""
+    out = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.extend(leaf_fields(ann, f"{prefix}{name}."))
+        else:
+            out.append((f"{prefix}{name}", field))
+    return out
+
+
+def suggest(key: str) -> str:
+    """' (did you mean X?)' for the closest valid key, or ''."""
+    keys = all_keys()
+    match = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
+    if not match:  # also compare the last part alone: 'max_epoch' -> trainer.max_epochs
+        leaf = key.rsplit(".", 1)[-1]
+        by_leaf = {k.rsplit(".", 1)[-1]: k for k in keys}
+        close = difflib.get_close_matches(leaf, list(by_leaf), n=1, cutoff=0.6)
+        match = [by_leaf[close[0]]] if close else []
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def parse_value(text: str) -> Any:
+    """A flag's string as YAML would read it: '3' -> 3, 'true' -> True, '[1,2]' -> [1, 2]."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):  # YAML 1.1 reads '1e-3' (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {p} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must hold a mapping of sections, not {type(data).__name__}")
+    return data
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown config key '{key}'{suggest(key)}")
+        else:
+            given = err.get("input")
+            lines.append(f"{key}: {err['msg']} (got {given!r})")
+    return "invalid config:\n  " + "\n  ".join(lines)
+
+
+def load_config(
+    files: list[str | Path] | None = None,
+    overrides: dict[str, Any] | None = None,
+    base: dict[str, Any] | Config | None = None,
+) -> Config:
+    """Merge defaults < ``base`` < YAML ``files`` (left to right) < dotted ``overrides``."""
+    tree: dict[str, Any] = {}
+    if isinstance(base, Config):
+        tree = base.to_dict()
+    elif base:
+        tree = dict(base)
+    for f in files or []:
+        tree = deep_merge(tree, read_yaml(f))
+    for key, value in (overrides or {}).items():
+        set_dotted(tree, key, value)
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
+
+
+def kwargs_to_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Python API keywords: ``trainer__max_epochs=3``, ``{"trainer.max_epochs": 3}``,
+    a section dict ``trainer={"max_epochs": 3}``, or an alias ``epochs=3``."""
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        dotted = key.replace("__", ".")
+        alias = ALIASES.get(dotted.replace("_", "-"))
+        if "." not in dotted and isinstance(value, dict):
+            for k, v in value.items():
+                out[f"{dotted}.{k}"] = v
+        elif "." not in dotted and alias:
+            out[alias] = value
+        else:
+            out[dotted] = value
+    return out

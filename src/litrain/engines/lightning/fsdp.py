@@ -1,0 +1,190 @@
+"""Fully sharded data parallel training and its checkpoints.
+
+On GPUs this is Lightning's ``FSDPStrategy`` (FSDP1). Lightning refuses that strategy on
+CPU ("requires a GPU accelerator"), so on CPU the model is sharded with torch's FSDP2
+``fully_shard`` inside ``configure_model`` under Lightning's ``ModelParallelStrategy``
+(data parallel = every process, tensor parallel = 1); that path trains with gloo and saves
+a sharded checkpoint: a directory of ``.distcp`` files plus Lightning's ``meta.pt``, swapped
+in whole (:mod:`litrain.engines.lightning.fsdp_strategy`).
+:func:`consolidate` turns such a directory into one ordinary checkpoint file.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from litrain.config import FSDPConfig, TrainerConfig
+from litrain.engines.lightning.module import TaskModule
+from litrain.errors import CheckpointError, ConfigError
+
+_FSDP1_SHARDING = {
+    "full": "FULL_SHARD",
+    "hybrid": "HYBRID_SHARD",
+    "grad-op": "SHARD_GRAD_OP",
+    "no-shard": "NO_SHARD",
+}
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _wrap_predicate(cfg: FSDPConfig) -> Any:
+    names = set(cfg.auto_wrap_layers)
+
+    def wrap(module: nn.Module) -> bool:
+        if type(module).__name__ in names:
+            return True
+        if cfg.auto_wrap_min_params is None:
+            return False
+        return sum(p.numel() for p in module.parameters()) >= cfg.auto_wrap_min_params
+
+    return wrap
+
+
+def build_fsdp_strategy(
+    t: TrainerConfig, accelerator: str, world: int, backend: str, timeout: timedelta
+) -> Any:
+    f = t.fsdp
+    if accelerator == "cpu":
+        from litrain.engines.lightning.fsdp_strategy import AtomicModelParallelStrategy
+
+        if f.cpu_offload:
+            raise ConfigError(
+                "trainer.fsdp.cpu_offload moves GPU memory to the CPU: on CPU there is "
+                "nothing to offload, drop it"
+            )
+        if f.mixed_precision == "fp16":
+            raise ConfigError("trainer.fsdp.mixed_precision=fp16 is not supported on CPU: use bf16 or none")
+        return AtomicModelParallelStrategy(
+            data_parallel_size=world,
+            tensor_parallel_size=1,
+            save_distributed_checkpoint=f.state_dict == "sharded",
+            process_group_backend=backend,
+            timeout=timeout,
+        )
+    from lightning.pytorch.strategies import FSDPStrategy
+    from torch.distributed.fsdp import MixedPrecision
+    from torch.distributed.fsdp.wrap import CustomPolicy
+
+    kw: dict[str, Any] = {}
+    if f.auto_wrap_layers or f.auto_wrap_min_params:
+        kw["auto_wrap_policy"] = CustomPolicy(_wrap_predicate(f))
+    if f.activation_checkpointing:
+        names = set(f.activation_checkpointing)
+        kw["activation_checkpointing_policy"] = CustomPolicy(lambda m: type(m).__name__ in names)
+    if f.mixed_precision != "none":
+        dt = _DTYPES[f.mixed_precision]
+        kw["mixed_precision"] = MixedPrecision(param_dtype=dt, reduce_dtype=torch.float32, buffer_dtype=dt)
+    return FSDPStrategy(
+        sharding_strategy=_FSDP1_SHARDING[f.sharding],
+        cpu_offload=f.cpu_offload,
+        state_dict_type=f.state_dict,
+        process_group_backend=backend,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def _mesh(dp_mesh: Any, sharding: str, num_nodes: int) -> Any:
+    """The 1-D mesh (full, grad-op) or a 2-D (replicate, shard) mesh: hybrid shards inside a
+    node and replicates across nodes; no-shard replicates everywhere (shard groups of 1)."""
+    if sharding in ("full", "grad-op"):
+        return dp_mesh
+    from torch.distributed.device_mesh import init_device_mesh
+
+    world = dp_mesh.size()
+    replicate = num_nodes if sharding == "hybrid" and world % num_nodes == 0 else world
+    if sharding == "hybrid" and num_nodes == 1:
+        replicate = 1  # one node: hybrid is full sharding
+    return init_device_mesh(
+        dp_mesh.device_type, (replicate, world // replicate), mesh_dim_names=("replicate", "shard")
+    )
+
+
+def apply_fsdp2(model: nn.Module, dp_mesh: Any, cfg: FSDPConfig, num_nodes: int = 1) -> nn.Module:
+    """Shard ``model`` in place: chosen submodules first (each its own all-gather unit),
+    then the root, which holds whatever is left."""
+    from torch.distributed._composable import checkpoint
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    mesh = _mesh(dp_mesh, cfg.sharding, num_nodes)
+    kw: dict[str, Any] = {"mesh": mesh, "reshard_after_forward": cfg.sharding != "grad-op"}
+    if cfg.mixed_precision != "none":
+        kw["mp_policy"] = MixedPrecisionPolicy(
+            param_dtype=_DTYPES[cfg.mixed_precision], reduce_dtype=torch.float32
+        )
+    if cfg.activation_checkpointing:
+        for module in model.modules():
+            if type(module).__name__ in cfg.activation_checkpointing:
+                checkpoint(module)  # recompute this layer's activations in backward
+    wrap = _wrap_predicate(cfg)
+    for module in reversed(list(model.modules())):  # children before parents
+        if module is not model and wrap(module) and any(p.requires_grad for p in module.parameters()):
+            fully_shard(module, **kw)
+    fully_shard(model, **kw)
+    return model
+
+
+class FSDP2TaskModule(TaskModule):
+    """TaskModule whose ``configure_model`` shards the network with FSDP2."""
+
+    fsdp_cfg: FSDPConfig = FSDPConfig()
+    num_nodes: int = 1
+
+    def configure_model(self) -> None:
+        from torch.distributed.fsdp import FSDPModule
+
+        if isinstance(self.model, FSDPModule):  # validate/test after fit: already sharded
+            return
+        apply_fsdp2(self.model, self.device_mesh["data_parallel"], self.fsdp_cfg, self.num_nodes)
+
+
+def as_fsdp2_module(module: Any, t: TrainerConfig) -> Any:
+    """The same module, sharded with FSDP2 when Lightning sets it up (CPU FSDP path)."""
+    if not isinstance(module, TaskModule) or isinstance(module, FSDP2TaskModule):
+        if not isinstance(module, TaskModule) and not hasattr(module, "configure_model"):
+            raise ConfigError("trainer.strategy=fsdp on CPU needs a module with configure_model()")
+        return module
+    module.__class__ = FSDP2TaskModule  # same attributes and state-dict keys, one more hook
+    module.fsdp_cfg = t.fsdp
+    module.num_nodes = t.num_nodes
+    return module
+
+
+def is_sharded_checkpoint(path: str | Path) -> bool:
+    p = Path(path)
+    return p.is_dir() and (p / ".metadata").is_file()
+
+
+def consolidate(src: str | Path, dst: str | Path | None = None) -> Path:
+    """Merge a sharded (.distcp) checkpoint directory into one file that loads with
+    ``torch.load(..., weights_only=True)``: the full ``state_dict`` plus the run's hparams,
+    epoch and step (optimizer shards are left out: they resume only on the same world)."""
+    from torch.distributed.checkpoint import FileSystemReader
+    from torch.distributed.checkpoint.format_utils import _EmptyStateDictLoadPlanner
+    from torch.distributed.checkpoint.state_dict_loader import _load_state_dict
+
+    src = Path(src)
+    if not is_sharded_checkpoint(src):
+        raise CheckpointError(f"{src} is not a sharded checkpoint directory (no .metadata inside)")
+    out = Path(dst) if dst else src.with_name(src.name.removesuffix(".ckpt") + ".consolidated.ckpt")
+    full: dict[str, Any] = {}
+    _load_state_dict(
+        full, storage_reader=FileSystemReader(src), planner=_EmptyStateDictLoadPlanner(), no_dist=True
+    )
+    if "state_dict" not in full:
+        raise CheckpointError(f"{src} holds no model state_dict")
+    ckpt: dict[str, Any] = {"state_dict": {k: v.detach().clone() for k, v in full["state_dict"].items()}}
+    meta = src / "meta.pt"
+    if meta.is_file():
+        extra = torch.load(meta, map_location="cpu", weights_only=True)
+        for key in ("epoch", "global_step", "pytorch-lightning_version", "hyper_parameters", "hparams_name"):
+            if key in extra:
+                ckpt[key] = extra[key]
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save(ckpt, tmp)
+    tmp.replace(out)  # atomic: a crash never leaves half a file under the final name
+    return out

@@ -1,0 +1,190 @@
+"""TaskModule: the one LightningModule. It owns no logic of its own beyond the Lightning
+hooks: loss, metrics and optimizers come from the task and ``optim`` (shared with the
+native engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import torchmetrics as tm
+from torch import nn
+
+from litrain.config import OptimConfig
+from litrain.optim.factory import build_optimizer, build_schedulers
+from litrain.tasks.classification import ClassificationTask
+
+
+class RunningMean(tm.Metric):
+    """Batch-size weighted mean of a per-step scalar, kept on the device: one add per step, no
+    host sync. The arithmetic of Lightning's own on_epoch mean (a float32 sum of value x batch
+    size over an integer count), so the epoch value is the same number. Per process, as
+    ``self.log`` without ``sync_dist`` is."""
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__(sync_on_compute=False)
+        self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("count", torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, value: torch.Tensor, weight: int) -> None:
+        value = value.detach()
+        if value.dtype not in (torch.float32, torch.float64):
+            value = value.float()
+        if value.dtype == self.total.dtype:
+            self.total.add_(value * weight)
+        else:  # float64 values promote the sum, as in Lightning's
+            self.total = self.total + value * weight
+        self.count.add_(weight)
+
+    def compute(self) -> torch.Tensor:
+        return self.total / self.count
+
+
+class TaskModule(L.LightningModule):
+    def __init__(
+        self,
+        model: nn.Module,
+        task: ClassificationTask,
+        optim: OptimConfig,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.task = task
+        self.optim_cfg = optim
+        self.lr = optim.lr  # the LR finder reads and writes this attribute
+        # The checkpoint describes itself: the full config rides along in hparams.
+        self.save_hyperparameters({"config": config or {}})
+        self.val_metrics = task.metrics("val/")
+        self.test_metrics = task.metrics("test/")
+        self.test_confusion = task.confusion_matrix()
+        # Loss means as torchmetrics: they sync (sum, weight) as floats across ranks, so under
+        # DDP the epoch value is the 1-process number. (Lightning's sync_dist mean averages an
+        # integer sample count, which is off when ranks hold uneven shares.)
+        self.val_loss_mean = tm.MeanMetric()
+        self.test_loss_mean = tm.MeanMetric()
+        self.train_loss_mean = RunningMean()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning sets _current_fx_name before and after every hook it calls (~40 times per
+        # training step); nn.Module.__setattr__ tests each value against parameters, buffers
+        # and modules first, ~3 % of the digits MLP's epoch on CPU. A hook name is a plain str.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = self.task.loss(self(x), y)
+        # What self.log("train/loss", on_step=True, on_epoch=True, prog_bar=True) gives, without
+        # its cost on every step (a result entry and a device move per call, more than the
+        # whole step of a small model): the epoch mean is a running sum on the device, and
+        # the step value is logged only when the logger writes it or a progress bar shows it.
+        self.train_loss_mean.update(loss, len(x))
+        if self._shows_step_metrics():
+            self.log("train/loss_step", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(x))
+            self.log("train/loss", loss, on_step=True, on_epoch=False, logger=False, batch_size=len(x))
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        # Registered once per epoch; Lightning computes it (and resets it) at the epoch's end,
+        # before any on_train_epoch_end hook reads the callback metrics.
+        self.log("train/loss_epoch", self.train_loss_mean, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train/loss", self.train_loss_mean, on_step=False, on_epoch=True, logger=False)
+
+    def _shows_step_metrics(self) -> bool:
+        """Whether this batch's step metrics reach the logger or a progress bar."""
+        trainer = self.trainer
+        if trainer.progress_bar_callback is not None or trainer.fast_dev_run:
+            return True
+        connector = getattr(trainer, "_logger_connector", None)
+        return connector is None or bool(connector.should_update_logs)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        # The lr actually used, after the scheduler: a float, so it costs no device sync. Only
+        # on the steps the logger writes (every log_every_n_steps): self.log turns a float into
+        # a tensor and a result entry, which on a small model costs more than the step itself.
+        trainer = self.trainer
+        if trainer.global_step % trainer.log_every_n_steps == 0 or trainer.should_stop:
+            self.log("train/lr", trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
+
+    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.task.loss(logits, y)
+        metrics = self.val_metrics if split == "val" else self.test_metrics
+        probs = self.task.metric_inputs(logits)
+        metrics.update(probs, y)
+        if split == "test":
+            self.test_confusion.update(probs, y)
+        mean = self.val_loss_mean if split == "val" else self.test_loss_mean
+        mean.update(loss.detach(), weight=len(x))  # logged once per epoch (below)
+        return logits
+
+    def on_validation_epoch_start(self) -> None:
+        # As train/loss: the metric object is registered once and Lightning computes (and
+        # resets) it at the epoch's end; a self.log per batch cost ~0.7 ms each on CPU.
+        self.log("val/loss", self.val_loss_mean, on_step=False, on_epoch=True, prog_bar=True)
+
+    def on_test_epoch_start(self) -> None:
+        self.log("test/loss", self.test_loss_mean, on_step=False, on_epoch=True)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        values = self.val_metrics.compute()
+        self.log("val/acc", values.pop("val/acc"), prog_bar=True)
+        self.log_dict(values)
+        self.val_metrics.reset()
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict(self.test_metrics.compute())
+        self.test_metrics.reset()
+        matrix = self.test_confusion.compute().cpu()
+        self.test_confusion.reset()
+        if self.trainer.is_global_zero:
+            from litrain.run.report import save_confusion_matrix
+
+            save_confusion_matrix(matrix, Path(self.trainer.default_root_dir))
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        return self.task.probs(self(x))
+
+    def configure_optimizers(self) -> Any:
+        optimizer = build_optimizer(self.parameters(), self.optim_cfg)
+        if self.lr != "auto":
+            for group in optimizer.param_groups:  # the LR finder may have changed self.lr
+                group["lr"] = float(self.lr)
+                group["initial_lr"] = float(self.lr)
+        # estimated_stepping_batches also sets up the train loader, so num_training_batches
+        # is known after it.
+        total = int(self.trainer.estimated_stepping_batches)
+        steps_per_epoch = self._steps_per_epoch()
+        specs = build_schedulers(optimizer, self.optim_cfg, steps_per_epoch, total)
+        if not specs:
+            return optimizer
+        return [optimizer], [
+            {"scheduler": s.scheduler, "interval": s.interval, "monitor": s.monitor}
+            if s.monitor
+            else {"scheduler": s.scheduler, "interval": s.interval}
+            for s in specs
+        ]
+
+    def _steps_per_epoch(self) -> int:
+        batches = self.trainer.num_training_batches
+        if batches == float("inf"):
+            return 1
+        return -(-int(batches) // self.trainer.accumulate_grad_batches)

@@ -1,0 +1,474 @@
+"""NativeTrainer: the plain-PyTorch training loop behind ``run.engine: native``.
+
+It runs the same DataModule, model, task (loss and metrics) and optimizer/schedules as the
+Lightning engine and reproduces Lightning's order of operations, so both engines compute
+the same numbers:
+
+- per batch: forward under the precision context, ``task.loss``; gradients are zeroed at
+  the first batch of each accumulation window and the loss is divided by
+  ``accumulate_grad_batches`` before backward; the optimizer steps when a window is full
+  *or* the epoch's last batch arrives (a short final window still steps); gradients are
+  clipped (after unscaling, for fp16) right before the step; step-interval schedules step
+  after the optimizer; ``train/lr`` is read after that.
+- per epoch: validation, then epoch-interval schedules (plateau on its monitor), early
+  stopping, then checkpoints (top-k, last.ckpt), history.json and the CSV flush.
+- before training: two validation batches as a sanity check, as Lightning does, which also
+  keeps the global RNG stream in step with it when DataLoaders draw their base seed.
+
+Reliability, as in the Lightning engine and with the same engine-neutral parts:
+``trainer.nan_policy`` (:mod:`litrain.reliability.nonfinite`, checked just before each optimizer step),
+``trainer.oom_recovery`` (:mod:`litrain.reliability.oom`), ``trainer.preemption_signals``
+(:mod:`litrain.reliability.preemption`: a checkpoint at the next step boundary, then ``Preempted``) and
+``checkpoint.every_n_steps`` (``last.ckpt`` mid-epoch). A mid-epoch checkpoint holds the
+position in the epoch (batches done, the epoch's running loss, the train loader's state) and
+every checkpoint the RNG states, which are put back just before the first resumed batch, as
+the Lightning engine does; so a run killed at any step resumes to the same weights.
+
+Hook points for extensions: ``training_step`` (the per-batch body), ``after_step`` (after
+each optimizer step), ``end_epoch`` (all per-epoch work after the batches) and
+``save_checkpoint`` (writing one checkpoint).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from litrain.config import Config
+from litrain.core.compile import EagerFallback, compile_model
+from litrain.core.finite import all_finite
+from litrain.core.rng import collect_rng_states, set_rng_states
+from litrain.data.resumable import make_resumable
+from litrain.engines.native.checkpoints import NATIVE_FORMAT, CheckpointKeeper, write_checkpoint
+from litrain.engines.native.csvlog import MetricsCsv, write_hparams
+from litrain.engines.native.position import EpochState, restore_position, save_position
+from litrain.engines.native.precision import Precision
+from litrain.engines.native.stopping import EarlyStopper, parse_max_time
+from litrain.optim.factory import build_optimizer, build_schedulers
+from litrain.reliability.nonfinite import NonFinitePolicy
+from litrain.reliability.oom import MicroBatches, add_gradients
+from litrain.reliability.preemption import PreemptionHandler, agree, announce
+from litrain.run.report import plot_history, write_json
+from litrain.tasks.classification import ClassificationTask
+
+
+def limit_batches(available: int, limit: int | float | None, what: str) -> int:
+    """Lightning's ``limit_*_batches``: an int caps the count, a float takes a fraction."""
+    if limit is None:
+        return available
+    if isinstance(limit, int):
+        return min(available, limit)
+    n = int(available * limit)
+    if n == 0 and limit > 0 and available > 0:
+        from litrain.errors import ConfigError
+
+        raise ConfigError(f"trainer.{what}={limit} of {available} batches is 0 batches: raise it")
+    return n
+
+
+@dataclass
+class FitState:
+    epoch: int = 0  # the epoch being (or about to be) trained, 0-based
+    global_step: int = 0  # optimizer steps taken
+    history: list[dict[str, float]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    should_stop: bool = False
+    stop_reason: str = ""
+
+
+class NativeTrainer:
+    def __init__(
+        self,
+        cfg: Config,
+        model: nn.Module,
+        task: ClassificationTask,
+        datamodule: Any,
+        run_dir: Path,
+        device: torch.device,
+        precision: str,
+        quiet: bool = True,
+    ) -> None:
+        t = cfg.trainer
+        self.cfg, self.task, self.run_dir, self.device, self.quiet = cfg, task, run_dir, device, quiet
+        self.fast_dev_run = t.fast_dev_run
+        self.accumulate = t.accumulate_grad_batches
+        self.max_epochs = 1 if t.fast_dev_run else t.max_epochs
+        self.max_steps = 1 if t.fast_dev_run else t.max_steps
+        self.max_time = parse_max_time(t.max_time)
+        self.log_every = t.log_every_n_steps
+        self.precision = Precision(precision, device)
+        self.model = self.precision.convert_module(model.to(device))
+        compile_model(self.model, t.compile)
+        self.forward = EagerFallback(self.model)
+
+        if hasattr(datamodule, "loader_device"):  # in-memory batches are sliced on the device
+            datamodule.loader_device = device
+        self.train_loader = make_resumable(datamodule.train_dataloader())
+        self.val_loader = datamodule.val_dataloader()
+        first = 1 if t.fast_dev_run else None
+        self.train_batches = limit_batches(
+            len(self.train_loader), first or t.limit_train_batches, "limit_train_batches"
+        )
+        self.val_batches = limit_batches(
+            len(self.val_loader), first or t.limit_val_batches, "limit_val_batches"
+        )
+        self.steps_per_epoch = -(-self.train_batches // self.accumulate)
+
+        self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
+        self.schedules = build_schedulers(self.optimizer, cfg.optim, self.steps_per_epoch, self.total_steps())
+        self.val_metrics = task.metrics("val/").to(device)
+        self.keeper = CheckpointKeeper(cfg.checkpoint, self._checkpoint_dir())
+        self.stopper = EarlyStopper(cfg.early_stopping) if cfg.early_stopping.enabled else None
+        log_dir = run_dir / "logs"
+        self.csv = MetricsCsv(log_dir, resume=True) if cfg.logging.csv and not t.fast_dev_run else None
+        if self.csv is not None:
+            write_hparams(log_dir, cfg.to_dict())
+        self.state = FitState()
+        self.started = 0.0
+        self.params = list(self.model.parameters())
+        self.nonfinite = NonFinitePolicy(t.nan_policy, self._checkpoint_dir(), t.nan_lr_factor)
+        self.micro = MicroBatches() if t.oom_recovery else None
+        self.every_n_steps = cfg.checkpoint.every_n_steps
+        self.preemption = PreemptionHandler(t.preemption_signals) if t.preemption_signals else None
+        self._window_loss: torch.Tensor | None = None  # the accumulation window's loss sum
+        self._resume_at: dict[str, Any] | None = None  # position inside the resumed epoch
+        self._pending_rng: dict[str, Any] | None = None  # put back before the first batch
+
+    # ----------------------------------------------------------------- setup helpers
+    def _checkpoint_dir(self) -> Path:
+        return Path(self.cfg.checkpoint.dir) if self.cfg.checkpoint.dir else self.run_dir / "checkpoints"
+
+    def total_steps(self) -> int:
+        """Lightning's ``estimated_stepping_batches``, which sizes the schedules."""
+        if self.max_epochs == -1:
+            return self.max_steps if self.max_steps != -1 else 1
+        total = self.steps_per_epoch * max(self.max_epochs, 1)
+        return min(total, self.max_steps) if self.max_steps != -1 else total
+
+    def _to_device(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = batch[0], batch[1]
+        if x.device != self.device:
+            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        return self.precision.convert_input(x), y
+
+    # ----------------------------------------------------------------- the loop
+    def fit(self) -> FitState:
+        self.started = time.perf_counter()
+        st = self.state
+        if st.epoch == 0 and st.global_step == 0 and not self.fast_dev_run:
+            self.sanity_check()
+        if self.preemption is not None:
+            self.preemption.install()
+        try:
+            while not self._done():
+                self.train_epoch(st.epoch)
+                self.end_epoch(st.epoch)
+                st.epoch += 1
+        finally:
+            if self.preemption is not None:
+                self.preemption.uninstall()
+        if st.history:
+            plot_history(st.history, self.run_dir / "plots")
+        return st
+
+    def _done(self) -> bool:
+        st = self.state
+        if st.should_stop:
+            return True
+        if self.max_steps != -1 and st.global_step >= self.max_steps:
+            return True
+        return self.max_epochs != -1 and st.epoch >= self.max_epochs
+
+    def _out_of_time(self) -> bool:
+        return self.max_time is not None and time.perf_counter() - self.started >= self.max_time
+
+    def sanity_check(self, batches: int = 2) -> None:
+        """Two validation batches before training (Lightning's num_sanity_val_steps): a broken
+        validation step fails in seconds, not after the first epoch."""
+        if self.val_batches == 0:
+            return
+        self.validate(limit=min(batches, self.val_batches))
+
+    def train_epoch(self, epoch: int) -> None:
+        self._set_epoch(self.train_loader, epoch)
+        self.model.train()
+        ep = EpochState(loss_sum=torch.zeros((), device=self.device))
+        start, batches = 0, self.train_loader
+        if self._resume_at is not None:  # inside the epoch a mid-epoch checkpoint left
+            start, batches = restore_position(self._resume_at, ep, batches, self.train_batches)
+            self._resume_at = None
+        last = self.train_batches - 1
+        for batch_idx, batch in enumerate(batches, start):
+            if batch_idx > last:
+                break
+            if self._pending_rng is not None:  # after the batch is fetched, as Lightning does
+                set_rng_states(self._pending_rng)
+                self._pending_rng = None
+            steps_before = self.state.global_step
+            self.training_step(batch, batch_idx, batch_idx == last, ep)
+            if self.state.global_step != steps_before:
+                self.after_step(batch_idx + 1, ep)
+            if self.max_steps != -1 and self.state.global_step >= self.max_steps:
+                break
+            if self._out_of_time():
+                self.state.should_stop, self.state.stop_reason = True, "max_time reached"
+                break
+        self.epoch_state = ep
+
+    def training_step(self, batch: Any, batch_idx: int, is_last: bool, ep: EpochState) -> None:
+        """One batch: forward, loss, backward; an optimizer step at the end of a window."""
+        x, y = self._to_device(batch)
+        if batch_idx % self.accumulate == 0:
+            self.optimizer.zero_grad(set_to_none=True)
+        loss = self._backward(x, y) if self.micro is None else self._backward_in_parts(x, y)
+        detached = loss.detach()
+        window = detached.float()  # for the finiteness check; a sum is enough for it
+        self._window_loss = window if batch_idx % self.accumulate == 0 else self._window_loss + window
+        stepped = (batch_idx + 1) % self.accumulate == 0 or is_last
+        steps_before = self.state.global_step
+        if stepped:
+            self.optimizer_step()
+            for spec in self.schedules:
+                if spec.interval == "step":
+                    spec.scheduler.step()  # type: ignore[call-arg]
+        ep.loss_sum = ep.loss_sum + detached * len(x)
+        ep.count += len(x)
+        # float32, as Lightning logs it (it turns logged floats into float32 tensors)
+        ep.lr = float(np.float32(self.optimizer.param_groups[0]["lr"]))
+        # Lightning logs on batches that step the optimizer, when (steps so far + 1) is a
+        # multiple of log_every_n_steps, under the step count before this step.
+        if stepped and self.csv is not None and (steps_before + 1) % self.log_every == 0:
+            row = {"train/loss_step": float(detached), "train/lr": ep.lr}
+            if self.nonfinite.skipped:
+                row["train/skipped_steps"] = float(self.nonfinite.skipped)
+            self.csv.log(row, self.state.epoch, steps_before)
+
+    def _backward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with self.precision.forward_context():
+            logits = self.forward(x)
+        loss = self.task.loss(logits, y)
+        scaled = loss / self.accumulate if self.accumulate > 1 else loss
+        scaler = self.precision.scaler
+        (scaler.scale(scaled) if scaler is not None else scaled).backward()
+        return loss
+
+    def _backward_in_parts(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """trainer.oom_recovery: the same gradients, in as many micro-batches as fit."""
+        scaler = self.precision.scaler
+
+        def loss_of(part: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+            with self.precision.forward_context():
+                logits = self.forward(part[0])
+            return self.task.loss(logits, part[1])
+
+        def scale(loss: torch.Tensor) -> torch.Tensor:
+            scaled = loss / self.accumulate
+            return scaler.scale(scaled) if scaler is not None else scaled
+
+        assert self.micro is not None
+        trainable = [p for p in self.params if p.requires_grad]
+        loss, grads = self.micro.gradients((x, y), loss_of, scale, trainable, self.state.global_step)
+        add_gradients(grads)
+        return loss
+
+    def _step_is_finite(self, loss: torch.Tensor | None) -> bool:
+        """One host read: the window's loss and every gradient's norm (fp16: the GradScaler
+        already skips overflowing steps, so only the loss)."""
+        grads = (
+            [] if self.precision.scaler is not None else [p.grad for p in self.params if p.grad is not None]
+        )
+        return all_finite(grads, loss)
+
+    def _load_weights(self, path: Path) -> None:
+        """Weights and optimizer state from a checkpoint of either engine (nan rollback)."""
+        from litrain.checkpoint.convert import to_native
+        from litrain.checkpoint.store import safe_load
+
+        ckpt = to_native(safe_load(path))
+        self.model.load_state_dict(ckpt["state_dict"])
+        self.optimizer.load_state_dict(ckpt["optimizer_states"][0])
+
+    def optimizer_step(self) -> None:
+        t, scaler = self.cfg.trainer, self.precision.scaler
+        loss, self._window_loss = self._window_loss, None
+        if not self._step_is_finite(loss):
+            # skip / rollback drop the gradients and return; stop raises NonFiniteError
+            self.nonfinite.handle(
+                step=self.state.global_step,
+                epoch=self.state.epoch,
+                loss=loss,
+                module=self.model,
+                optimizer=self.optimizer,
+                schedulers=[s.scheduler for s in self.schedules],
+                save_debug=self.save_checkpoint,
+                load_good=self._load_weights,
+            )
+            self.state.global_step += 1  # counted, as Lightning counts a step without gradients
+            return
+        if t.gradient_clip_val:
+            if scaler is not None:
+                scaler.unscale_(self.optimizer)
+            params = [p for g in self.optimizer.param_groups for p in g["params"]]
+            if t.gradient_clip_algorithm == "value":
+                torch.nn.utils.clip_grad_value_(params, t.gradient_clip_val)
+            else:
+                torch.nn.utils.clip_grad_norm_(params, t.gradient_clip_val)
+        if scaler is not None:
+            scaler.step(self.optimizer)
+            scaler.update()
+        else:
+            self.optimizer.step()
+        self.state.global_step += 1
+
+    @torch.inference_mode()
+    def validate(self, limit: int | None = None) -> dict[str, float]:
+        """Loss (batch-size weighted mean, as Lightning reduces it) and the task's metrics."""
+        n = self.val_batches if limit is None else limit
+        if n == 0:
+            return {}
+        self.model.eval()
+        loss_sum, count = torch.zeros((), device=self.device), 0
+        for batch_idx, batch in enumerate(self.val_loader):
+            if batch_idx >= n:
+                break
+            x, y = self._to_device(batch)
+            with self.precision.forward_context():
+                logits = self.forward(x)
+            loss = self.task.loss(logits, y)
+            self.val_metrics.update(self.task.metric_inputs(logits), y)
+            loss_sum = loss_sum + loss * len(x)
+            count += len(x)
+        loss_sum, count = self.reduce_sum(loss_sum, count)
+        values = {k: float(v) for k, v in self.val_metrics.compute().items()}
+        self.val_metrics.reset()
+        self.model.train()
+        return {"val/loss": float(loss_sum / count), **values}
+
+    def after_step(self, batches_done: int, ep: EpochState) -> None:
+        """At an optimizer-step boundary: the periodic mid-epoch ``last.ckpt``, and the
+        preemption checkpoint when a signal arrived (on any rank)."""
+        step, last = self.state.global_step, self.keeper.dir / "last.ckpt"
+        periodic = bool(self.every_n_steps) and step % self.every_n_steps == 0 and not self.fast_dev_run
+        stop = self.preemption is not None and agree(self.preemption.requested(), self.device)
+        if periodic or stop:
+            self.save_checkpoint(last, (batches_done, ep))
+            self.keeper.last_path = str(last)
+        if stop:
+            assert self.preemption is not None
+            raise announce(last, step, self.preemption.received)
+
+    def reduce_sum(self, total: torch.Tensor, count: int) -> tuple[torch.Tensor, int]:
+        """(sum, count) over all processes; one process: unchanged (see litrain.engines.native.ddp)."""
+        return total, count
+
+    def end_epoch(self, epoch: int) -> None:
+        """After the epoch's batches: validate, schedules, early stopping, checkpoints, logs."""
+        st, ep = self.state, self.epoch_state
+        val = self.validate() if self.val_batches else {}
+        if self.csv is not None and val:
+            self.csv.log(val, epoch, st.global_step - 1)
+        train_loss = float(ep.loss_sum / ep.count) if ep.count else math.nan
+        if self.csv is not None:
+            self.csv.log({"train/loss_epoch": train_loss}, epoch, st.global_step - 1)
+        metrics = {"train/loss": train_loss, "train/lr": ep.lr, **val}
+        for spec in self.schedules:
+            if spec.interval == "epoch":
+                spec.scheduler.step(self._monitored(spec.monitor, metrics))  # type: ignore[arg-type]
+        if self.stopper is not None and val and self.stopper.should_stop(metrics, epoch):
+            st.should_stop, st.stop_reason = True, self.stopper.reason
+        st.metrics = metrics
+        st.history = [r for r in st.history if r["epoch"] != epoch]
+        st.history.append({"epoch": epoch, "step": st.global_step, **metrics})
+        if not self.fast_dev_run:
+            self.keeper.on_epoch_end(epoch, st.global_step, metrics, self.save_checkpoint)
+        write_json(self.run_dir / "history.json", st.history)
+        if self.csv is not None:
+            self.csv.flush()
+        if not self.quiet:
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "train/lr")
+            print(f"epoch {epoch}  step {st.global_step}  {shown}", flush=True)
+
+    def _monitored(self, monitor: str | None, metrics: dict[str, float]) -> float | None:
+        if monitor is None:
+            return None
+        if monitor not in metrics:
+            from litrain.errors import ConfigError
+
+            raise ConfigError(
+                f"optim.scheduler.monitor={monitor} is not a logged metric; choose one of "
+                f"{', '.join(sorted(metrics))}"
+            )
+        return metrics[monitor]
+
+    # ----------------------------------------------------------------- checkpoints
+    def checkpoint_dict(self, position: tuple[int, EpochState] | None = None) -> dict[str, Any]:
+        """The native checkpoint; ``position`` (batches done, running sums) for a mid-epoch one,
+        whose ``epoch`` is then the epoch in progress."""
+        st = self.state
+        cfg = self.cfg.to_dict()
+        where = save_position(*position, self.train_loader) if position is not None else None
+        return {
+            "format": NATIVE_FORMAT,
+            "state_dict": self.model.state_dict(),
+            "optimizer_states": [self.optimizer.state_dict()],
+            "lr_schedulers": [s.scheduler.state_dict() for s in self.schedules],
+            "scaler": self.precision.scaler.state_dict() if self.precision.scaler else None,
+            "epoch": st.epoch,
+            "global_step": st.global_step,
+            "batches_per_epoch": self.train_batches,
+            "hyper_parameters": {"config": cfg},
+            "native": {
+                "checkpoints": self.keeper.state_dict(),
+                "early_stopping": self.stopper.state_dict() if self.stopper else None,
+                "history": st.history,
+                "nonfinite": self.nonfinite.state_dict(),
+                "micro_batches": self.micro.state_dict() if self.micro is not None else None,
+                "rng": collect_rng_states(),
+                "position": where,
+            },
+        }
+
+    def save_checkpoint(self, path: Path, position: tuple[int, EpochState] | None = None) -> None:
+        write_checkpoint(self.checkpoint_dict(position), path)
+
+    def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
+        """Continue from a native checkpoint (``litrain.checkpoint.convert.to_native`` reads Lightning's)."""
+        self.model.load_state_dict(ckpt["state_dict"])
+        if ckpt.get("optimizer_states"):
+            self.optimizer.load_state_dict(ckpt["optimizer_states"][0])
+        for spec, state in zip(self.schedules, ckpt.get("lr_schedulers") or [], strict=False):
+            spec.scheduler.load_state_dict(state)
+        if self.precision.scaler is not None and ckpt.get("scaler"):
+            self.precision.scaler.load_state_dict(ckpt["scaler"])
+        native = ckpt.get("native") or {}
+        self.keeper.load_state_dict(native.get("checkpoints") or {})
+        if self.stopper is not None and native.get("early_stopping"):
+            self.stopper.load_state_dict(native["early_stopping"])
+        self.state.history = list(native.get("history") or [])
+        if self.state.history:
+            self.state.metrics = {k: v for k, v in self.state.history[-1].items() if "/" in k}
+        self.nonfinite.load_state_dict(native.get("nonfinite") or {})
+        if self.micro is not None:
+            self.micro.load_state_dict(native.get("micro_batches") or {})
+        self._pending_rng = native.get("rng")
+        self._resume_at = native.get("position")
+        # a mid-epoch checkpoint goes on in its epoch; an epoch-end one at the next epoch
+        self.state.epoch = int(ckpt["epoch"]) + (0 if self._resume_at else 1)
+        self.state.global_step = int(ckpt["global_step"])
+
+    @staticmethod
+    def _set_epoch(loader: Any, epoch: int) -> None:
+        """What Lightning does for a loader: set_epoch on its sampler(s)."""
+        for obj in (
+            getattr(loader, "sampler", None),
+            getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+        ):
+            if obj is not None and callable(getattr(obj, "set_epoch", None)):
+                obj.set_epoch(epoch)

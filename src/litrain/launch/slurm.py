@@ -1,0 +1,165 @@
+"""``litrain slurm``: a ready sbatch script for a litrain fit, and its submission.
+
+The script launches one task per GPU (or ``--tasks-per-node`` CPU processes) with ``srun``;
+litrain then reads the SLURM env (Lightning's SLURM environment, requeue handling off).
+SLURM sends ``SIGUSR1`` ``--signal-lead`` seconds before the time limit; litrain saves
+``last.ckpt`` at the next optimizer-step boundary (the handler only sets a flag, see
+:mod:`litrain.reliability.preemption`) and exits with code 75; the script then requeues the job, and the
+requeued job (same job id, same run dir) resumes from that checkpoint.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from litrain.errors import ConfigError, LitrainError
+
+_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")  # SLURM forms: MM, MM:SS, HH:MM:SS, D-HH[:MM]
+
+
+class SlurmError(LitrainError):
+    """sbatch is missing or refused the job."""
+
+
+@dataclass
+class SlurmJob:
+    configs: list[str]
+    nodes: int = 1
+    gpus_per_node: int = 0
+    tasks_per_node: int | None = None  # CPU jobs: processes per node
+    cpus_per_task: int | None = None
+    time: str | None = None
+    partition: str | None = None
+    account: str | None = None
+    job_name: str = "litrain"
+    run_dir: str | None = None
+    signal_lead_s: int = 90
+    overrides: dict[str, Any] = field(default_factory=dict)
+    extra_sbatch: list[str] = field(default_factory=list)
+    python: str = sys.executable
+
+    def check(self) -> None:
+        if self.nodes < 1:
+            raise ConfigError(f"--nodes must be >= 1, got {self.nodes}")
+        if self.gpus_per_node < 0:
+            raise ConfigError(f"--gpus-per-node must be >= 0, got {self.gpus_per_node}")
+        if self.gpus_per_node and self.tasks_per_node not in (None, self.gpus_per_node):
+            raise ConfigError("--tasks-per-node is for CPU jobs: a GPU job runs one task per GPU")
+        if self.time is not None and not _TIME.match(self.time):
+            raise ConfigError(f"--time {self.time!r}: use MINUTES, HH:MM:SS or D-HH:MM:SS")
+        if self.signal_lead_s < 10:
+            raise ConfigError("--signal-lead must leave at least 10 seconds to save a checkpoint")
+        for c in self.configs:
+            if not Path(c).is_file():
+                raise ConfigError(f"config file {c} does not exist")
+
+    @property
+    def tasks(self) -> int:
+        return self.gpus_per_node or self.tasks_per_node or 1
+
+
+def _flag_value(value: Any) -> str:
+    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+    return text.removesuffix("\n...").strip()
+
+
+def render(job: SlurmJob) -> str:
+    """The sbatch script as text."""
+    job.check()
+    run_dir = str(Path(job.run_dir or f"runs/{job.job_name}/slurm-${{SLURM_JOB_ID}}"))
+    sb = [
+        f"--job-name={job.job_name}",
+        f"--nodes={job.nodes}",
+        f"--ntasks-per-node={job.tasks}",  # one process per GPU
+        f"--signal=USR1@{job.signal_lead_s}",  # warning before the time limit
+        "--requeue",
+        "--open-mode=append",  # the requeued job appends to the same log
+        "--output=slurm-%j.out",
+    ]
+    if job.gpus_per_node:
+        sb.append(f"--gpus-per-node={job.gpus_per_node}")
+    if job.cpus_per_task:
+        sb.append(f"--cpus-per-task={job.cpus_per_task}")
+    for key in ("time", "partition", "account"):
+        if getattr(job, key):
+            sb.append(f"--{key}={getattr(job, key)}")
+    sb += job.extra_sbatch
+    accel = "gpu" if job.gpus_per_node else "cpu"
+    args = [job.python, "-m", "litrain", "fit"]
+    for c in job.configs:
+        args += ["--config", str(Path(c).resolve())]
+    sets = {
+        "trainer.accelerator": accel,
+        "trainer.devices": job.tasks,
+        "trainer.num_nodes": job.nodes,
+        **job.overrides,
+    }
+    for key, value in sets.items():
+        args += ["--set", f"{key}={_flag_value(value)}"]
+    fit = " ".join(shlex.quote(a) for a in args)
+    lines = [
+        "#!/bin/bash",
+        *(f"#SBATCH {s}" for s in sb),
+        "",
+        _BODY.format(workdir=shlex.quote(str(Path.cwd())), run_dir=run_dir, fit=fit),
+    ]
+    return "\n".join(lines)
+
+
+_BODY = """\
+# Written by `litrain slurm`. Exit code 75 from litrain means: a warning signal arrived and
+# last.ckpt was saved at a step boundary; this script then requeues the job, which comes
+# back with the same job id and run dir and resumes from that checkpoint.
+set -uo pipefail
+cd {workdir}
+RUN_DIR="{run_dir}"
+if [ -e "$RUN_DIR/checkpoints/last.ckpt" ]; then
+  echo "litrain-slurm: job $SLURM_JOB_ID restart ${{SLURM_RESTART_COUNT:-0}}: resuming from $RUN_DIR/checkpoints/last.ckpt"
+  START=(--resume last)
+else
+  echo "litrain-slurm: job $SLURM_JOB_ID: starting in $RUN_DIR"
+  START=(--overwrite)  # a run killed before its first checkpoint starts over
+fi
+export OMP_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-1}}"
+srun --kill-on-bad-exit=0 {fit} --run-dir "$RUN_DIR" --quiet "${{START[@]}}"
+code=$?
+if [ "$code" -eq 75 ]; then
+  echo "litrain-slurm: checkpoint saved after the warning signal; requeueing job $SLURM_JOB_ID"
+  scontrol requeue "$SLURM_JOB_ID"
+  exit 0
+fi
+echo "litrain-slurm: job $SLURM_JOB_ID finished with exit code $code"
+exit "$code"
+"""
+
+
+def write_script(job: SlurmJob, path: str | Path) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(job))
+    out.chmod(0o755)
+    return out
+
+
+def submit(script: str | Path, cwd: str | Path | None = None) -> str:
+    """``sbatch --parsable SCRIPT``; returns the job id."""
+    try:
+        proc = subprocess.run(
+            ["sbatch", "--parsable", str(script)], capture_output=True, text=True, cwd=cwd, timeout=60
+        )
+    except FileNotFoundError:
+        raise SlurmError(
+            "sbatch not found: run on a SLURM login node (or scripts/slurm_local.sh "
+            "for a one-machine cluster)"
+        ) from None
+    if proc.returncode != 0:
+        raise SlurmError(f"sbatch refused {script}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout.strip().split(";")[0]

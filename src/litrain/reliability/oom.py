@@ -1,0 +1,131 @@
+"""Out-of-memory recovery (``trainer.oom_recovery``), shared by both engines
+(Lightning: ``litrain.engines.lightning.callbacks.oom``; native: ``litrain.engines.native.loop``). Lightning-free.
+
+When a training step runs out of memory, free what it held, split the batch into twice as
+many micro-batches (so the effective batch, and thus the result, is unchanged) and redo the
+step from the first micro-batch that did not finish; at one sample per micro-batch, stop with
+a clear message.
+
+Each micro-batch's gradients are computed with ``torch.autograd.grad`` and summed into a side
+buffer only once they are complete, so an OOM in the forward *or* the backward pass leaves no
+partial gradients behind and the retried step is exact. The caller adds the buffer to
+``.grad``. The split persists for the rest of the run (and across resume) because the memory
+that ran out stays as small. Single-device only: under DDP each micro-batch would need its
+own gradient all-reduce.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from litrain.errors import LitrainError
+
+
+class OutOfMemory(LitrainError):
+    """Even one sample per micro-batch does not fit."""
+
+
+def batch_len(batch: Any) -> int:
+    if isinstance(batch, torch.Tensor):
+        return len(batch)
+    if isinstance(batch, dict):
+        return batch_len(next(iter(batch.values())))
+    return batch_len(batch[0])
+
+
+def slice_batch(batch: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of every tensor in a (nested) batch."""
+    if isinstance(batch, torch.Tensor):
+        return batch[start:stop]
+    if isinstance(batch, dict):
+        return {k: slice_batch(v, start, stop) for k, v in batch.items()}
+    if isinstance(batch, list | tuple):
+        return type(batch)(slice_batch(v, start, stop) for v in batch)
+    return batch
+
+
+def free_memory() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+Gradients = list[tuple[torch.nn.Parameter, torch.Tensor]]
+
+
+class MicroBatches:
+    """How many micro-batches a loader batch runs as, and the split-and-retry step."""
+
+    def __init__(self, warn: Callable[[str], None] = warnings.warn) -> None:
+        self.splits = 1
+        self.warn = warn
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"splits": self.splits}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.splits = int(state_dict.get("splits", 1))
+
+    def gradients(
+        self,
+        batch: Any,
+        loss_of: Callable[[Any], torch.Tensor],
+        scale: Callable[[torch.Tensor], torch.Tensor],
+        params: Sequence[torch.nn.Parameter],
+        step: int,
+    ) -> tuple[torch.Tensor, Gradients]:
+        """The batch's mean loss (detached) and each parameter's gradient of
+        ``scale(mean loss)``, computed in ``self.splits`` micro-batches. ``loss_of(part)`` is
+        the mean loss of a slice of the batch."""
+        n = batch_len(batch)
+        done, total = 0, None
+        summed: list[torch.Tensor | None] = []
+        while done < n:
+            size = math.ceil(n / self.splits)
+            try:
+                part = slice_batch(batch, done, min(n, done + size))
+                m = batch_len(part)
+                loss = loss_of(part) * (m / n)
+                grads = torch.autograd.grad(scale(loss), params, allow_unused=True)
+            except torch.OutOfMemoryError:
+                loss = part = None  # drop references so the memory can be freed
+                free_memory()
+                self._shrink(step, size)
+                continue
+            if not summed:
+                summed = list(grads)
+            else:
+                for i, g in enumerate(grads):
+                    if g is not None:
+                        summed[i] = g if summed[i] is None else summed[i].add_(g)
+            total = loss.detach() if total is None else total + loss.detach()
+            done += m
+        assert total is not None
+        return total, [(p, g) for p, g in zip(params, summed, strict=True) if g is not None]
+
+    def _shrink(self, step: int, size: int) -> None:
+        if size <= 1:
+            raise OutOfMemory(
+                f"out of memory at step {step} even with one sample per micro-batch: use a "
+                "smaller model or image size, bf16-mixed precision, or a device with more memory"
+            )
+        self.splits *= 2
+        self.warn(
+            f"out of memory at step {step}: each batch now runs as {self.splits} "
+            f"micro-batches of about {math.ceil(size / 2)} samples (effective batch unchanged)"
+        )
+
+
+def add_gradients(grads: Gradients) -> None:
+    """Add a side buffer from :meth:`MicroBatches.gradients` to the parameters' ``.grad``."""
+    for p, g in grads:
+        if p.grad is None:
+            p.grad = g
+        else:
+            p.grad.add_(g)
