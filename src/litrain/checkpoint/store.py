@@ -25,18 +25,31 @@ from typing import IO, Any
 
 import torch
 
+from litrain.checkpoint import store_dir
+from litrain.checkpoint.fsio import SIDECAR_SUFFIX, TEMP_SUFFIX, fsync_dir, sidecar_path
 from litrain.errors import CheckpointError
 
-TEMP_SUFFIX = ".litrain-tmp"
-SIDECAR_SUFFIX = ".sha256"
+__all__ = [
+    "SIDECAR_SUFFIX",
+    "TEMP_SUFFIX",
+    "atomic_save",
+    "atomic_write",
+    "atomic_write_bytes",
+    "clean_stale_temps",
+    "file_digest",
+    "fsync_dir",
+    "is_valid",
+    "newest_valid",
+    "read_digests",
+    "remove_checkpoint",
+    "safe_load",
+    "sidecar_path",
+    "verify",
+]
+
 _CHUNK = 1 << 20  # bytes per read when hashing
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import: there is no way to read it without setting it
-
-
-def sidecar_path(path: str | Path) -> Path:
-    p = Path(path)
-    return p.with_name(p.name + SIDECAR_SUFFIX)
 
 
 def file_digest(path: str | Path) -> str:
@@ -45,20 +58,6 @@ def file_digest(path: str | Path) -> str:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
-
-
-def fsync_dir(path: str | Path) -> None:
-    """Make a rename in ``path`` durable (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -109,15 +108,16 @@ def read_digests(path: str | Path) -> list[str] | None:
     return [line.split()[0] for line in text.splitlines() if line.strip()]
 
 
-def atomic_save(obj: Any, path: str | Path) -> str:
-    """``torch.save`` ``obj`` to ``path`` crash-safely, with its checksum sidecar. Returns the
-    digest. A failed write (disk full, permission denied) raises CheckpointError and leaves
-    the previous file and its sidecar as they were."""
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], what: str = "checkpoint") -> str:
+    """Write ``path`` crash-safely through ``write(file)``, with its checksum sidecar; the one
+    writer every checkpoint-like file goes through (torch checkpoints, consolidated FSDP
+    files, safetensors weights). Returns the digest. A failed write (disk full, permission
+    denied) raises CheckpointError and leaves the previous file and its sidecar as they were."""
     p = Path(path)
     tmp: Path | None = None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _write_replace(p, lambda f: torch.save(obj, f))
+        tmp = _write_replace(p, write)
         digest = file_digest(tmp)
         old = read_digests(p) if p.exists() else None
         if old is not None and p.exists():
@@ -134,24 +134,31 @@ def atomic_save(obj: Any, path: str | Path) -> str:
             with contextlib.suppress(OSError):
                 tmp.unlink()
         reason = exc.strerror or str(exc)
-        raise CheckpointError(
-            f"cannot save checkpoint {p}: {reason}. Earlier checkpoints are intact; free disk "
-            "space or point checkpoint.dir at a writable directory, then resume with --resume last"
-        ) from None
+        fix = (
+            "Earlier checkpoints are intact; free disk space or point checkpoint.dir at a "
+            "writable directory, then resume with --resume last"
+            if what == "checkpoint"
+            else f"Any earlier {p.name} is intact; free disk space or choose a writable path"
+        )
+        raise CheckpointError(f"cannot save {what} {p}: {reason}. {fix}") from None
     clean_stale_temps(p.parent)
     return digest
+
+
+def atomic_save(obj: Any, path: str | Path) -> str:
+    """``torch.save`` ``obj`` to ``path`` crash-safely, with its checksum sidecar (see
+    :func:`atomic_write`). Returns the digest."""
+    return atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def clean_stale_temps(directory: str | Path) -> list[Path]:
     """Remove temp files and dirs a killed writer left in ``directory`` (finishing a sharded
     checkpoint's interrupted swap, see :mod:`litrain.checkpoint.store_dir`); returns what was removed.
     Only litrain's own temp names are touched."""
-    from litrain.checkpoint.store_dir import recover
-
     d = Path(directory)
     if not d.is_dir():
         return []
-    removed = recover(d)
+    removed = store_dir.recover(d)
     for tmp in d.glob(f".*{TEMP_SUFFIX}"):
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -210,9 +217,7 @@ def is_valid(path: str | Path) -> bool:
     """Whether ``path`` is a whole checkpoint: its sidecar matches, or (without a sidecar)
     it loads; a sharded (FSDP) directory has every shard its ``.metadata`` names."""
     if Path(path).is_dir():
-        from litrain.checkpoint.store_dir import is_complete
-
-        return is_complete(path)
+        return store_dir.is_complete(path)
     ok = verify(path)
     if ok is not None:
         return ok
@@ -241,9 +246,7 @@ def newest_valid(directory: str | Path, prefer: str = "last.ckpt") -> Path | Non
 def remove_checkpoint(path: str | Path) -> None:
     p = Path(path)
     if p.is_dir():  # sharded (FSDP)
-        from litrain.checkpoint.store_dir import remove
-
-        remove(p)
+        store_dir.remove(p)
         return
     for f in (p, sidecar_path(p)):
         with contextlib.suppress(FileNotFoundError):

@@ -22,7 +22,7 @@ import os
 import shutil
 from pathlib import Path
 
-from litrain.checkpoint.store import SIDECAR_SUFFIX, TEMP_SUFFIX, fsync_dir
+from litrain.checkpoint.fsio import TEMP_SUFFIX, fsync_dir, sidecar_path
 
 META_FILE = "meta.pt"  # Lightning's non-tensor state of a sharded checkpoint (epoch, loops, ...)
 _NEW, _OLD, _DEL = ".new", ".old", ".del"
@@ -74,7 +74,7 @@ def commit(staged: Path, path: str | Path) -> None:
     os.rename(staged, p)
     fsync_dir(p.parent)
     _drop(old)
-    _drop(p.with_name(p.name + SIDECAR_SUFFIX))  # a single file's checksum, if one was here
+    _drop(sidecar_path(p))  # a single file's checksum, if one was here
 
 
 def remove(path: str | Path) -> None:
