@@ -1,35 +1,72 @@
-"""Named factories. Entries are stored as ``"module:attr"`` strings and imported only on
-lookup, so registering costs nothing at import time and listing never imports torch."""
+"""Named factories, one registry per vocabulary.
+
+Entries are stored as ``"module:attr"`` strings and imported only on ``get``, so registering
+costs nothing and listing never imports torch. Entries are registered next to their code, in
+the light ``__init__.py`` of the package that owns them (``litrain.data`` registers the data
+sources, ``litrain.optim`` the optimizers, ...): a registry imports its provider packages the
+first time it is asked anything, so ``OPTIMIZERS.names()`` is complete without anyone having
+imported ``litrain.optim`` first.
+
+This module is the bottom layer: it imports nothing of litrain but ``litrain.errors``.
+"""
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from litrain.errors import ConfigError
 
 
 class Registry:
-    def __init__(self, kind: str) -> None:
+    """Lowercase names -> lazily imported objects (usually factories).
+
+    ``providers`` are module names imported on the first lookup, listing or membership
+    test; importing them registers their entries. They must not import torch."""
+
+    def __init__(self, kind: str, providers: Iterable[str] = ()) -> None:
         self.kind = kind
+        self._providers = tuple(providers)
+        self._loaded = not self._providers
         self._entries: dict[str, str | Callable[..., Any]] = {}
 
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True  # first, so a provider that lists its own registry does not recurse
+        try:
+            for module in self._providers:
+                importlib.import_module(module)
+        except BaseException:
+            self._loaded = False  # a broken provider fails every time, not once then silently
+            raise
+
     def register(self, name: str, target: str | Callable[..., Any]) -> None:
+        """Add ``name``; ``target`` is a ``"module:attr"`` string (imported on ``get``) or the
+        object itself. Registering a name again replaces it."""
         if name != name.lower():
             raise ValueError(f"{self.kind} names are lowercase: {name!r}")
+        if isinstance(target, str) and target.count(":") != 1:
+            raise ValueError(f"{self.kind} {name!r}: write the target as 'module:attr', not {target!r}")
         self._entries[name] = target
 
-    def __contains__(self, name: str) -> bool:
+    def unregister(self, name: str) -> None:
+        self._load()
+        self._entries.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
         return name in self._entries
 
     def names(self, pattern: str = "*") -> list[str]:
+        self._load()
         return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))
 
     def get(self, name: str) -> Callable[..., Any]:
-        if name not in self._entries:
+        if name not in self:
             raise ConfigError(self.unknown_message(name))
         target = self._entries[name]
         if isinstance(target, str):
@@ -38,11 +75,19 @@ class Registry:
             self._entries[name] = target
         return target
 
+    def check(self, name: str) -> str:
+        """``name`` if registered, else a ValueError with the unknown-name message (for
+        pydantic validators, which report ValueErrors as field errors)."""
+        if name not in self:
+            raise ValueError(self.unknown_message(name))
+        return name
+
     def unknown_message(self, name: str, extra: list[str] | None = None) -> str:
-        pool = self.names() + (extra or [])
-        close = difflib.get_close_matches(name, pool, n=5, cutoff=0.5)
+        known = self.names()
+        pool = list(dict.fromkeys(known + (extra or [])))  # each name once in close matches
+        close = difflib.get_close_matches(str(name), pool, n=5, cutoff=0.5)
         hint = f"; close matches: {', '.join(close)}" if close else ""
-        return f"unknown {self.kind} {name!r}{hint}. Known: {', '.join(self.names())}"
+        return f"unknown {self.kind} {name!r}{hint}. Known: {', '.join(known)}"
 
 
 def import_object(path: str) -> Any:
@@ -56,19 +101,31 @@ def import_object(path: str) -> Any:
         raise ConfigError(f"cannot import class_path {path!r}: {exc}") from None
 
 
-DATASETS = Registry("data source")
-for _name in (
-    "digits",
-    "mnist",
-    "fashion_mnist",
-    "cifar10",
-    "cifar100",
-    "imagefolder",
-    "arrays",
-    "synthetic",
-):
-    DATASETS.register(_name, f"litrain.data.sources:{_name}")
+# Each registry names the (torch-free) packages whose __init__ registers its entries.
+DATASETS = Registry("data source", ["litrain.data"])
+AUGMENTS = Registry("augment preset", ["litrain.data"])
+SAMPLERS = Registry("sampler", ["litrain.data"])
+MODELS = Registry("model", ["litrain.models"])
+TASKS = Registry("task", ["litrain.tasks"])
+LOSSES = Registry("loss", ["litrain.tasks"])
+OPTIMIZERS = Registry("optimizer", ["litrain.optim"])
+SCHEDULERS = Registry("scheduler", ["litrain.optim"])
+LOGGERS = Registry("logger", ["litrain.engines.lightning"])
+STRATEGIES = Registry("strategy", ["litrain.engines.lightning"])
+FORMATS = Registry("checkpoint format", ["litrain.checkpoint"])
+ENGINES = Registry("engine", ["litrain.engines"])
 
-MODELS = Registry("model")
-for _name in ("mlp", "cnn", "resnet18_cifar", "resnet34_cifar"):
-    MODELS.register(_name, f"litrain.models.builtin:{_name}")
+ALL: dict[str, Registry] = {
+    "data sources": DATASETS,
+    "models (built-in)": MODELS,
+    "tasks": TASKS,
+    "losses": LOSSES,
+    "optimizers": OPTIMIZERS,
+    "schedulers": SCHEDULERS,
+    "augment presets": AUGMENTS,
+    "samplers": SAMPLERS,
+    "strategies": STRATEGIES,
+    "loggers": LOGGERS,
+    "checkpoint formats": FORMATS,
+    "engines": ENGINES,
+}

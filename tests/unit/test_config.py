@@ -106,3 +106,47 @@ def test_parse_value_reads_yaml_scalars():
 
 def test_suggest_on_leaf_only():
     assert "trainer.max_epochs" in suggest("max_epoch")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("optim.name", "adamx", "optim.name: unknown optimizer 'adamx'; close matches: adam, adamw. Known: "),
+        (
+            "optim.scheduler.name",
+            "cosin",
+            "optim.scheduler.name: unknown scheduler 'cosin'; close matches: cosine",
+        ),
+        ("run.engine", "nativ", "run.engine: unknown engine 'nativ'; close matches: native. Known: "),
+        ("task.type", "binar", "task.type: unknown task 'binar'; close matches: binary"),
+        ("task.loss", "bec", "task.loss: unknown loss 'bec'; close matches: bce"),
+        ("trainer.strategy", "dpp", "trainer.strategy: unknown strategy 'dpp'; close matches: ddp"),
+        ("data.augment", "flipp", "data.augment: unknown augment preset 'flipp'; close matches: flip"),
+        ("data.source", "digit", "data.source: unknown data source 'digit'; close matches: digits"),
+    ],
+)
+def test_vocabulary_fields_are_checked_against_their_registry(key, value, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides={key: value})
+    assert message in str(err.value)
+
+
+def test_a_registered_name_is_a_valid_config_value():
+    from litrain.registry import SCHEDULERS
+
+    SCHEDULERS.register("my_schedule", "litrain.optim.schedulers:none")
+    try:
+        assert (
+            load_config(overrides={"optim.scheduler.name": "my_schedule"}).optim.scheduler.name
+            == "my_schedule"
+        )
+    finally:
+        SCHEDULERS.unregister("my_schedule")
+
+
+def test_config_split_keeps_the_package_names():
+    import litrain.config as config
+    from litrain.config import keys, load, schema
+
+    assert config.load_config is load.load_config and config.ALIASES is keys.ALIASES
+    assert config.Config is schema.Config and set(config.__all__) <= set(dir(config))

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from litrain.config import OptimConfig
-from litrain.optim.factory import build_optimizer, build_schedulers
+from litrain.optim.optimizers import build_optimizer
+from litrain.optim.schedulers import build_schedulers
 
 
 def make(name="cosine", lr=1.0, opt="sgd", **sched):
@@ -93,3 +94,27 @@ def test_plateau_reduces_when_the_monitor_stalls_and_keeps_warmup():
 def test_auto_lr_starts_from_a_placeholder():
     cfg = OptimConfig(lr="auto")
     assert build_optimizer([torch.nn.Parameter(torch.zeros(1))], cfg).defaults["lr"] == 1e-3
+
+
+def test_a_new_optimizer_is_one_function_and_one_registration(monkeypatch):
+    from litrain.registry import OPTIMIZERS
+
+    def sgd_plain(params, cfg):  # what a user or a new optimizer module writes
+        return torch.optim.SGD(params, lr=float(cfg.lr))
+
+    OPTIMIZERS.register("sgd_plain", sgd_plain)
+    try:
+        cfg = OptimConfig(name="sgd_plain", lr=0.1)  # the config accepts it: registry membership
+        w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        opt = build_optimizer([w], cfg)
+        assert type(opt) is torch.optim.SGD and opt.defaults["momentum"] == 0
+        for _ in range(3):  # minimise |w|^2 / 2: w <- w * (1 - lr)
+            opt.zero_grad()
+            (w.square().sum() / 2).backward()
+            opt.step()
+        assert w.tolist() == pytest.approx([0.9**3, -2 * 0.9**3])
+    finally:
+        OPTIMIZERS.unregister("sgd_plain")
+    assert "sgd_plain" not in OPTIMIZERS
+    with pytest.raises(Exception, match="unknown optimizer 'sgd_plain'; close matches: sgd"):
+        OptimConfig(name="sgd_plain")

@@ -1,4 +1,60 @@
 """The typed config: sections (``schema``), loading and merging (``load``), flag names and
 hints (``keys``). Importing it never imports torch."""
 
-from litrain.config.schema import *  # noqa: F403
+from litrain.config.keys import ALIASES, SWITCH_ALIASES, all_keys, leaf_fields, suggest
+from litrain.config.load import (
+    deep_merge,
+    kwargs_to_overrides,
+    load_config,
+    parse_value,
+    read_yaml,
+    set_dotted,
+)
+from litrain.config.schema import (
+    CallbackSpec,
+    CheckpointConfig,
+    Config,
+    DataConfig,
+    EarlyStoppingConfig,
+    FSDPConfig,
+    LoggingConfig,
+    ModelConfig,
+    OptimConfig,
+    RunConfig,
+    SchedulerConfig,
+    Section,
+    TaskConfig,
+    TrainerConfig,
+    WandbConfig,
+    parse_signals,
+)
+
+__all__ = [
+    "ALIASES",
+    "SWITCH_ALIASES",
+    "CallbackSpec",
+    "CheckpointConfig",
+    "Config",
+    "DataConfig",
+    "EarlyStoppingConfig",
+    "FSDPConfig",
+    "LoggingConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "RunConfig",
+    "SchedulerConfig",
+    "Section",
+    "TaskConfig",
+    "TrainerConfig",
+    "WandbConfig",
+    "all_keys",
+    "deep_merge",
+    "kwargs_to_overrides",
+    "leaf_fields",
+    "load_config",
+    "parse_signals",
+    "parse_value",
+    "read_yaml",
+    "set_dotted",
+    "suggest",
+]

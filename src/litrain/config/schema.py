@@ -1,21 +1,36 @@
-"""The typed config: one pydantic class per section, merged from defaults < YAML files <
-dotted flags < ``--set a.b=c``.
+"""The typed config: one pydantic class per section (loading and merging are in
+``config.load``, flag names and hints in ``config.keys``).
 
-Pure data and validation; importing this module never imports torch, so ``litrain --help``
-stays instant.
+A name from a vocabulary (engine, task, loss, optimizer, schedule, strategy, augment preset,
+data source) is a plain ``str`` checked against its registry, so registering a new entry
+needs no change here. Pure data and validation; importing this module never imports torch,
+so ``litrain --help`` stays instant.
 """
 
 from __future__ import annotations
 
-import difflib
 import signal
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-from litrain.errors import ConfigError
+from litrain.registry import (
+    AUGMENTS,
+    DATASETS,
+    ENGINES,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULERS,
+    STRATEGIES,
+    TASKS,
+    Registry,
+)
+
+# The error type of an unknown registry name; config.load prints its message as it is.
+UNKNOWN_NAME = "unknown_name"
 
 
 def parse_signals(names: list[str]) -> list[signal.Signals]:
@@ -27,6 +42,13 @@ def parse_signals(names: list[str]) -> list[signal.Signals]:
             raise ValueError(f"unknown or uncatchable signal {name!r}")
         out.append(getattr(signal, key))
     return out
+
+
+def known(registry: Registry, name: str) -> str:
+    """``name`` if ``registry`` holds it, else a field error listing close matches."""
+    if name not in registry:
+        raise PydanticCustomError(UNKNOWN_NAME, "{message}", {"message": registry.unknown_message(name)})
+    return name
 
 
 class Section(BaseModel):
@@ -41,9 +63,12 @@ class RunConfig(Section):
     dir: str | None = Field(None, description="Fixed run directory (overrides runs/<name>/<time>).")
     seed: int = Field(42, description="Seed for python, numpy and torch RNGs and the data split.")
     deterministic: bool = Field(False, description="Use deterministic algorithms (slower).")
-    engine: Literal["lightning", "native"] = Field(
-        "lightning", description="lightning (L.Trainer) or native (plain PyTorch loop)."
-    )
+    engine: str = Field("lightning", description="lightning (L.Trainer) or native (plain PyTorch loop).")
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, v: str) -> str:
+        return known(ENGINES, v)
 
 
 class DataConfig(Section):
@@ -65,7 +90,7 @@ class DataConfig(Section):
         0.0, ge=0.0, lt=1.0, description="Fraction held out for test when a source has none."
     )
     image_size: int | None = Field(None, gt=0, description="Resize images to this side length.")
-    augment: Literal["none", "light", "flip", "crop"] = Field(
+    augment: str = Field(
         "none", description="Train augmentation preset: none, flip, crop or light (flip+crop)."
     )
     normalize: bool = Field(True, description="Normalize inputs with the data set's stats.")
@@ -84,6 +109,16 @@ class DataConfig(Section):
     def _in_memory(cls, v: Any) -> Any:
         return str(v).lower() if isinstance(v, bool) else v  # YAML reads `true` as a bool
 
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str) -> str:
+        return known(DATASETS, v)
+
+    @field_validator("augment")
+    @classmethod
+    def _augment(cls, v: str) -> str:
+        return known(AUGMENTS, v)
+
 
 class ModelConfig(Section):
     name: str = Field("mlp", description="mlp, cnn, resnet18_cifar, timm:<name>, torchvision:<name>.")
@@ -100,22 +135,28 @@ class ModelConfig(Section):
 
 
 class TaskConfig(Section):
-    type: Literal["classification", "binary", "multilabel"] = Field(
-        "classification", description="classification (multiclass), binary or multilabel."
-    )
+    type: str = Field("classification", description="classification (multiclass), binary or multilabel.")
     num_classes: int | None = Field(None, gt=0, description="Classes (default: from data).")
     multilabel: bool = Field(False, description="Shorthand for type: multilabel.")
-    loss: Literal["ce", "bce"] | None = Field(
+    loss: str | None = Field(
         None, description="ce or bce; default ce for classification, bce for binary/multilabel."
     )
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing factor.")
     pos_weight: float | None = Field(None, gt=0, description="binary: weight of positive samples.")
 
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        return known(TASKS, v)
+
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, v: str | None) -> str | None:
+        return v if v is None else known(LOSSES, v)
+
 
 class SchedulerConfig(Section):
-    name: Literal["none", "cosine", "step", "multistep", "onecycle", "plateau"] = Field(
-        "cosine", description="Learning-rate schedule."
-    )
+    name: str = Field("cosine", description="Learning-rate schedule.")
     warmup_epochs: float = Field(0, ge=0, description="Linear warmup length in epochs.")
     step_size: int = Field(10, gt=0, description="step: epochs between decays.")
     milestones: list[int] = Field([30, 60], description="multistep: epochs to decay at.")
@@ -124,9 +165,14 @@ class SchedulerConfig(Section):
     monitor: str = Field("val/loss", description="plateau: metric to watch.")
     min_lr: float = Field(0.0, ge=0, description="cosine: final learning rate.")
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return known(SCHEDULERS, v)
+
 
 class OptimConfig(Section):
-    name: Literal["sgd", "adam", "adamw"] = Field("adamw", description="Optimizer.")
+    name: str = Field("adamw", description="Optimizer.")
     lr: float | Literal["auto"] = Field(1e-3, description="Learning rate, or auto (LR finder).")
     weight_decay: float = Field(0.01, ge=0, description="Weight decay.")
     momentum: float = Field(0.9, ge=0, description="sgd: momentum.")
@@ -139,6 +185,11 @@ class OptimConfig(Section):
         if isinstance(v, float) and v <= 0:
             raise ValueError("must be > 0 (or 'auto')")
         return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return known(OPTIMIZERS, v)
 
 
 class CallbackSpec(Section):
@@ -237,10 +288,7 @@ class TrainerConfig(Section):
     @field_validator("strategy")
     @classmethod
     def _strategy(cls, v: str) -> str:
-        allowed = ("auto", "ddp", "ddp_spawn", "fsdp", "single_device")
-        if v not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
-        return v
+        return known(STRATEGIES, v)
 
     @field_validator("devices")
     @classmethod
@@ -306,174 +354,3 @@ class Config(Section):
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
-
-
-# Short flags users type in seed scripts, mapped to dotted keys.
-ALIASES: dict[str, str] = {
-    "model": "model.name",
-    "dataset": "data.source",
-    "data-dir": "data.root",
-    "num-classes": "task.num_classes",
-    "epochs": "trainer.max_epochs",
-    "batch-size": "data.batch_size",
-    "num-workers": "data.num_workers",
-    "lr": "optim.lr",
-    "weight-decay": "optim.weight_decay",
-    "devices": "trainer.devices",
-    "accelerator": "trainer.accelerator",
-    "strategy": "trainer.strategy",
-    "precision": "trainer.precision",
-    "accumulate-grad-batches": "trainer.accumulate_grad_batches",
-    "gradient-clip-val": "trainer.gradient_clip_val",
-    "early-stopping": "early_stopping.enabled",
-    "patience": "early_stopping.patience",
-    "checkpoint-dir": "checkpoint.dir",
-    "save-top-k": "checkpoint.save_top_k",
-    "profiler": "trainer.profiler",
-    "fast-dev-run": "trainer.fast_dev_run",
-    "val-split": "data.val_split",
-    "seed": "run.seed",
-    "deterministic": "run.deterministic",
-    "engine": "run.engine",
-    "name": "run.name",
-    "wandb-project": "logging.wandb.project",
-    "wandb-name": "logging.wandb.name",
-    "wandb-mode": "logging.wandb.mode",
-}
-# Aliases that are switches (no value needed on the command line).
-SWITCH_ALIASES = {"early-stopping", "fast-dev-run", "deterministic"}
-
-
-def all_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
-    """Every dotted key of the schema (sections and leaves)."""
-    keys = []
-    for name, field in model.model_fields.items():
-        dotted = f"{prefix}{name}"
-        keys.append(dotted)
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            keys.extend(all_keys(ann, dotted + "."))
-    return keys
-
-
-def leaf_fields(model: type[BaseModel] = Config, prefix: str = "") -> list[tuple[str, Any]]:
-    """(dotted key, FieldInfo) for every leaf, in schema order; used for ``--help``."""
-    out = []
-    for name, field in model.model_fields.items():
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            out.extend(leaf_fields(ann, f"{prefix}{name}."))
-        else:
-            out.append((f"{prefix}{name}", field))
-    return out
-
-
-def suggest(key: str) -> str:
-    """' (did you mean X?)' for the closest valid key, or ''."""
-    keys = all_keys()
-    match = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
-    if not match:  # also compare the last part alone: 'max_epoch' -> trainer.max_epochs
-        leaf = key.rsplit(".", 1)[-1]
-        by_leaf = {k.rsplit(".", 1)[-1]: k for k in keys}
-        close = difflib.get_close_matches(leaf, list(by_leaf), n=1, cutoff=0.6)
-        match = [by_leaf[close[0]]] if close else []
-    return f" (did you mean {match[0]}?)" if match else ""
-
-
-def parse_value(text: str) -> Any:
-    """A flag's string as YAML would read it: '3' -> 3, 'true' -> True, '[1,2]' -> [1, 2]."""
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    if isinstance(value, str):  # YAML 1.1 reads '1e-3' (no dot) as a string
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = tree
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = deep_merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {p} does not exist")
-    try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {p} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {p} must hold a mapping of sections, not {type(data).__name__}")
-    return data
-
-
-def _explain(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            lines.append(f"unknown config key '{key}'{suggest(key)}")
-        else:
-            given = err.get("input")
-            lines.append(f"{key}: {err['msg']} (got {given!r})")
-    return "invalid config:\n  " + "\n  ".join(lines)
-
-
-def load_config(
-    files: list[str | Path] | None = None,
-    overrides: dict[str, Any] | None = None,
-    base: dict[str, Any] | Config | None = None,
-) -> Config:
-    """Merge defaults < ``base`` < YAML ``files`` (left to right) < dotted ``overrides``."""
-    tree: dict[str, Any] = {}
-    if isinstance(base, Config):
-        tree = base.to_dict()
-    elif base:
-        tree = dict(base)
-    for f in files or []:
-        tree = deep_merge(tree, read_yaml(f))
-    for key, value in (overrides or {}).items():
-        set_dotted(tree, key, value)
-    try:
-        return Config.model_validate(tree)
-    except ValidationError as exc:
-        raise ConfigError(_explain(exc)) from None
-
-
-def kwargs_to_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Python API keywords: ``trainer__max_epochs=3``, ``{"trainer.max_epochs": 3}``,
-    a section dict ``trainer={"max_epochs": 3}``, or an alias ``epochs=3``."""
-    out: dict[str, Any] = {}
-    for key, value in kwargs.items():
-        dotted = key.replace("__", ".")
-        alias = ALIASES.get(dotted.replace("_", "-"))
-        if "." not in dotted and isinstance(value, dict):
-            for k, v in value.items():
-                out[f"{dotted}.{k}"] = v
-        elif "." not in dotted and alias:
-            out[alias] = value
-        else:
-            out[dotted] = value
-    return out

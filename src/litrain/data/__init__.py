@@ -1,0 +1,29 @@
+"""Data: sources, splits, transforms, samplers and the DataModule.
+
+This file only registers names (no torch import), so listing them stays instant; each entry
+is imported on lookup."""
+
+from litrain.registry import AUGMENTS, DATASETS, SAMPLERS
+
+# Data sources: one function (DataConfig -> SourceData) each, in litrain/data/sources.py.
+for _name in (
+    "digits",
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+    "cifar100",
+    "imagefolder",
+    "arrays",
+    "synthetic",
+):
+    DATASETS.register(_name, f"litrain.data.sources:{_name}")
+
+# Train augmentation presets (data.augment): () -> a per-sample transform or None.
+for _name in ("none", "flip", "crop", "light"):
+    AUGMENTS.register(_name, f"litrain.data.transforms:{_name}")
+
+# Train samplers: (n, seed) -> a sampler with set_epoch. The DataModule uses "random"; the
+# balanced / progressive samplers of issue 13 are registered here too.
+SAMPLERS.register("random", "litrain.data.samplers:random")
+
+del _name

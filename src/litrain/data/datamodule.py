@@ -8,7 +8,6 @@ Lightning; the Lightning engine passes its loaders to ``Trainer.fit``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -21,16 +20,7 @@ from litrain.data.samplers import EpochShuffleSampler
 from litrain.data.splits import Normalize, SplitDataset
 from litrain.data.transforms import Transform, build_augment, channel_stats, resize_images
 from litrain.errors import DataError
-from litrain.registry import DATASETS
-
-
-class EpochIndexSampler(EpochShuffleSampler):
-    """EpochShuffleSampler's order, each index paired with its epoch (see SplitDataset)."""
-
-    yields_epoch = True  # litrain.data.sharding keeps the pairs when it shards the order
-
-    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
-        return ((self.epoch, i) for i in super().__iter__())
+from litrain.registry import DATASETS, SAMPLERS
 
 
 def _labels(split: Split) -> torch.Tensor:
@@ -156,10 +146,15 @@ class DataModule:
         return self.test_dataloader()
 
 
+# The train order comes from SAMPLERS; "random" is the seeded epoch shuffle (the only one
+# today: issue 13's balanced/progressive samplers register there and are picked here).
+TRAIN_SAMPLER = "random"
+
+
 def _train_sampler(ds: Dataset, seed: int) -> EpochShuffleSampler:
-    if isinstance(ds, SplitDataset):
-        return EpochIndexSampler(len(ds), seed)
-    return EpochShuffleSampler(len(ds), seed)  # type: ignore[arg-type]
+    # SplitDataset reads (epoch, i) pairs to seed its per-sample augmentation.
+    factory = SAMPLERS.get(TRAIN_SAMPLER)
+    return factory(len(ds), seed, with_epoch=isinstance(ds, SplitDataset))  # type: ignore[arg-type]
 
 
 def _held_out(n: int, fraction: float) -> int:

@@ -1,5 +1,5 @@
-"""Per-sample input transforms, chosen by name: normalization with the data set's own
-statistics, and light augmentation for images (flip / padded crop)."""
+"""Per-sample input transforms: normalization with the data set's own statistics, and light
+augmentation for images (flip / padded crop) chosen by preset name from ``AUGMENTS``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+
+from litrain.registry import AUGMENTS
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -49,7 +51,25 @@ class Augment:
         return x
 
 
+# Augment presets (data.augment), registered in litrain.data: () -> a transform or None.
+def none() -> Transform | None:
+    return None
+
+
+def flip() -> Transform | None:
+    return Augment(flip=True, crop=False)
+
+
+def crop() -> Transform | None:
+    return Augment(flip=False, crop=True)
+
+
+def light() -> Transform | None:
+    return Augment(flip=True, crop=True)
+
+
 def build_augment(preset: str, is_image: bool) -> Transform | None:
-    if preset == "none" or not is_image:
+    """The train transform of the ``data.augment`` preset; image presets skip non-images."""
+    if not is_image:
         return None
-    return Augment(flip=preset in ("flip", "light"), crop=preset in ("crop", "light"))
+    return AUGMENTS.get(preset)()

@@ -1,0 +1,17 @@
+"""Optimizers and learning-rate schedules by name (``optim.name``, ``optim.scheduler.name``).
+
+This file only registers names (no torch import); each entry is imported on lookup. Adding
+an optimizer is one function in optimizers.py and one line here; a schedule likewise in
+schedulers.py."""
+
+from litrain.registry import OPTIMIZERS, SCHEDULERS
+
+# Optimizers: (params, OptimConfig) -> torch.optim.Optimizer.
+for _name in ("sgd", "adam", "adamw"):
+    OPTIMIZERS.register(_name, f"litrain.optim.optimizers:{_name}")
+
+# Schedules: (optimizer, OptimConfig, Steps) -> [ScheduleSpec]; warmup is added by
+# build_schedulers for every one of them.
+for _name in ("none", "cosine", "step", "multistep", "onecycle", "plateau"):
+    SCHEDULERS.register(_name, f"litrain.optim.schedulers:{_name}")
+del _name
