@@ -126,7 +126,7 @@ def test_devices_and_nodes_come_from_torchrun(monkeypatch):
 def test_strategy_settings_reach_lightning():
     from lightning.pytorch.strategies import DDPStrategy, ModelParallelStrategy
 
-    from litrain.launch.environment import build_strategy
+    from litrain.engines.lightning.strategies import build_strategy
 
     cfg = load_config(
         overrides={"trainer.devices": 2, "trainer.ddp_timeout": 42, "trainer.find_unused_parameters": True}

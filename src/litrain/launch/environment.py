@@ -1,5 +1,6 @@
-"""Multi-process training: who launched us, which strategy to build, and how every rank
-agrees on one run directory.
+"""Multi-process training: who launched us, how many processes train, and how every rank
+agrees on one run directory. Lightning-free: the Lightning strategy built from these
+answers is in ``litrain.engines.lightning.strategies``.
 
 Three launchers reach the same code:
 - Lightning's own launcher (``--trainer.devices 2``): the main process re-runs the command
@@ -22,6 +23,7 @@ from typing import Any, Literal
 
 from litrain.config import Config, TrainerConfig
 from litrain.errors import ConfigError, LitrainError
+from litrain.launch.slurm import rendezvous
 
 # The run dir rank 0 chose; processes started by Lightning's launcher inherit it.
 RUN_DIR_ENV = "LITRAIN_RUN_DIR"
@@ -148,63 +150,6 @@ def world_size(t: TrainerConfig, accelerator: str) -> int:
     return max(int(devices), 1) * nodes
 
 
-def build_strategy(cfg: Config, accelerator: str) -> Any:
-    """The Lightning strategy object for ``trainer.strategy`` (or the string ``auto`` when one
-    process trains)."""
-    from lightning.pytorch.strategies import DDPStrategy
-
-    t = cfg.trainer
-    world = world_size(t, accelerator)
-    timeout = timedelta(seconds=t.ddp_timeout)
-    if wants_fsdp(t):
-        from litrain.engines.lightning.fsdp import build_fsdp_strategy
-
-        backend = resolve_backend(t.process_group_backend, accelerator)
-        return build_fsdp_strategy(t, accelerator, world, backend, timeout)
-    if t.strategy == "single_device":
-        if world > 1:
-            raise ConfigError(
-                f"trainer.strategy=single_device trains on one device, not {world}: "
-                "use ddp or set --trainer.devices 1"
-            )
-        return "auto"
-    if t.strategy == "auto" and world == 1:
-        return "auto"
-    return DDPStrategy(
-        start_method="spawn" if t.strategy == "ddp_spawn" else "popen",
-        process_group_backend=resolve_backend(t.process_group_backend, accelerator),
-        timeout=timeout,
-        find_unused_parameters=t.find_unused_parameters,
-        static_graph=t.static_graph,
-    )
-
-
-def parallel_kwargs(cfg: Config, accelerator: str) -> dict[str, Any]:
-    """Trainer arguments for devices, nodes, strategy and batch-norm sync."""
-    t = cfg.trainer
-    devices, nodes = resolve_devices(t)
-    kw: dict[str, Any] = {
-        "devices": devices,
-        "num_nodes": nodes,
-        "strategy": build_strategy(cfg, accelerator),
-    }
-    if detect_launch().launcher == "slurm":
-        # SLURM's warning signal is litrain's to handle (a checkpoint at the next step boundary,
-        # then the sbatch script requeues); Lightning's requeue would save inside the handler.
-        from lightning.fabric.plugins.environments import SLURMEnvironment
-
-        kw["plugins"] = [SLURMEnvironment(auto_requeue=False)]
-    if t.sync_batchnorm and world_size(t, accelerator) > 1:
-        if accelerator == "cpu":
-            # torch's SyncBatchNorm refuses CPU tensors; ours reduces the statistics with gloo.
-            from litrain.engines.lightning.sync_bn import CPUSyncBatchNorm
-
-            kw["plugins"] = [*kw.get("plugins", []), CPUSyncBatchNorm()]
-        else:
-            kw["sync_batchnorm"] = True
-    return kw
-
-
 def init_early(backend: str, timeout_s: int, env: LaunchEnv | None = None) -> None:
     """Open the default process group now, with the settings Lightning would use, so ranks
     can agree on things before the Trainer starts. A no-op unless torchrun/srun launched us."""
@@ -215,11 +160,7 @@ def init_early(backend: str, timeout_s: int, env: LaunchEnv | None = None) -> No
         return
     if env.launcher == "slurm":
         # Lightning derives the rendezvous address and port from the job; use the same ones.
-        from lightning.fabric.plugins.environments import SLURMEnvironment
-
-        slurm = SLURMEnvironment()
-        os.environ["MASTER_ADDR"] = slurm.main_address
-        os.environ["MASTER_PORT"] = str(slurm.main_port)
+        rendezvous()
     dist.init_process_group(
         backend, rank=env.global_rank, world_size=env.world_size, timeout=timedelta(seconds=timeout_s)
     )
@@ -259,10 +200,11 @@ def for_evaluation(cfg: Config, ckpt_path: Path) -> Config:
     """The config to evaluate a checkpoint file with: a full state dict needs no sharding, so
     an FSDP run's config evaluates under DDP (or one process). A sharded checkpoint
     directory must first become one file."""
-    from litrain.engines.lightning.fsdp import is_sharded_checkpoint
     from litrain.errors import CheckpointError
 
-    if is_sharded_checkpoint(ckpt_path):
+    # A torch.distributed.checkpoint directory (litrain.checkpoint.fsdp.is_sharded_checkpoint,
+    # restated: launch sits beside checkpoint in the layers and may not import it).
+    if ckpt_path.is_dir() and (ckpt_path / ".metadata").is_file():
         raise CheckpointError(
             f"{ckpt_path} is a sharded (FSDP) checkpoint: run 'litrain convert --consolidate "
             f"{ckpt_path} OUT.ckpt' and pass --ckpt OUT.ckpt"

@@ -1,7 +1,8 @@
 """``litrain slurm``: a ready sbatch script for a litrain fit, and its submission.
 
 The script launches one task per GPU (or ``--tasks-per-node`` CPU processes) with ``srun``;
-litrain then reads the SLURM env (Lightning's SLURM environment, requeue handling off).
+litrain then reads the SLURM env (Lightning's SLURM environment, requeue handling off;
+:func:`rendezvous` restates its address rules for the process group litrain opens early).
 SLURM sends ``SIGUSR1`` ``--signal-lead`` seconds before the time limit; litrain saves
 ``last.ckpt`` at the next optimizer-step boundary (the handler only sets a flag, see
 :mod:`litrain.reliability.preemption`) and exits with code 75; the script then requeues the job, and the
@@ -10,6 +11,7 @@ requeued job (same job id, same run dir) resumes from that checkpoint.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -27,6 +29,37 @@ _TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")  # SLURM forms: MM, MM:SS, HH
 
 class SlurmError(LitrainError):
     """sbatch is missing or refused the job."""
+
+
+def root_node_address(nodes: str) -> str:
+    """The first host of a SLURM node list, as Lightning's
+    ``SLURMEnvironment.resolve_root_node_address`` picks it: ``host[5-9]`` -> ``host5``,
+    ``host[3]`` -> ``host3``, ``a,b`` / ``a b`` -> ``a``."""
+    nodes = re.sub(r"\[(.*?)[,-].*\]", "\\1", nodes)  # the first node of every range
+    nodes = re.sub(r"\[(.*?)\]", "\\1", nodes)  # a range of one number
+    return nodes.split(" ")[0].split(",")[0]
+
+
+def rendezvous() -> tuple[str, int]:
+    """MASTER_ADDR and MASTER_PORT for an srun step, by Lightning's SLURMEnvironment rules
+    (``main_address`` / ``main_port``), written back to ``os.environ``; every rank of the job
+    computes the same pair, and Lightning later reads the same values, without importing
+    Lightning here.
+
+    Address: MASTER_ADDR if set, else the first host of SLURM_NODELIST (127.0.0.1 when
+    unset). Port: MASTER_PORT if set, else 15000 + the last 4 digits of SLURM_JOB_ID, else
+    12910."""
+    addr = os.environ.get("MASTER_ADDR")
+    if addr is None:
+        addr = root_node_address(os.environ.get("SLURM_NODELIST", "127.0.0.1"))
+        os.environ["MASTER_ADDR"] = addr
+    job_id = os.environ.get("SLURM_JOB_ID")
+    port = int(job_id[-4:]) + 15000 if job_id is not None else 12910  # ports in the 10k+ range
+    if "MASTER_PORT" in os.environ:
+        port = int(os.environ["MASTER_PORT"])
+    else:
+        os.environ["MASTER_PORT"] = str(port)
+    return addr, port
 
 
 @dataclass

@@ -24,8 +24,9 @@ from litrain.core.hardware import (  # lightning-free: the native engine shares 
 from litrain.engines.lightning.callbacks.checkpoint import TopKAndLastCheckpoint
 from litrain.engines.lightning.callbacks.history import HistoryCallback
 from litrain.engines.lightning.launcher import watch_ranks
+from litrain.engines.lightning.loggers import build_loggers
+from litrain.engines.lightning.strategies import parallel_kwargs
 from litrain.errors import ConfigError
-from litrain.launch.environment import parallel_kwargs
 from litrain.registry import import_object
 
 
@@ -46,41 +47,6 @@ def check_devices(accelerator: str, devices: int | str) -> None:
             f"trainer.devices={devices} but this machine has {available} {what}: "
             f"use --devices {available} or fewer"
         )
-
-
-def build_loggers(cfg: Config, run_dir: Path) -> list[Any]:
-    from lightning.pytorch import loggers as pll
-
-    out: list[Any] = []
-    if cfg.logging.csv:
-        from litrain.engines.lightning.csv_logger import AppendingCSVLogger
-
-        out.append(AppendingCSVLogger(save_dir=str(run_dir), name="logs", version=""))
-    if cfg.logging.tensorboard:
-        try:
-            import tensorboard  # noqa: F401
-        except ImportError:
-            raise ConfigError("logging.tensorboard needs: pip install 'litrain[tensorboard]'") from None
-        out.append(pll.TensorBoardLogger(save_dir=str(run_dir / "logs"), name="tensorboard", version=""))
-    wb = cfg.logging.wandb
-    if wb.enabled:
-        try:
-            import wandb  # noqa: F401
-        except ImportError:
-            raise ConfigError("logging.wandb needs: pip install 'litrain[wandb]'") from None
-        out.append(
-            pll.WandbLogger(
-                name=wb.name or cfg.run.name,
-                save_dir=str(run_dir / "logs"),
-                project=wb.project or "litrain",
-                entity=wb.entity,
-                tags=wb.tags or None,
-                log_model=wb.log_model,
-                offline=wb.mode == "offline",
-                mode=wb.mode,
-            )
-        )
-    return out
 
 
 def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]:
