@@ -129,9 +129,51 @@ def _slurm(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     return 0
 
 
+# The registries whose names a config value picks, listed under `litrain COMMAND --help`:
+# (heading, config key, registry name in litrain.registry).
+VOCABULARIES = [
+    ("data sources", "data.source", "DATASETS"),
+    ("models (built-in)", "model.name", "MODELS"),
+    ("tasks", "task.type", "TASKS"),
+    ("losses", "task.loss", "LOSSES"),
+    ("optimizers", "optim.name", "OPTIMIZERS"),
+    ("schedulers", "optim.scheduler.name", "SCHEDULERS"),
+    ("augment presets", "data.augment", "AUGMENTS"),
+    ("samplers", "", "SAMPLERS"),
+    ("strategies", "trainer.strategy", "STRATEGIES"),
+    ("loggers", "logging.*", "LOGGERS"),
+    ("engines", "run.engine", "ENGINES"),
+]
+
+
+def _names_epilog() -> str:
+    """The registered names, one vocabulary a line. The registries import only their light
+    provider packages, never torch."""
+    import textwrap
+
+    from litrain import registry
+
+    lines = ["registered names:"]
+    for heading, key, attr in VOCABULARIES:
+        label = f"{heading} ({key})" if key else heading
+        names = ", ".join(getattr(registry, attr).names())
+        if attr == "MODELS":
+            names += "; or timm:<name>, torchvision:<name>"
+        lines.append(
+            textwrap.fill(f"{label}: {names}", width=100, initial_indent="  ", subsequent_indent="    ")
+        )
+    return "\n".join(lines)
+
+
 def _command_parser(command: str) -> argparse.ArgumentParser:
     # allow_abbrev=False: a mistyped key (--trainer.max_epoch) is an error, not a prefix match.
-    p = argparse.ArgumentParser(prog=f"litrain {command}", description=COMMANDS[command], allow_abbrev=False)
+    p = argparse.ArgumentParser(
+        prog=f"litrain {command}",
+        description=COMMANDS[command],
+        allow_abbrev=False,
+        epilog=_names_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the epilog's lines
+    )
     if command == "config":
         p.add_argument("action", choices=["show", "validate"])
         p.add_argument("files", nargs="*", help="validate: the YAML file(s) to check")

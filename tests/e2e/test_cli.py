@@ -43,6 +43,45 @@ def test_help_imports_neither_torch_nor_lightning(tmp_path):
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
 
 
+def test_fit_help_lists_registered_names_without_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "from litrain.cli import run\n"
+        "try:\n"
+        "    run(['fit', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('torch', 'lightning') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    env = {**os.environ, "COLUMNS": "120"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+    names = out.stdout.split("registered names:")[1]
+    for line in (
+        "optimizers (optim.name): adam, adamw, sgd",
+        "schedulers (optim.scheduler.name): cosine, multistep, none, onecycle, plateau, step",
+        "losses (task.loss): bce, ce",
+        "engines (run.engine): lightning, native",
+        "samplers: random",
+    ):
+        assert line in names, names
+    for name in ("digits", "resnet18_cifar", "multilabel", "light", "ddp_spawn", "tensorboard"):
+        assert name in names
+
+
+def test_top_level_help_loads_no_registry(tmp_path):
+    # `litrain --help` stays fast: it lists commands only, so no provider package is imported.
+    code = (
+        "import sys\n"
+        "from litrain.cli import run\n"
+        "run(['--help'])\n"
+        "print('LOADED', [m for m in ('litrain.optim', 'litrain.data', 'litrain.engines') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert "LOADED []" in out.stdout, out.stdout + out.stderr
+
+
 def test_fit_help_lists_every_field_with_its_description(tmp_path):
     out = litrain("fit", "--help", cwd=tmp_path).stdout
     assert "--trainer.max_epochs" in out and "Epochs to train." in out
