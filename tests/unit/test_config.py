@@ -5,6 +5,7 @@ import yaml
 
 from litrain.config import Config, kwargs_to_overrides, load_config, parse_value, suggest
 from litrain.errors import ConfigError
+from litrain.run.parts import build_parts
 
 
 def test_defaults_match_the_design_sketch():
@@ -13,7 +14,27 @@ def test_defaults_match_the_design_sketch():
     assert cfg.model.name == "mlp"
     assert cfg.optim.name == "adamw" and cfg.optim.lr == 1e-3
     assert cfg.trainer.precision == "32-true"
-    assert cfg.checkpoint.monitor == "val/acc" and cfg.checkpoint.mode == "max"
+    # the task decides the monitor: classification ranks checkpoints by val/acc, highest first
+    assert cfg.checkpoint.monitor == "auto" and cfg.checkpoint.mode == "auto"
+    resolved = build_parts(cfg).config.checkpoint
+    assert resolved.monitor == "val/acc" and resolved.mode == "max"
+
+
+@pytest.mark.parametrize(
+    ("monitor", "mode", "expected"),
+    [
+        ("auto", "auto", ("val/acc", "max")),
+        ("auto", "min", ("val/acc", "min")),
+        ("val/loss", "auto", ("val/loss", "min")),
+        ("val/f1", "auto", ("val/f1", "max")),
+        ("val/loss", "max", ("val/loss", "max")),
+        (None, "auto", (None, "max")),
+    ],
+)
+def test_auto_monitor_and_mode_resolve_from_the_task(monitor, mode, expected):
+    cfg = Config.model_validate({"checkpoint": {"monitor": monitor, "mode": mode}})
+    ck = build_parts(cfg).config.checkpoint
+    assert (ck.monitor, ck.mode) == expected
 
 
 def test_merge_order_defaults_files_then_overrides(tmp_path):

@@ -303,8 +303,15 @@ class TrainerConfig(Section):
 
 
 class CheckpointConfig(Section):
-    monitor: str | None = Field("val/acc", description="Metric that ranks checkpoints.")
-    mode: Literal["min", "max"] = Field("max", description="min or max of the monitor.")
+    monitor: str | None = Field(
+        "auto",
+        description="Metric that ranks checkpoints (auto: the task's, e.g. val/acc for "
+        "classification; null: keep the newest only).",
+    )
+    mode: Literal["min", "max", "auto"] = Field(
+        "auto",
+        description="min or max of the monitor (auto: the task's; for another monitor min if it ends in loss).",
+    )
     save_top_k: int = Field(1, ge=-1, description="Best checkpoints to keep (-1: all).")
     save_last: bool = Field(True, description="Also keep last.ckpt.")
     every_n_epochs: int = Field(1, ge=0, description="Save every N epochs.")

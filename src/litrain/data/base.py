@@ -18,6 +18,7 @@ class DataInfo:
     class_names: list[str] = field(default_factory=list)
     multilabel: bool = False
     is_image: bool = False  # (C, H, W) images: image transforms apply
+    float_targets: bool = False  # real-valued targets (regression), not class labels
 
     @property
     def in_chans(self) -> int:
@@ -26,7 +27,8 @@ class DataInfo:
 
 Split = tuple[torch.Tensor, torch.Tensor] | Dataset
 """A split is either in-memory ``(x, y)`` tensors or a map-style Dataset of (x, y) pairs.
-y is int64: (N,) class indices, or (N, K) 0/1 targets for multilabel data."""
+y is int64 (N,) class indices or (N, K) 0/1 targets for multilabel data, or floats when
+``DataInfo.float_targets``; the task decides what it can learn from."""
 
 
 @dataclass

@@ -91,7 +91,7 @@ class DataModule:
         return src
 
     def _check_labels(self, src: SourceData) -> None:
-        if src.info.multilabel:
+        if src.info.multilabel or src.info.float_targets:
             return
         found = max(int(_labels(s).max()) + 1 for s in (src.train, src.val, src.test) if s is not None)
         wanted = self.task.num_classes

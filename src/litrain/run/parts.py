@@ -1,5 +1,6 @@
-"""Config -> the objects of one run, in the order the design's data flow gives:
-datamodule, then the task and model sized from the data, then the LightningModule."""
+"""Config -> the objects of one run, in the order the design's data flow gives: datamodule,
+then the task and model sized from the data. Engine-neutral: each engine wraps these parts
+in its own loop (TaskModule + L.Trainer, or the native loop)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,40 @@ from litrain.data.base import DataInfo
 from litrain.data.datamodule import DataModule, build_datamodule
 from litrain.errors import ConfigError
 from litrain.models.factory import build_model, resolve_name
-from litrain.tasks.classification import ClassificationTask
+from litrain.registry import TASKS
+from litrain.tasks.base import NO_TASK_MONITOR, Task
 
 
 @dataclass
 class Parts:
-    config: Config  # resolved: model name canonical, num_classes and task type filled in
+    config: Config  # resolved: model name canonical, task and monitor filled in from the data
     datamodule: Any  # litrain DataModule or the user's LightningDataModule
     model: nn.Module
-    task: ClassificationTask | None
+    task: Task | None
     info: DataInfo | None
+
+
+def build_task(cfg: Config, info: DataInfo) -> tuple[Task, Config]:
+    """The task named by ``task.type``, sized from the data, and the config with its
+    resolved section (what the data decided, e.g. num_classes)."""
+    task: Task = TASKS.get(cfg.task.type)(cfg.task, info)
+    return task, cfg.model_copy(update={"task": task.config})
+
+
+def resolve_monitor(cfg: Config, task: Task | None) -> Config:
+    """``checkpoint.monitor/mode: auto`` made concrete, so config.yaml records what ran: the
+    task's default monitor and mode; for another monitor, min when it names a loss."""
+    ck = cfg.checkpoint
+    if ck.monitor is None and ck.mode == "auto":  # no ranking: the mode is never read
+        return cfg.model_copy(update={"checkpoint": ck.model_copy(update={"mode": "max"})})
+    if ck.monitor is None or (ck.monitor != "auto" and ck.mode != "auto"):
+        return cfg
+    default = (task.monitor, task.monitor_mode) if task is not None else NO_TASK_MONITOR
+    if ck.monitor == "auto":
+        monitor, mode = default[0], default[1] if ck.mode == "auto" else ck.mode
+    else:
+        monitor, mode = ck.monitor, "min" if ck.monitor.endswith("loss") else "max"
+    return cfg.model_copy(update={"checkpoint": ck.model_copy(update={"monitor": monitor, "mode": mode})})
 
 
 def build_parts(cfg: Config) -> Parts:
@@ -30,7 +55,7 @@ def build_parts(cfg: Config) -> Parts:
 
     ``model.class_path`` builds the user's module (LightningModule or nn.Module) from its
     ``init_args``; with litrain's own data the task is still sized from the data, so a plain
-    nn.Module trains inside TaskModule like a built-in model.
+    nn.Module trains inside the engine like a built-in model.
     """
     dm = build_datamodule(cfg.data, cfg.task, cfg.run.seed)
     info = None
@@ -39,13 +64,8 @@ def build_parts(cfg: Config) -> Parts:
         dm.setup("fit")
         info = dm.info
         assert info is not None
-        check_task_fits_data(cfg, info)
-        num_classes = cfg.task.num_classes or info.num_classes
-        task_cfg = cfg.task.model_copy(update={"num_classes": num_classes})
-        if info.multilabel and cfg.task.type != "multilabel":
-            task_cfg = task_cfg.model_copy(update={"type": "multilabel"})
-        task = ClassificationTask(task_cfg, num_classes)
-        cfg = cfg.model_copy(update={"task": task_cfg})
+        task, cfg = build_task(cfg, info)
+    cfg = resolve_monitor(cfg, task)
     if cfg.model.class_path:
         return Parts(cfg, dm, build_model(cfg.model, (), 0), task, info)
     if info is None or task is None:
@@ -56,35 +76,3 @@ def build_parts(cfg: Config) -> Parts:
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
     model = build_model(model_cfg, info.input_shape, task.num_outputs)
     return Parts(cfg.model_copy(update={"model": model_cfg}), dm, model, task, info)
-
-
-def check_task_fits_data(cfg: Config, info: DataInfo) -> None:
-    """Multilabel is a property of the targets: the config and the data must agree on it
-    and, for multilabel data, on the number of labels."""
-    wants_multilabel = cfg.task.type == "multilabel" or cfg.task.multilabel
-    if wants_multilabel and not info.multilabel:
-        raise ConfigError(
-            f"task.type=multilabel needs (N, K) 0/1 targets, but data.source={cfg.data.source} gives "
-            "one class label per sample: use task.type classification (or binary)"
-        )
-    if info.multilabel and cfg.task.num_classes not in (None, info.num_classes):
-        raise ConfigError(
-            f"task.num_classes={cfg.task.num_classes} but the multilabel targets have "
-            f"{info.num_classes} labels: drop task.num_classes or set it to {info.num_classes}"
-        )
-
-
-def build_module(parts: Parts) -> Any:
-    """The LightningModule: TaskModule around the model, or the user's own module."""
-    import lightning as L
-
-    from litrain.engines.lightning.module import TaskModule
-
-    if isinstance(parts.model, L.LightningModule):
-        return parts.model
-    if parts.task is None:
-        raise ConfigError(
-            f"model.class_path={parts.config.model.class_path} is a plain nn.Module: with "
-            "data.class_path it must be a LightningModule (litrain cannot size the task)"
-        )
-    return TaskModule(parts.model, parts.task, parts.config.optim, parts.config.to_dict())

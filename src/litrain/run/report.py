@@ -1,5 +1,6 @@
-"""Run-dir artifacts drawn from recorded numbers: history.json, plots/, summary.json and
-the confusion matrix. Shared by both engines; matplotlib is imported only when drawing."""
+"""Run-dir artifacts drawn from recorded numbers: history.json, plots/ and summary.json.
+Shared by both engines; matplotlib is imported only when drawing. (A task's own artifacts,
+such as the confusion matrix, are written by the task.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 
@@ -50,39 +50,6 @@ def plot_history(history: list[dict[str, float]], plots_dir: Path) -> list[Path]
         plt.close(fig)
         written.append(path)
     return written
-
-
-def save_confusion_matrix(matrix: torch.Tensor, run_dir: Path) -> None:
-    """confusion_matrix.csv (rows: true class, columns: predicted) and plots/confusion_matrix.png.
-    Multilabel matrices (L, 2, 2) are written one row per label: tn, fp, fn, tp."""
-    m = matrix.long().numpy()
-    lines = []
-    if m.ndim == 3:
-        lines.append("label,tn,fp,fn,tp")
-        lines += [f"{i},{r[0, 0]},{r[0, 1]},{r[1, 0]},{r[1, 1]}" for i, r in enumerate(m)]
-    else:
-        lines.append("true\\pred," + ",".join(str(i) for i in range(m.shape[1])))
-        lines += [f"{i}," + ",".join(str(v) for v in row) for i, row in enumerate(m)]
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "confusion_matrix.csv").write_text("\n".join(lines) + "\n")
-    if m.ndim != 2:
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    (run_dir / "plots").mkdir(exist_ok=True)
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.imshow(m, cmap="Blues")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if m.shape[0] <= 20:
-        for (i, j), v in np.ndenumerate(m):
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(run_dir / "plots" / "confusion_matrix.png", dpi=80)
-    plt.close(fig)
 
 
 def tensor_dict_to_floats(metrics: dict[str, Any]) -> dict[str, float]:

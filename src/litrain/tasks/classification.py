@@ -3,19 +3,57 @@ and multilabel. Both engines call these, so they compute the same numbers."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
-import torch.nn.functional as F
 import torchmetrics as tm
 from torch import Tensor
 
 from litrain.config import TaskConfig
+from litrain.data.base import DataInfo
 from litrain.errors import ConfigError
+from litrain.registry import LOSSES
+
+
+def classification_task(cfg: TaskConfig, info: DataInfo) -> ClassificationTask:
+    """The task for ``task.type`` classification/binary/multilabel, sized from the data.
+
+    Multilabel is a property of the targets: the config and the data must agree on it and,
+    for multilabel data, on the number of labels."""
+    if info.float_targets:
+        raise ConfigError(
+            f"task.type={cfg.type} needs integer class labels, but the data's targets are real "
+            "numbers: choose a task.type that learns float targets"
+        )
+    wants_multilabel = cfg.type == "multilabel" or cfg.multilabel
+    if wants_multilabel and not info.multilabel:
+        raise ConfigError(
+            "task.type=multilabel needs (N, K) 0/1 targets, but the data gives one class label "
+            "per sample: use task.type classification (or binary)"
+        )
+    if info.multilabel and cfg.num_classes not in (None, info.num_classes):
+        raise ConfigError(
+            f"task.num_classes={cfg.num_classes} but the multilabel targets have "
+            f"{info.num_classes} labels: drop task.num_classes or set it to {info.num_classes}"
+        )
+    update: dict[str, Any] = {"num_classes": cfg.num_classes or info.num_classes}
+    if info.multilabel and cfg.type != "multilabel":
+        update["type"] = "multilabel"
+    resolved = cfg.model_copy(update=update)
+    return ClassificationTask(resolved, resolved.num_classes or info.num_classes)
 
 
 class ClassificationTask:
+    """The Task protocol (``litrain.tasks.base``) for single-label and multilabel classes."""
+
+    monitor = "val/acc"
+    monitor_mode = "max"
+
     def __init__(self, cfg: TaskConfig, num_classes: int) -> None:
         mode = "multilabel" if cfg.multilabel else cfg.type
         self.mode = "multiclass" if mode == "classification" else mode
+        self.config = cfg
         self.num_classes = num_classes
         if self.mode == "binary" and num_classes > 2:
             raise ConfigError(f"task.type=binary but the data has {num_classes} classes")
@@ -25,20 +63,17 @@ class ClassificationTask:
             raise ConfigError(f"task.type={self.mode} trains with bce: drop task.loss=ce")
         self.label_smoothing = cfg.label_smoothing
         self.pos_weight = cfg.pos_weight
+        self._loss = LOSSES.get(cfg.loss or ("ce" if self.mode == "multiclass" else "bce"))(cfg)
 
     @property
     def num_outputs(self) -> int:
         return 1 if self.mode == "binary" else self.num_classes
 
+    def unpack(self, batch: Any) -> tuple[Tensor, Tensor]:
+        return batch[0], batch[1]
+
     def loss(self, logits: Tensor, y: Tensor) -> Tensor:
-        logits = logits.float()  # losses in fp32 under autocast
-        if self.mode == "multiclass":
-            return F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
-        target = y.float().view_as(logits) if self.mode == "binary" else y.float()
-        if self.label_smoothing:
-            target = target * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
-        pos_weight = torch.tensor(self.pos_weight, device=logits.device) if self.pos_weight else None
-        return F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
+        return self._loss(logits, y)
 
     def probs(self, logits: Tensor) -> Tensor:
         """(N, C) class probabilities; binary gives (N, 2) = [p(0), p(1)]."""
@@ -50,6 +85,8 @@ class ClassificationTask:
             p = p.view(-1, 1)
             return torch.cat([1 - p, p], dim=1)
         return p
+
+    prediction = probs  # what predict collects: the class probabilities
 
     def metric_inputs(self, logits: Tensor) -> Tensor:
         """What torchmetrics gets: probabilities, 1-D for binary."""
@@ -96,3 +133,19 @@ class ClassificationTask:
 
     def confusion_matrix(self) -> tm.Metric:
         return tm.ConfusionMatrix(**self._kwargs())
+
+    def artifact_metrics(self, split: str) -> tm.Metric | None:
+        """The test split's confusion matrix."""
+        return self.confusion_matrix() if split == "test" else None
+
+    def write_artifacts(self, split: str, values: Tensor, run_dir: Path) -> list[Path]:
+        from litrain.tasks.classification_files import save_confusion_matrix
+
+        save_confusion_matrix(values.cpu(), run_dir)
+        return [run_dir / "confusion_matrix.csv"]
+
+    def write_predictions(self, path: Path, predictions: Tensor, targets: Any, names: list[str]) -> Path:
+        from litrain.tasks.classification_files import write_predictions
+
+        preds = self.decide(predictions)
+        return write_predictions(path, predictions, targets, names, preds, self.mode == "multilabel")

@@ -13,8 +13,23 @@ import torchmetrics as tm
 from torch import nn
 
 from litrain.config import OptimConfig
-from litrain.optim.factory import build_optimizer, build_schedulers
-from litrain.tasks.classification import ClassificationTask
+from litrain.errors import ConfigError
+from litrain.optim.optimizers import build_optimizer
+from litrain.optim.schedulers import build_schedulers
+from litrain.run.parts import Parts
+from litrain.tasks.base import Task
+
+
+def build_module(parts: Parts) -> L.LightningModule:
+    """The LightningModule: TaskModule around the model, or the user's own module."""
+    if isinstance(parts.model, L.LightningModule):
+        return parts.model
+    if parts.task is None:
+        raise ConfigError(
+            f"model.class_path={parts.config.model.class_path} is a plain nn.Module: with "
+            "data.class_path it must be a LightningModule (litrain cannot size the task)"
+        )
+    return TaskModule(parts.model, parts.task, parts.config.optim, parts.config.to_dict())
 
 
 class RunningMean(tm.Metric):
@@ -48,7 +63,7 @@ class TaskModule(L.LightningModule):
     def __init__(
         self,
         model: nn.Module,
-        task: ClassificationTask,
+        task: Task,
         optim: OptimConfig,
         config: dict[str, Any] | None = None,
     ) -> None:
@@ -61,7 +76,9 @@ class TaskModule(L.LightningModule):
         self.save_hyperparameters({"config": config or {}})
         self.val_metrics = task.metrics("val/")
         self.test_metrics = task.metrics("test/")
-        self.test_confusion = task.confusion_matrix()
+        self.test_artifacts = task.artifact_metrics("test")
+        # the progress bar shows the monitored metric next to the loss
+        self.shown_metric = ((config or {}).get("checkpoint") or {}).get("monitor") or task.monitor
         # Loss means as torchmetrics: they sync (sum, weight) as floats across ranks, so under
         # DDP the epoch value is the 1-process number. (Lightning's sync_dist mean averages an
         # integer sample count, which is off when ranks hold uneven shares.)
@@ -81,8 +98,8 @@ class TaskModule(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        x, y = batch
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, y = self.task.unpack(batch)
         loss = self.task.loss(self(x), y)
         # What self.log("train/loss", on_step=True, on_epoch=True, prog_bar=True) gives, without
         # its cost on every step (a result entry and a device move per call, more than the
@@ -116,15 +133,15 @@ class TaskModule(L.LightningModule):
         if trainer.global_step % trainer.log_every_n_steps == 0 or trainer.should_stop:
             self.log("train/lr", trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
 
-    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
-        x, y = batch
+    def _eval_step(self, batch: Any, split: str) -> torch.Tensor:
+        x, y = self.task.unpack(batch)
         logits = self(x)
         loss = self.task.loss(logits, y)
         metrics = self.val_metrics if split == "val" else self.test_metrics
-        probs = self.task.metric_inputs(logits)
-        metrics.update(probs, y)
-        if split == "test":
-            self.test_confusion.update(probs, y)
+        preds = self.task.metric_inputs(logits)
+        metrics.update(preds, y)
+        if split == "test" and self.test_artifacts is not None:
+            self.test_artifacts.update(preds, y)
         mean = self.val_loss_mean if split == "val" else self.test_loss_mean
         mean.update(loss.detach(), weight=len(x))  # logged once per epoch (below)
         return logits
@@ -142,7 +159,8 @@ class TaskModule(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         values = self.val_metrics.compute()
-        self.log("val/acc", values.pop("val/acc"), prog_bar=True)
+        if self.shown_metric in values:
+            self.log(self.shown_metric, values.pop(self.shown_metric), prog_bar=True)
         self.log_dict(values)
         self.val_metrics.reset()
 
@@ -152,16 +170,16 @@ class TaskModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.log_dict(self.test_metrics.compute())
         self.test_metrics.reset()
-        matrix = self.test_confusion.compute().cpu()
-        self.test_confusion.reset()
+        if self.test_artifacts is None:
+            return
+        values = self.test_artifacts.compute()
+        self.test_artifacts.reset()
         if self.trainer.is_global_zero:
-            from litrain.run.report import save_confusion_matrix
-
-            save_confusion_matrix(matrix, Path(self.trainer.default_root_dir))
+            self.task.write_artifacts("test", values, Path(self.trainer.default_root_dir))
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        x = batch[0] if isinstance(batch, list | tuple) else batch
-        return self.task.probs(self(x))
+        x = self.task.unpack(batch)[0] if isinstance(batch, list | tuple) else batch
+        return self.task.prediction(self(x))
 
     def configure_optimizers(self) -> Any:
         optimizer = build_optimizer(self.parameters(), self.optim_cfg)

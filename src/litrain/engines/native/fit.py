@@ -8,27 +8,27 @@ Lightning is never imported on this path.
 
 from __future__ import annotations
 
-import json
-import time
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
+from litrain.checkpoint.convert import check_resumable_in, to_native
+from litrain.checkpoint.load import check_fits, load_checkpoint
 from litrain.config import Config
-from litrain.core.rng import seed_everything
-from litrain.core.versions import versions
+from litrain.core.hardware import resolve_accelerator, resolve_precision
+from litrain.engines.native.ddp import device_for_rank, make_trainer
 from litrain.errors import ConfigError
-
-if TYPE_CHECKING:
-    from litrain.api import RunResult
+from litrain.launch.environment import detect_launch, wants_fsdp
+from litrain.run.lifecycle import Engine
+from litrain.run.parts import Parts
+from litrain.run.result import FitOutcome
 
 
 def check_supported(cfg: Config) -> None:
     """Refuse, with what to do instead, what only the Lightning engine provides."""
     t, why = cfg.trainer, []
-    from litrain.launch.environment import detect_launch, wants_fsdp
-
     if detect_launch().external:  # torchrun/srun started the processes: DDP (native_ddp.py)
         if t.strategy not in ("auto", "ddp") or wants_fsdp(t) or t.sync_batchnorm:
             why.append("strategies other than ddp, and sync_batchnorm, under torchrun")
@@ -53,8 +53,6 @@ def check_supported(cfg: Config) -> None:
 
 
 def resolve_device(cfg: Config) -> tuple[torch.device, str]:
-    from litrain.core.hardware import resolve_accelerator, resolve_precision
-
     accel = resolve_accelerator(cfg.trainer.accelerator)
     if accel == "gpu":
         raise ConfigError("trainer.accelerator=gpu but no CUDA GPU is visible: use --accelerator cpu")
@@ -63,94 +61,58 @@ def resolve_device(cfg: Config) -> tuple[torch.device, str]:
     return torch.device(accel), resolve_precision(cfg.trainer.precision, accel)
 
 
-def fit_native(
-    cfg: Config,
-    *,
-    run_dir: str | Path | None = None,
-    resume: str | None = None,
-    overwrite: bool = False,
-    quiet: bool = False,
-) -> RunResult:
-    """Train ``cfg`` with the native loop; the API's ``fit`` calls this for engine native."""
-    from litrain.api import RunResult, preempted_result
-    from litrain.checkpoint.convert import check_resumable_in, to_native
-    from litrain.checkpoint.load import check_fits, load_checkpoint
-    from litrain.core.hardware import resolve_accelerator
-    from litrain.engines.native.ddp import device_for_rank, make_trainer
-    from litrain.launch.environment import agree_run_dir, is_global_zero
-    from litrain.reliability.preemption import Preempted
-    from litrain.run.parts import build_parts
-    from litrain.run.report import write_json
-    from litrain.run.rundir import choose_run_dir, resolve_checkpoint
+class NativeEngine(Engine):
+    name = "native"
 
-    # under torchrun: rank 0 chooses the run dir, the process group opens here
-    out_dir = agree_run_dir(
-        lambda: choose_run_dir(cfg, run_dir, resume, overwrite),
-        cfg,
-        resolve_accelerator(cfg.trainer.accelerator),
-    )
-    check_supported(cfg)
-    device, precision = resolve_device(cfg)
-    device = device_for_rank(device)
-    seed_everything(cfg.run.seed)
-    if cfg.run.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    parts = build_parts(cfg)
-    cfg = parts.config
-    if parts.task is None or not isinstance(parts.model, torch.nn.Module) or _is_lightning(parts.model):
-        raise ConfigError(
-            "run.engine=native trains litrain tasks on an nn.Module; a LightningModule or "
-            "LightningDataModule from class_path needs run.engine=lightning"
+    def prepare(self, cfg: Config) -> None:
+        check_supported(cfg)
+        device, self.precision = resolve_device(cfg)
+        self.device = device_for_rank(device)
+        if cfg.run.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+
+    def setup(self, parts: Parts, run_dir: Path, quiet: bool) -> None:
+        if parts.task is None or not isinstance(parts.model, torch.nn.Module) or _is_lightning(parts.model):
+            raise ConfigError(
+                "run.engine=native trains litrain tasks on an nn.Module; a LightningModule or "
+                "LightningDataModule from class_path needs run.engine=lightning"
+            )
+        self.monitor = parts.config.checkpoint.monitor
+        self.trainer = make_trainer(
+            parts.config,
+            parts.model,
+            parts.task,
+            parts.datamodule,
+            run_dir,
+            self.device,
+            self.precision,
+            quiet,
         )
-    trainer = make_trainer(cfg, parts.model, parts.task, parts.datamodule, out_dir, device, precision, quiet)
-    if resume:
-        path = resolve_checkpoint(resume, cfg, out_dir)
-        raw = load_checkpoint(path)
-        check_resumable_in(raw, "native", path)
-        ckpt = to_native(raw)
-        check_fits(ckpt, trainer.model, path)
-        trainer.load_checkpoint(ckpt)
-    if is_global_zero():
-        from litrain.checkpoint.store import clean_stale_temps
 
-        cfg.save(out_dir / "config.yaml")
-        clean_stale_temps(trainer.keeper.dir)  # left by a run killed mid-write
-    start = time.perf_counter()
-    try:
-        state = trainer.fit()
-    except Preempted as stop:
-        return preempted_result(stop, out_dir, cfg)
-    wall = time.perf_counter() - start
-    metrics = state.metrics
-    summary_path = out_dir / "summary.json"
-    if not metrics and summary_path.is_file():  # resumed a finished run: nothing new ran
-        metrics = json.loads(summary_path.read_text()).get("metrics", {})
-    keeper = trainer.keeper
-    best = keeper.best_path if keeper.best_path and Path(keeper.best_path).is_file() else None
-    last = keeper.last_path or None
-    score = keeper.best_score if cfg.checkpoint.monitor else None
-    summary = {
-        "engine": "native",
-        "metrics": metrics,
-        "best_metric": score,
-        "monitor": cfg.checkpoint.monitor,
-        "best_checkpoint": best,
-        "last_checkpoint": last,
-        "epochs": state.epoch,
-        "steps": state.global_step,
-        "wall_time_s": round(wall, 3),
-        "versions": versions(),
-    }
-    if state.stop_reason:
-        summary["stopped"] = state.stop_reason
-    if is_global_zero():
-        write_json(summary_path, summary)
-    return RunResult(metrics, out_dir, cfg, best, last, summary)
+    def resume(self, checkpoint: Path) -> None:
+        raw = load_checkpoint(checkpoint)
+        check_resumable_in(raw, "native", checkpoint)
+        ckpt = to_native(raw)
+        check_fits(ckpt, self.trainer.model, checkpoint)
+        self.trainer.load_checkpoint(ckpt)
+
+    def fit(self) -> FitOutcome:
+        state = self.trainer.fit()
+        keeper = self.trainer.keeper
+        return FitOutcome(
+            metrics=state.metrics,
+            best_metric=keeper.best_score if self.monitor else None,
+            best_checkpoint=keeper.best_path
+            if keeper.best_path and Path(keeper.best_path).is_file()
+            else None,
+            last_checkpoint=keeper.last_path or None,
+            epochs=state.epoch,
+            steps=state.global_step,
+            extra={"stopped": state.stop_reason} if state.stop_reason else {},
+        )
 
 
 def _is_lightning(model: Any) -> bool:
     """A LightningModule without importing Lightning: it is in sys.modules if one exists."""
-    import sys
-
     lightning = sys.modules.get("lightning")
     return lightning is not None and isinstance(model, lightning.LightningModule)

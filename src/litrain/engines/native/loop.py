@@ -51,12 +51,14 @@ from litrain.engines.native.csvlog import MetricsCsv, write_hparams
 from litrain.engines.native.position import EpochState, restore_position, save_position
 from litrain.engines.native.precision import Precision
 from litrain.engines.native.stopping import EarlyStopper, parse_max_time
-from litrain.optim.factory import build_optimizer, build_schedulers
+from litrain.optim.optimizers import build_optimizer
+from litrain.optim.schedulers import build_schedulers
 from litrain.reliability.nonfinite import NonFinitePolicy
 from litrain.reliability.oom import MicroBatches, add_gradients
 from litrain.reliability.preemption import PreemptionHandler, agree, announce
 from litrain.run.report import plot_history, write_json
-from litrain.tasks.classification import ClassificationTask
+from litrain.run.rundir import checkpoint_dir
+from litrain.tasks.base import Task
 
 
 def limit_batches(available: int, limit: int | float | None, what: str) -> int:
@@ -88,7 +90,7 @@ class NativeTrainer:
         self,
         cfg: Config,
         model: nn.Module,
-        task: ClassificationTask,
+        task: Task,
         datamodule: Any,
         run_dir: Path,
         device: torch.device,
@@ -143,7 +145,7 @@ class NativeTrainer:
 
     # ----------------------------------------------------------------- setup helpers
     def _checkpoint_dir(self) -> Path:
-        return Path(self.cfg.checkpoint.dir) if self.cfg.checkpoint.dir else self.run_dir / "checkpoints"
+        return checkpoint_dir(self.cfg, self.run_dir)
 
     def total_steps(self) -> int:
         """Lightning's ``estimated_stepping_batches``, which sizes the schedules."""
@@ -153,7 +155,7 @@ class NativeTrainer:
         return min(total, self.max_steps) if self.max_steps != -1 else total
 
     def _to_device(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = batch[0], batch[1]
+        x, y = self.task.unpack(batch)
         if x.device != self.device:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
         return self.precision.convert_input(x), y

@@ -12,7 +12,7 @@ from litrain.reliability.preemption import PreemptionHandler, agree, announce
 
 class PreemptionCallback(L.Callback):
     """Lightning: on the first step boundary after a signal, every rank saves
-    ``<dirpath>/last.ckpt`` and raises :class:`Preempted`; ``litrain.api.fit`` turns that into
+    ``<dirpath>/last.ckpt`` and raises :class:`Preempted`; the shared lifecycle (``litrain.run.lifecycle``) turns that into
     a result with ``preempted`` set and the CLI exits with ``REQUEUE_EXIT_CODE``."""
 
     def __init__(self, dirpath: str | Path, signals: list[str], filename: str = "last.ckpt") -> None:

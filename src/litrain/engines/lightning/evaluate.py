@@ -1,0 +1,64 @@
+"""validate, test and predict with the Lightning engine: the checkpoint's weights in the
+module, one Trainer call, results in the run dir. Native and safetensors checkpoints load
+too (converted in memory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from litrain.checkpoint.convert import read_any, to_lightning
+from litrain.checkpoint.load import check_fits
+from litrain.config import Config
+from litrain.core.rng import seed_everything
+from litrain.engines.lightning.loaders import trainer_loaders
+from litrain.engines.lightning.module import build_module
+from litrain.engines.lightning.trainer import build_trainer
+from litrain.errors import ConfigError
+from litrain.launch.environment import for_evaluation
+from litrain.run.parts import Parts, build_parts
+from litrain.run.report import tensor_dict_to_floats, write_json
+
+
+def restore(cfg: Config, ckpt_path: Path, run_dir: Path, quiet: bool) -> tuple[Parts, Any, Any]:
+    """(parts, module with the checkpoint's weights, trainer)."""
+    cfg = for_evaluation(cfg, ckpt_path)
+    seed_everything(cfg.run.seed)
+    parts = build_parts(cfg)
+    module = build_module(parts)
+    ckpt = to_lightning(read_any(ckpt_path))
+    check_fits(ckpt, module, ckpt_path)
+    module.load_state_dict(ckpt["state_dict"])
+    trainer = build_trainer(parts.config, run_dir, quiet, logger=False)
+    return parts, module, trainer
+
+
+def evaluate(stage: str, cfg: Config, ckpt_path: Path, run_dir: Path, quiet: bool) -> tuple[dict, Parts]:
+    """Metrics of ``stage`` (validate or test); writes run_dir/<stage>_metrics.json and the
+    task's artifacts (the confusion matrix for classification)."""
+    parts, module, trainer = restore(cfg, ckpt_path, run_dir, quiet)
+    run = trainer.validate if stage == "validate" else trainer.test
+    results = run(module, verbose=not quiet, **trainer_loaders(parts.datamodule, stage, trainer))
+    metrics = tensor_dict_to_floats(results[0] if results else {})
+    if trainer.is_global_zero:
+        write_json(run_dir / f"{stage}_metrics.json", {"checkpoint": str(ckpt_path), "metrics": metrics})
+    return metrics, parts
+
+
+def predict(cfg: Config, ckpt_path: Path, run_dir: Path, out: Path, split: str, quiet: bool) -> Parts:
+    """The task's predictions file for ``split`` (val or test; targets included)."""
+    parts, module, trainer = restore(cfg, ckpt_path, run_dir, quiet)
+    dm, task = parts.datamodule, parts.task
+    if task is None:
+        raise ConfigError(
+            "litrain predict writes a litrain task's predictions, and data.class_path gives none: "
+            "use litrain's data sources, or call trainer.predict on your own module"
+        )
+    loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
+    outputs = torch.cat(list(trainer.predict(module, dataloaders=loader))).float()
+    targets = torch.cat([task.unpack(b)[1] for b in loader]) if split in ("val", "test") else None
+    names = parts.info.class_names if parts.info else [str(i) for i in range(outputs.shape[1])]
+    task.write_predictions(out, outputs, targets, names)
+    return parts

@@ -1,0 +1,80 @@
+"""``run.engine: lightning``: the parts wrapped in TaskModule and trained by L.Trainer. The
+steps around the loop (run dir, seed, parts, config.yaml, summary.json) are the shared
+lifecycle's (litrain.run.lifecycle)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from litrain.checkpoint.convert import as_lightning_file
+from litrain.checkpoint.load import check_fits, load_checkpoint
+from litrain.config import Config
+from litrain.core.hardware import resolve_accelerator
+from litrain.engines.lightning.loaders import trainer_loaders
+from litrain.engines.lightning.module import build_module
+from litrain.engines.lightning.trainer import build_trainer
+from litrain.run.lifecycle import Engine
+from litrain.run.parts import Parts
+from litrain.run.result import FitOutcome
+
+
+class LightningEngine(Engine):
+    name = "lightning"
+
+    def setup(self, parts: Parts, run_dir: Path, quiet: bool) -> None:
+        from litrain.launch.environment import wants_fsdp
+
+        cfg = parts.config
+        module = build_module(parts)
+        if wants_fsdp(cfg.trainer) and resolve_accelerator(cfg.trainer.accelerator) == "cpu":
+            from litrain.engines.lightning.fsdp import as_fsdp2_module
+
+            module = as_fsdp2_module(module, cfg.trainer)
+        if cfg.trainer.compile and hasattr(module, "model"):
+            from litrain.core.compile import compile_model  # in place: checkpoint keys unchanged
+
+            compile_model(module.model, True)
+        self.parts, self.module = parts, module
+        self.trainer = build_trainer(cfg, run_dir, quiet)
+        if self.trainer.world_size == 1 and hasattr(parts.datamodule, "loader_device"):
+            parts.datamodule.loader_device = self.trainer.strategy.root_device  # in-memory batches there
+        self.ckpt_path: Path | None = None
+
+    def resume(self, checkpoint: Path) -> None:
+        if (checkpoint / ".metadata").is_file():  # FSDP shards: the strategy loads them
+            self.ckpt_path = checkpoint
+            return
+        # a native checkpoint resumes here too, as the Lightning file it converts to
+        self.ckpt_path = as_lightning_file(checkpoint, Path(tempfile.mkdtemp(prefix="litrain-resume-")))
+        check_fits(load_checkpoint(self.ckpt_path), self.module, self.ckpt_path)
+
+    def before_fit(self, cfg: Config, run_dir: Path, resuming: bool) -> Config:
+        if cfg.optim.lr != "auto" or self.ckpt_path:
+            return cfg
+        from litrain.engines.lightning.lr_finder import find_lr
+
+        lr = find_lr(self.trainer, self.module, self.parts.datamodule, run_dir)
+        self.module.lr = lr
+        return cfg.model_copy(update={"optim": cfg.optim.model_copy(update={"lr": lr})})
+
+    def fit(self) -> FitOutcome:
+        from litrain.data.resumable import make_resumable
+        from litrain.run.report import epoch_metrics
+
+        trainer = self.trainer
+        loaders = trainer_loaders(self.parts.datamodule, "fit", trainer)
+        if "train_dataloaders" in loaders:  # mid-epoch resume needs the loader's position
+            loaders["train_dataloaders"] = make_resumable(loaders["train_dataloaders"])
+        trainer.fit(self.module, ckpt_path=self.ckpt_path, weights_only=True, **loaders)
+        ck = trainer.checkpoint_callback
+        score: Any = ck.best_model_score if ck else None
+        return FitOutcome(
+            metrics=epoch_metrics(trainer.callback_metrics),
+            best_metric=float(score) if score is not None else None,
+            best_checkpoint=ck.best_model_path if ck and ck.best_model_path else None,
+            last_checkpoint=ck.last_model_path if ck and ck.last_model_path else None,
+            epochs=trainer.current_epoch,
+            steps=trainer.global_step,
+        )

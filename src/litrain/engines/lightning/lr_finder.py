@@ -1,0 +1,33 @@
+"""``optim.lr: auto`` and ``litrain tune lr``: Lightning's LR finder, its plot saved in the
+run dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.tuner import Tuner
+
+from litrain.engines.lightning.loaders import trainer_loaders
+from litrain.errors import ConfigError
+
+
+def find_lr(trainer: Any, module: Any, dm: Any, run_dir: Path) -> float:
+    """The suggested learning rate; writes plots/lr_finder.png."""
+    # The finder takes 100 steps, which may span several short epochs: lift max_epochs
+    # while it runs, or a 1-epoch config would cut the sweep short and skew the suggestion.
+    epochs = trainer.fit_loop.max_epochs
+    trainer.fit_loop.max_epochs = max(epochs or 1, 1000)
+    try:
+        finder = Tuner(trainer).lr_find(module, update_attr=False, **trainer_loaders(dm, "fit"))
+    finally:
+        trainer.fit_loop.max_epochs = epochs
+    if finder is None or finder.suggestion() is None:
+        raise ConfigError("the LR finder found no usable learning rate: set optim.lr to a number")
+    (run_dir / "plots").mkdir(parents=True, exist_ok=True)
+    fig = finder.plot(suggest=True)
+    fig.savefig(run_dir / "plots" / "lr_finder.png", dpi=80)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return float(finder.suggestion())

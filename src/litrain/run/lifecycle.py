@@ -1,0 +1,90 @@
+"""The fit skeleton both engines share; an engine supplies only its loop.
+
+    run dir (rank 0 chooses, every rank agrees) -> engine checks -> seed -> parts
+    -> engine setup -> resume checkpoint (resolved and checked) -> engine's pre-fit step
+    -> config.yaml + stale temps (rank 0) -> the engine's loop -> summary.json (rank 0)
+
+A preemption (``Preempted`` from either loop) becomes a result the CLI turns into exit 75;
+a resumed run that had already finished keeps its recorded metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from litrain.checkpoint.store import clean_stale_temps
+from litrain.config import Config
+from litrain.core.hardware import resolve_accelerator
+from litrain.core.rng import seed_everything
+from litrain.launch.environment import agree_run_dir, is_global_zero
+from litrain.reliability.preemption import Preempted
+from litrain.run.parts import Parts, build_parts
+from litrain.run.report import write_json
+from litrain.run.result import FitOutcome, RunResult, build_summary, preempted_result
+from litrain.run.rundir import checkpoint_dir, choose_run_dir, resolve_checkpoint
+
+
+class Engine:
+    """One engine's part of a fit. Subclasses override the steps they need."""
+
+    name = "engine"
+
+    def prepare(self, cfg: Config) -> None:
+        """Checks and settings before any data is built (devices, unsupported options)."""
+
+    def setup(self, parts: Parts, run_dir: Path, quiet: bool) -> None:
+        """Build the engine's objects around the parts (module, trainer, loop)."""
+        raise NotImplementedError
+
+    def resume(self, checkpoint: Path) -> None:
+        """Check the resolved checkpoint fits and load (or schedule loading of) it."""
+        raise NotImplementedError
+
+    def before_fit(self, cfg: Config, run_dir: Path, resuming: bool) -> Config:
+        """Last step before config.yaml is written; may refine the config (the LR finder)."""
+        return cfg
+
+    def fit(self) -> FitOutcome:
+        """The loop. Raises ``Preempted`` when a preemption signal stopped it."""
+        raise NotImplementedError
+
+
+def fit_run(
+    cfg: Config,
+    engine: Engine,
+    *,
+    run_dir: str | Path | None = None,
+    resume: str | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+) -> RunResult:
+    """Train ``cfg`` with ``engine``: every step but the loop itself is here."""
+    # Under a multi-process launch only rank 0 chooses (and checks) the run dir.
+    out_dir = agree_run_dir(
+        lambda: choose_run_dir(cfg, run_dir, resume, overwrite),
+        cfg,
+        resolve_accelerator(cfg.trainer.accelerator),
+    )
+    engine.prepare(cfg)
+    seed_everything(cfg.run.seed)
+    parts = build_parts(cfg)
+    cfg = parts.config
+    engine.setup(parts, out_dir, quiet)
+    if resume:
+        engine.resume(resolve_checkpoint(resume, cfg, out_dir))
+    cfg = engine.before_fit(cfg, out_dir, resuming=bool(resume))
+    if is_global_zero():
+        cfg.save(out_dir / "config.yaml")
+        clean_stale_temps(checkpoint_dir(cfg, out_dir))  # left by a run killed mid-write
+    start = time.perf_counter()
+    try:
+        outcome = engine.fit()
+    except Preempted as stop:
+        return preempted_result(stop, out_dir, cfg)
+    summary = build_summary(engine.name, outcome, cfg, time.perf_counter() - start, out_dir)
+    if is_global_zero():
+        write_json(out_dir / "summary.json", summary)
+    return RunResult(
+        summary["metrics"], out_dir, cfg, outcome.best_checkpoint, outcome.last_checkpoint, summary
+    )

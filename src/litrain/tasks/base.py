@@ -1,0 +1,69 @@
+"""The Task protocol: everything that differs between kinds of learning.
+
+Both engines, ``predict`` and the run report call only these members, so a new kind of
+learning (regression, multi-task, ...) is one class registered in ``litrain.tasks`` and
+nothing else changes. A task is built from its config section and the facts about the data
+(``Task(cfg, info)``) and may reject data it cannot learn from with a ConfigError/DataError.
+
+Metric names are ``split/name`` (``val/acc``); the loss is logged by the engines as
+``split/loss``. ``monitor``/``monitor_mode`` are the defaults that checkpoints (and the progress bar)
+use when ``checkpoint.monitor`` is ``auto``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from torch import Tensor
+
+from litrain.config import TaskConfig
+
+
+@runtime_checkable
+class Task(Protocol):
+    config: TaskConfig  # the section with what the data decided filled in (num_classes, type)
+    monitor: str  # default metric that ranks checkpoints, e.g. "val/acc"
+    monitor_mode: str  # "max" or "min"
+
+    @property
+    def num_outputs(self) -> int:
+        """Width of the model's output layer."""
+        ...
+
+    def unpack(self, batch: Any) -> tuple[Any, Any]:
+        """(inputs, targets) of one batch as the loaders yield it."""
+        ...
+
+    def loss(self, outputs: Tensor, targets: Any) -> Tensor:
+        """The scalar training loss (computed in fp32)."""
+        ...
+
+    def metrics(self, prefix: str) -> Any:
+        """A torchmetrics MetricCollection named ``prefix + name``."""
+        ...
+
+    def metric_inputs(self, outputs: Tensor) -> Tensor:
+        """What the metrics' ``update(preds, targets)`` gets as ``preds``."""
+        ...
+
+    def prediction(self, outputs: Tensor) -> Tensor:
+        """What ``predict`` collects per sample (e.g. class probabilities)."""
+        ...
+
+    def write_predictions(self, path: Path, predictions: Tensor, targets: Any, names: list[str]) -> Path:
+        """Write the predictions file (predictions.csv, ...) and return its path."""
+        ...
+
+    def artifact_metrics(self, split: str) -> Any:
+        """Metrics whose values are files, not numbers (a confusion matrix), or None."""
+        ...
+
+    def write_artifacts(self, split: str, values: Any, run_dir: Path) -> list[Path]:
+        """Write what ``artifact_metrics(split)`` computed into the run dir."""
+        ...
+
+
+# checkpoint.monitor=auto for a user's own LightningModule on its own data, where no litrain
+# task exists to ask: the metric litrain's default has always ranked such runs by.
+NO_TASK_MONITOR = ("val/acc", "max")

@@ -1,0 +1,42 @@
+"""Losses by name (``task.loss``). Each entry is a builder ``(TaskConfig) -> loss(outputs,
+targets)`` registered in ``litrain.tasks``, so a loss reads its own options from the task's
+config section; adding one is a function here and a line there. Losses run in fp32 under
+autocast."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from litrain.config import TaskConfig
+
+Loss = Callable[[Tensor, Tensor], Tensor]
+
+
+def cross_entropy(cfg: TaskConfig) -> Loss:
+    """Softmax cross-entropy on (N, C) logits and (N,) class indices."""
+    smoothing = cfg.label_smoothing
+
+    def loss(logits: Tensor, y: Tensor) -> Tensor:
+        return F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
+
+    return loss
+
+
+def binary_cross_entropy(cfg: TaskConfig) -> Loss:
+    """Sigmoid cross-entropy on logits shaped like the 0/1 targets (binary: (N, 1) vs (N,)).
+    Label smoothing pulls each target towards 0.5; ``pos_weight`` weights the positives."""
+    smoothing, pos_weight = cfg.label_smoothing, cfg.pos_weight
+
+    def loss(logits: Tensor, y: Tensor) -> Tensor:
+        logits = logits.float()
+        target = y.float().view_as(logits)
+        if smoothing:
+            target = target * (1 - smoothing) + 0.5 * smoothing
+        weight = torch.tensor(pos_weight, device=logits.device) if pos_weight else None
+        return F.binary_cross_entropy_with_logits(logits, target, pos_weight=weight)
+
+    return loss

@@ -1,0 +1,30 @@
+"""``litrain tune lr``: the LR finder alone. Writes plots/lr_finder.png and a config.yaml
+with the suggested lr, ready for ``litrain fit --config RUN/config.yaml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litrain.config import Config
+from litrain.core.rng import seed_everything
+from litrain.engines.lightning.lr_finder import find_lr
+from litrain.engines.lightning.module import build_module
+from litrain.engines.lightning.trainer import build_trainer
+from litrain.run.parts import build_parts
+from litrain.run.result import RunResult
+from litrain.run.rundir import choose_run_dir
+
+
+def tune_lr(
+    cfg: Config, *, run_dir: str | Path | None = None, overwrite: bool = False, quiet: bool = False
+) -> RunResult:
+    out_dir = choose_run_dir(cfg, run_dir, None, overwrite)
+    seed_everything(cfg.run.seed)
+    parts = build_parts(cfg)
+    module = build_module(parts)
+    trainer = build_trainer(parts.config, out_dir, quiet, logger=False)
+    lr = find_lr(trainer, module, parts.datamodule, out_dir)
+    cfg = parts.config.model_copy(update={"optim": parts.config.optim.model_copy(update={"lr": lr})})
+    cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"dir": None})})
+    cfg.save(out_dir / "config.yaml")
+    return RunResult({"lr": lr}, out_dir, cfg)
