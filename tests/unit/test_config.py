@@ -171,3 +171,10 @@ def test_config_split_keeps_the_package_names():
 
     assert config.load_config is load.load_config and config.ALIASES is keys.ALIASES
     assert config.Config is schema.Config and set(config.__all__) <= set(dir(config))
+
+
+def test_overrides_never_change_the_base_dict_they_are_applied_to():
+    base = {"model": {"name": "cnn"}, "trainer": {"max_epochs": 2}}
+    cfg = load_config(base=base, overrides={"model.name": "mlp", "trainer.max_epochs": 5})
+    assert (cfg.model.name, cfg.trainer.max_epochs) == ("mlp", 5)
+    assert base == {"model": {"name": "cnn"}, "trainer": {"max_epochs": 2}}

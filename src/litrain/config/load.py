@@ -3,6 +3,7 @@ validated into a :class:`~litrain.config.schema.Config`, with errors explained k
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def load_config(
     if isinstance(base, Config):
         tree = base.to_dict()
     elif base:
-        tree = dict(base)
+        tree = copy.deepcopy(dict(base))  # never change the caller's nested dicts
     for f in files or []:
         tree = deep_merge(tree, read_yaml(f))
     for key, value in (overrides or {}).items():

@@ -22,7 +22,7 @@ from litrain.reliability.preemption import Preempted
 from litrain.run.parts import Parts, build_parts
 from litrain.run.report import write_json
 from litrain.run.result import FitOutcome, RunResult, build_summary, preempted_result
-from litrain.run.rundir import checkpoint_dir, choose_run_dir, resolve_checkpoint
+from litrain.run.rundir import checkpoint_dir, choose_run_dir, discard_if_empty, resolve_checkpoint
 
 
 class Engine:
@@ -60,12 +60,25 @@ def fit_run(
     quiet: bool = False,
 ) -> RunResult:
     """Train ``cfg`` with ``engine``: every step but the loop itself is here."""
+    explicit = run_dir or cfg.run.dir
+    # a directory this call creates is removed again if the run fails before it writes a
+    # checkpoint, a log or a result (a resumed or pre-existing directory is never removed)
+    fresh = resume is None and not (explicit and Path(explicit).exists())
     # Under a multi-process launch only rank 0 chooses (and checks) the run dir.
     out_dir = agree_run_dir(
         lambda: choose_run_dir(cfg, run_dir, resume, overwrite),
         cfg,
         resolve_accelerator(cfg.trainer.accelerator),
     )
+    try:
+        return _fit_in(cfg, engine, out_dir, resume, quiet)
+    except BaseException:
+        if fresh and is_global_zero():
+            discard_if_empty(cfg, out_dir)
+        raise
+
+
+def _fit_in(cfg: Config, engine: Engine, out_dir: Path, resume: str | None, quiet: bool) -> RunResult:
     engine.prepare(cfg)
     seed_everything(cfg.run.seed)
     parts = build_parts(cfg)

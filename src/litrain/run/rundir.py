@@ -24,16 +24,59 @@ def latest_run(cfg: Config) -> Path | None:
 
 
 def resumed_config(cfg: Config, run_dir: str | Path | None, resume: str, overrides: dict[str, Any]) -> Config:
-    """For a resume given no config file: the run's own saved config.yaml (its model, data and
-    engine) with this call's overrides on top; ``cfg`` when the run has none."""
+    """For a resume given no config file: the run's own config as the base, this call's
+    overrides on top. The base is the run dir's config.yaml (``--resume last``, or a run dir
+    that has one), else the config a checkpoint path stores; ``cfg`` when neither exists.
+    An override that changes what the checkpoint's weights were built for is an error."""
     from litrain.config import kwargs_to_overrides, load_config
 
     chosen = Path(run_dir or cfg.run.dir) if (run_dir or cfg.run.dir) else None
     if chosen is None and resume == "last":
         chosen = latest_run(cfg)
-    if chosen is None or not (chosen / "config.yaml").is_file():
+    if chosen is not None and (chosen / "config.yaml").is_file():
+        return load_config([chosen / "config.yaml"], kwargs_to_overrides(overrides))
+    if resume in ("last", "best") or not Path(resume).is_file():
+        return cfg  # resolve_checkpoint names what is missing
+    from litrain.checkpoint.load import config_from_checkpoint, load_checkpoint
+
+    stored = config_from_checkpoint(load_checkpoint(resume))
+    if not stored:
         return cfg
-    return load_config([chosen / "config.yaml"], kwargs_to_overrides(overrides))
+    resumed = load_config(base=stored, overrides=kwargs_to_overrides(overrides))
+    _check_same_architecture(Config.model_validate(stored), resumed, resume)
+    return resumed
+
+
+# What a checkpoint's weights were built for: changing one of these on resume cannot load.
+_ARCHITECTURE = (
+    ("model", "name"),
+    ("model", "class_path"),
+    ("model", "hidden"),
+    ("model", "in_chans"),
+    ("task", "type"),
+    ("task", "num_classes"),
+)
+
+
+def _check_same_architecture(stored: Config, resumed: Config, path: str) -> None:
+    for section, key in _ARCHITECTURE:
+        was = getattr(getattr(stored, section), key)
+        now = getattr(getattr(resumed, section), key)
+        if was != now and not (key == "name" and was == _canonical(now)):
+            raise ConfigError(
+                f"{path} is from another model: this checkpoint was trained with {section} {key} "
+                f"{was}, not {now}; drop --{section}.{key} to resume it, or start a new run "
+                "without --resume"
+            )
+
+
+def _canonical(name: str) -> str:
+    from litrain.models.factory import resolve_name
+
+    try:
+        return resolve_name(name)
+    except ConfigError:
+        return name
 
 
 def choose_run_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, overwrite: bool) -> Path:
@@ -53,8 +96,7 @@ def choose_run_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, 
             n += 1
     if chosen.exists() and not chosen.is_dir():
         raise ConfigError(f"run dir {chosen} is a file, not a directory: choose another --run-dir")
-    holds_run = (chosen / "config.yaml").is_file() or (chosen / "checkpoints").is_dir()
-    if holds_run and resume is None:
+    if holds_run(cfg, chosen) and resume is None:
         if not overwrite:
             raise ConfigError(
                 f"run dir {chosen} holds another run: pass --overwrite to replace it, "
@@ -69,6 +111,31 @@ def choose_run_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, 
         # between its two renames (litrain.checkpoint.store_dir). Only rank 0 chooses, so only it renames.
         clean_stale_temps(checkpoint_dir(cfg, chosen))
     return chosen
+
+
+# Files that make a directory a run worth keeping: its results. A config.yaml alone (a run
+# that failed before it trained) is not one.
+_RESULTS = ("summary.json", "history.json")
+
+
+def holds_run(cfg: Config, run_dir: Path) -> bool:
+    """A checkpoint, a log file or a result: the directory holds a run that trained."""
+    if any((run_dir / name).is_file() for name in _RESULTS):
+        return True
+    ckpts = checkpoint_dir(cfg, run_dir)
+    if ckpts.is_dir() and any(ckpts.iterdir()):
+        return True
+    logs = run_dir / "logs"
+    return logs.is_dir() and any(p.is_file() for p in logs.rglob("*"))
+
+
+def discard_if_empty(cfg: Config, run_dir: Path) -> bool:
+    """Remove a run dir this call created when the run failed before writing anything that
+    :func:`holds_run` keeps (no empty ``runs/<name>/<time>/`` is left behind)."""
+    if not run_dir.is_dir() or holds_run(cfg, run_dir):
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return True
 
 
 def checkpoint_dir(cfg: Config, run_dir: Path) -> Path:
