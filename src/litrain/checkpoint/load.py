@@ -1,5 +1,6 @@
 """Safe checkpoint reading: always ``weights_only=True``, with errors that name the file and,
-for a checkpoint of another model, the keys that do not fit."""
+for a checkpoint of another model, the keys that do not fit; and the one reader of the config
+a checkpoint carries."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def check_fits(ckpt: dict[str, Any], module: nn.Module, path: str | Path) -> Non
 
 
 def config_from_checkpoint(ckpt: dict[str, Any]) -> dict[str, Any] | None:
-    """The config a litrain checkpoint carries in its hparams, if any."""
+    """The config a litrain checkpoint (Lightning or native) carries in its hparams; None
+    when it carries none (a foreign checkpoint, or hparams that are not a dict)."""
     hp = ckpt.get("hyper_parameters") or {}
-    cfg = hp.get("config")
+    cfg = hp.get("config") if isinstance(hp, dict) else None
     return cfg if isinstance(cfg, dict) and cfg else None

@@ -36,13 +36,6 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     return precision
 
 
-def checkpoint_filename(monitor: str | None) -> str:
-    """``epoch=03-val_acc=0.9712`` (the metric's '/' would make a subfolder)."""
-    if not monitor:
-        return "epoch={epoch:02d}-step={step}"
-    return "epoch={epoch:02d}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
-
-
 def drop_useless_nvml_check() -> None:
     """Undo ``PYTORCH_NVML_BASED_CUDA_CHECK=1`` where it cannot help.
 

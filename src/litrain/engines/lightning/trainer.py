@@ -14,9 +14,9 @@ import torch
 from lightning.pytorch import callbacks as plc
 from lightning.pytorch.profilers import PassThroughProfiler
 
+from litrain.checkpoint.naming import checkpoint_filename
 from litrain.config import Config, TrainerConfig
 from litrain.core.hardware import (  # lightning-free: the native engine shares them
-    checkpoint_filename,
     drop_useless_nvml_check,
     resolve_accelerator,
     resolve_precision,

@@ -1,53 +1,27 @@
-"""Checkpoints of the native loop: file names, top-k by monitor and ``last.ckpt``, with the
-rules of Lightning's ModelCheckpoint (strict improvement, NaN ranks worst, ``-vN`` on a name
-clash, ``last.ckpt`` every epoch, top-k every ``every_n_epochs``).
+"""Checkpoints of the native loop: which to write and which to delete, with the rules of
+Lightning's ModelCheckpoint (strict improvement, NaN ranks worst, ``-vN`` on a name clash,
+``last.ckpt`` every epoch, top-k every ``every_n_epochs``).
 
-A native checkpoint is a plain dict that describes itself (nanoGPT-style):
-``format``, ``state_dict`` (the bare model: no ``model.`` prefix), ``optimizer_states``,
-``lr_schedulers``, ``scaler``, ``epoch`` (the last finished, 0-based), ``global_step``,
-``batches_per_epoch``, ``hyper_parameters.config`` and ``native`` (top-k, early stopping
-and history state). ``litrain convert`` turns it into a Lightning checkpoint and back.
+File names come from :mod:`litrain.checkpoint.naming` (the same template as the Lightning
+engine's), the format from :mod:`litrain.checkpoint.formats.native`, and every write and
+deletion goes through the atomic store (:mod:`litrain.checkpoint.store`).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Any
 
+from litrain.checkpoint.formats.native import NATIVE_FORMAT
+from litrain.checkpoint.naming import LAST_NAME, SUFFIX, checkpoint_filename, format_name
+from litrain.checkpoint.store import atomic_save as write_checkpoint
+from litrain.checkpoint.store import remove_checkpoint
 from litrain.config import CheckpointConfig
-from litrain.core.hardware import checkpoint_filename
 from litrain.errors import ConfigError
 
-NATIVE_FORMAT = "litrain.native/1"
-_FIELD = re.compile(r"\{([^{}:]+)(:[^{}]*)?\}")
-
-
-def format_name(template: str, values: dict[str, Any]) -> str:
-    """``epoch={epoch:02d}-val_acc={val/acc:.4f}`` -> ``epoch=03-val_acc=0.9712`` (names with
-    '/' are fine here, unlike ``str.format``)."""
-
-    def sub(match: re.Match[str]) -> str:
-        name, spec = match.group(1), (match.group(2) or ":")[1:]
-        return format(values[name], spec)
-
-    return _FIELD.sub(sub, template)
-
-
-def write_checkpoint(obj: dict[str, Any], path: Path) -> None:
-    """The one place the native engine writes a checkpoint file: crash-safe (temp, fsync,
-    rename, directory fsync) with a checksum sidecar, as the Lightning engine's
-    (see litrain.checkpoint.store)."""
-    from litrain.checkpoint.store import atomic_save
-
-    atomic_save(obj, path)
-
-
-def remove_checkpoint(path: str | Path) -> None:
-    from litrain.checkpoint.store import remove_checkpoint as remove_with_sidecar
-
-    remove_with_sidecar(path)
+# NATIVE_FORMAT and write_checkpoint are re-exported for the loop, which imports them from here.
+__all__ = ["NATIVE_FORMAT", "CheckpointKeeper", "write_checkpoint"]
 
 
 class CheckpointKeeper:
@@ -75,10 +49,10 @@ class CheckpointKeeper:
         return pick(self.best_k, key=self.best_k.__getitem__)
 
     def _free_name(self, name: str, replacing: str | None) -> Path:
-        path, version = self.dir / f"{name}.ckpt", 0
+        path, version = self.dir / f"{name}{SUFFIX}", 0
         while path.exists() and str(path) != replacing and str(path) not in self.best_k:
             version += 1
-            path = self.dir / f"{name}-v{version}.ckpt"
+            path = self.dir / f"{name}-v{version}{SUFFIX}"
         return path
 
     def on_epoch_end(self, epoch: int, step: int, metrics: dict[str, float], save: Any) -> None:
@@ -87,7 +61,7 @@ class CheckpointKeeper:
         if self.every_n >= 1 and (epoch + 1) % self.every_n == 0 and self.top_k != 0:
             self._save_top_k(epoch, step, metrics, save)
         if self.save_last:
-            path = self.dir / "last.ckpt"
+            path = self.dir / f"{LAST_NAME}{SUFFIX}"
             save(path)
             self.last_path = str(path)
 
