@@ -327,7 +327,7 @@ def run(argv: list[str]) -> int:
     if command == "slurm":
         return _slurm(args, overrides)
     if command == "convert" and args.consolidate:
-        from litrain.engines.lightning.fsdp import consolidate
+        from litrain.checkpoint.fsdp import consolidate  # no Lightning import
 
         print(consolidate(args.ckpt, args.out))
         return 0

@@ -212,7 +212,7 @@ def test_sbatch_script(tmp_path, monkeypatch):
 
 
 def test_consolidate_refuses_a_plain_file(tmp_path):
-    from litrain.engines.lightning.fsdp import consolidate
+    from litrain.checkpoint.fsdp import consolidate
 
     (tmp_path / "a.ckpt").write_bytes(b"x")
     with pytest.raises(CheckpointError, match="not a sharded checkpoint"):

@@ -5,14 +5,14 @@ CPU ("requires a GPU accelerator"), so on CPU the model is sharded with torch's 
 ``fully_shard`` inside ``configure_model`` under Lightning's ``ModelParallelStrategy``
 (data parallel = every process, tensor parallel = 1); that path trains with gloo and saves
 a sharded checkpoint: a directory of ``.distcp`` files plus Lightning's ``meta.pt``, swapped
-in whole (:mod:`litrain.engines.lightning.fsdp_strategy`).
-:func:`consolidate` turns such a directory into one ordinary checkpoint file.
+in whole (:mod:`litrain.engines.lightning.fsdp_strategy`; on GPUs too).
+:func:`litrain.checkpoint.fsdp.consolidate` turns such a directory into one ordinary
+checkpoint file, without Lightning.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,7 +20,7 @@ from torch import nn
 
 from litrain.config import FSDPConfig, TrainerConfig
 from litrain.engines.lightning.module import TaskModule
-from litrain.errors import CheckpointError, ConfigError
+from litrain.errors import ConfigError
 
 _FSDP1_SHARDING = {
     "full": "FULL_SHARD",
@@ -65,7 +65,6 @@ def build_fsdp_strategy(
             process_group_backend=backend,
             timeout=timeout,
         )
-    from lightning.pytorch.strategies import FSDPStrategy
     from torch.distributed.fsdp import MixedPrecision
     from torch.distributed.fsdp.wrap import CustomPolicy
 
@@ -78,7 +77,9 @@ def build_fsdp_strategy(
     if f.mixed_precision != "none":
         dt = _DTYPES[f.mixed_precision]
         kw["mixed_precision"] = MixedPrecision(param_dtype=dt, reduce_dtype=torch.float32, buffer_dtype=dt)
-    return FSDPStrategy(
+    from litrain.engines.lightning.fsdp_strategy import AtomicFSDPStrategy
+
+    return AtomicFSDPStrategy(
         sharding_strategy=_FSDP1_SHARDING[f.sharding],
         cpu_offload=f.cpu_offload,
         state_dict_type=f.state_dict,
@@ -152,39 +153,3 @@ def as_fsdp2_module(module: Any, t: TrainerConfig) -> Any:
     module.fsdp_cfg = t.fsdp
     module.num_nodes = t.num_nodes
     return module
-
-
-def is_sharded_checkpoint(path: str | Path) -> bool:
-    p = Path(path)
-    return p.is_dir() and (p / ".metadata").is_file()
-
-
-def consolidate(src: str | Path, dst: str | Path | None = None) -> Path:
-    """Merge a sharded (.distcp) checkpoint directory into one file that loads with
-    ``torch.load(..., weights_only=True)``: the full ``state_dict`` plus the run's hparams,
-    epoch and step (optimizer shards are left out: they resume only on the same world)."""
-    from torch.distributed.checkpoint import FileSystemReader
-    from torch.distributed.checkpoint.format_utils import _EmptyStateDictLoadPlanner
-    from torch.distributed.checkpoint.state_dict_loader import _load_state_dict
-
-    src = Path(src)
-    if not is_sharded_checkpoint(src):
-        raise CheckpointError(f"{src} is not a sharded checkpoint directory (no .metadata inside)")
-    out = Path(dst) if dst else src.with_name(src.name.removesuffix(".ckpt") + ".consolidated.ckpt")
-    full: dict[str, Any] = {}
-    _load_state_dict(
-        full, storage_reader=FileSystemReader(src), planner=_EmptyStateDictLoadPlanner(), no_dist=True
-    )
-    if "state_dict" not in full:
-        raise CheckpointError(f"{src} holds no model state_dict")
-    ckpt: dict[str, Any] = {"state_dict": {k: v.detach().clone() for k, v in full["state_dict"].items()}}
-    meta = src / "meta.pt"
-    if meta.is_file():
-        extra = torch.load(meta, map_location="cpu", weights_only=True)
-        for key in ("epoch", "global_step", "pytorch-lightning_version", "hyper_parameters", "hparams_name"):
-            if key in extra:
-                ckpt[key] = extra[key]
-    tmp = out.with_name(out.name + ".tmp")
-    torch.save(ckpt, tmp)
-    tmp.replace(out)  # atomic: a crash never leaves half a file under the final name
-    return out
