@@ -7,8 +7,11 @@ torch and lightning are imported only once a command runs, so ``litrain --help``
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from typing import Any
+import time
+from pathlib import Path
+from typing import Any, NoReturn
 
 COMMANDS = {
     "fit": "train a model (the default: digits, an MLP, offline)",
@@ -24,8 +27,27 @@ COMMANDS = {
 EPILOG = "Run 'litrain COMMAND --help' for the flags of each command."
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (a ConfigError: exit 2) that says how to list
+    the choices, not the whole usage text above it."""
+
+    def error(self, message: str) -> NoReturn:
+        from litrain.errors import ConfigError
+
+        m = re.fullmatch(r"argument (\S+): invalid choice: (.+) \(choose from (.+)\)", message)
+        if m:  # a flag is named (--to x); a positional's internal name (what) is not
+            name, given, choices = m.groups()
+            flag = f"{name.split('/')[0]} " if name.startswith("-") else ""
+            message = f"{flag}{given} is not a choice; choose from {choices}"
+            hint = f"`{self.prog} --help` lists the choices"
+        else:
+            hint = f"see `{self.prog} --help`"
+        prefix = "" if self.prog == "litrain" else f"{self.prog}: "  # main adds "litrain: error:"
+        raise ConfigError(f"{prefix}{message} ({hint})")
+
+
 def _top_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="litrain",
         description="Train classifiers with PyTorch Lightning from one typed config.",
         epilog=EPILOG,
@@ -100,6 +122,19 @@ def _add_slurm_flags(p: argparse.ArgumentParser) -> None:
         metavar="FLAG",
         help="extra #SBATCH line, e.g. --sbatch=--qos=high",
     )
+    p.add_argument(
+        "--activate",
+        default=None,
+        metavar="PATH",
+        help="virtualenv dir or activate script the job sources (default: the virtualenv "
+        "litrain runs from; 'none': the job's own PATH); it must be on a shared file system",
+    )
+    p.add_argument(
+        "--workdir",
+        default=None,
+        metavar="DIR",
+        help="directory the job runs in (default: $SLURM_SUBMIT_DIR, where sbatch was run)",
+    )
     p.add_argument("--output", default=None, help="script path (default <job-name>.sbatch)")
     p.add_argument("--submit", action="store_true", help="submit with sbatch, print the job id")
 
@@ -123,6 +158,8 @@ def _slurm(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         signal_lead_s=args.signal_lead,
         overrides=overrides,
         extra_sbatch=args.sbatch,
+        activate=args.activate,
+        workdir=args.workdir,
     )
     script = write_script(job, args.output or f"{name}.sbatch")
     print(submit(script) if args.submit else script)
@@ -167,7 +204,7 @@ def _names_epilog() -> str:
 
 def _command_parser(command: str) -> argparse.ArgumentParser:
     # allow_abbrev=False: a mistyped key (--trainer.max_epoch) is an error, not a prefix match.
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=f"litrain {command}",
         description=COMMANDS[command],
         allow_abbrev=False,
@@ -246,21 +283,33 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _unknown_flag_message(extra: list[str]) -> str:
-    from litrain.config import ALIASES, suggest
+def _unknown_flag_message(extra: list[str], command: str = "fit") -> str:
+    """A close flag of the same section, or where every flag is listed (config.keys)."""
+    from litrain.config.keys import unknown_key_hint
 
     flag = next((e for e in extra if e.startswith("--")), extra[0])
     key = flag.lstrip("-").split("=")[0]
-    hint = suggest(key) if "." in key else ""
-    if not hint:
-        import difflib
-
-        close = difflib.get_close_matches(key, list(ALIASES), n=1)
-        hint = f" (did you mean --{close[0]}?)" if close else ""
-    return f"unknown flag {flag}{hint}"
+    return f"unknown flag {flag.split('=')[0]}{unknown_key_hint(key, command, flag=True)}"
 
 
-def _print_metrics(result: Any, quiet: bool, title: str) -> None:
+def _best_epoch(result: Any) -> dict[str, Any] | None:
+    """The history.json row of the epoch the best checkpoint was saved at (fit only)."""
+    import json
+    import math
+
+    summary = getattr(result, "summary", None) or {}
+    monitor, best = summary.get("monitor"), summary.get("best_metric")
+    history = result.run_dir / "history.json"
+    if not monitor or best is None or not history.is_file():
+        return None
+    rows = [r for r in json.loads(history.read_text()) if isinstance(r.get(monitor), int | float)]
+    if not rows:
+        return None
+    row = min(rows, key=lambda r: abs(r[monitor] - best))
+    return row if math.isclose(row[monitor], best, rel_tol=1e-6, abs_tol=1e-9) else None
+
+
+def _print_metrics(result: Any, quiet: bool, title: str, console: Any = None) -> None:
     from litrain.launch.environment import is_global_zero
 
     if not is_global_zero():  # one report per run, not one per process
@@ -271,18 +320,104 @@ def _print_metrics(result: Any, quiet: bool, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    def fmt(v: Any) -> str:
+        if not isinstance(v, int | float):
+            return ""
+        return f"{v:.4f}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
+
+    best = _best_epoch(result)
+    epochs = (getattr(result, "summary", None) or {}).get("epochs")
     table = Table(title=title)
     table.add_column("metric")
-    table.add_column("value", justify="right")
+    if best is None:
+        table.add_column("value", justify="right")
+    else:  # which numbers are the last epoch's and which the best checkpoint's
+        last = f"last (epoch {epochs - 1})" if isinstance(epochs, int) and epochs > 0 else "last"
+        table.add_column(last, justify="right")
+        table.add_column(f"best (epoch {best['epoch']})", justify="right")
     for k, v in sorted(result.metrics.items()):
-        table.add_row(k, f"{v:.4f}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}")
-    console = Console()
+        table.add_row(k, fmt(v), *([] if best is None else [fmt(best.get(k))]))
+    console = console or Console()
     console.print(table)
+    # paths on one line each, however narrow the terminal (a wrapped path cannot be pasted)
     if result.best_checkpoint:
-        console.print(f"checkpoint: {result.best_checkpoint}")
+        console.print(f"best checkpoint: {result.best_checkpoint}", soft_wrap=True)
     if result.output:
-        console.print(f"predictions: {result.output}")
-    console.print(f"run dir: {result.run_dir}")
+        console.print(f"predictions: {result.output}", soft_wrap=True)
+    console.print(f"run dir: {result.run_dir}", soft_wrap=True)
+
+
+# Commands that evaluate a finished run, read from --run-dir unless --ckpt names a file.
+_READS_RUN = ("validate", "test", "predict", "export")
+
+
+def _check_run_dir(command: str, args: argparse.Namespace) -> None:
+    """``--run-dir DIR`` of a command that reads a finished run must exist (with --ckpt PATH
+    it is only where results go, and may be new)."""
+    from litrain.errors import ConfigError
+
+    if command not in _READS_RUN or not args.run_dir or args.ckpt not in ("best", "last"):
+        return
+    rd = Path(args.run_dir)
+    if not rd.exists():
+        raise ConfigError(
+            f"--run-dir {rd} does not exist: pass the directory of a finished run "
+            "(the one `litrain fit --run-dir DIR` wrote), or --ckpt PATH"
+        )
+    if not rd.is_dir():
+        raise ConfigError(f"--run-dir {rd} is a file, not a run directory")
+
+
+def _check_hardware_early(command: str, args: argparse.Namespace, overrides: dict[str, Any]) -> None:
+    """Device and precision errors (no GPU, more devices than the machine has, fp16 on CPU)
+    before an engine is imported: Lightning alone takes seconds to load. The config is built
+    as the command will build it; where that needs more (a checkpoint's own config), the
+    engine checks again."""
+    if command not in ("fit", "tune", "validate", "test", "predict"):
+        return
+    from litrain.config import load_config
+    from litrain.core.hardware import check_hardware
+    from litrain.errors import ConfigError
+
+    files: list[str | Path] = list(args.config)
+    rd = Path(args.run_dir) if args.run_dir else None
+    reads_run = command != "fit" or getattr(args, "resume", None)
+    if not files and rd is not None and reads_run and (rd / "config.yaml").is_file():
+        files = [rd / "config.yaml"]
+    try:
+        t = load_config(files, overrides).trainer
+    except ConfigError:
+        return  # the command itself reports it, with the config it really uses
+    check_hardware(t.accelerator, t.devices, t.precision)
+
+
+def _print_found(result: Any, quiet: bool, started: float, tuned: bool = False) -> None:
+    """What fit/tune computed beyond the metrics: the lr the LR finder chose (``--lr auto``,
+    ``litrain tune lr``) with its plot, and the profiler's report. Files this command wrote
+    (not older than ``started``) only, so a resumed run does not repeat an old finding."""
+    from litrain.launch.environment import is_global_zero
+
+    if quiet or not is_global_zero():
+        return
+    rd = Path(result.run_dir)
+    new = started - 1.0  # coarse file-system clocks
+
+    def fresh(p: Path) -> bool:
+        return p.is_file() and p.stat().st_mtime >= new
+
+    plot = rd / "plots" / "lr_finder.png"
+    if fresh(plot):
+        lr = result.config.optim.lr
+        print(f"learning rate: {lr:.4g} (chosen by the LR finder; plot: {plot})")
+        if tuned:
+            print(f"config with this lr: {rd / 'config.yaml'} (litrain fit --config {rd / 'config.yaml'})")
+    prof = rd / "profiler"
+    reports = sorted(p for p in prof.rglob("*") if fresh(p)) if prof.is_dir() else []
+    if len(reports) == 1:
+        print(f"profiler report: {reports[0]}")
+    elif reports:
+        names = ", ".join(p.name for p in reports[:3]) + (", ..." if len(reports) > 3 else "")
+        print(f"profiler reports: {prof} ({names})")
 
 
 def run(argv: list[str]) -> int:
@@ -303,8 +438,10 @@ def run(argv: list[str]) -> int:
     from litrain.errors import ConfigError
 
     if extra:
-        raise ConfigError(_unknown_flag_message(extra))
+        raise ConfigError(_unknown_flag_message(extra, command))
     overrides = _overrides(args)
+    _check_run_dir(command, args)
+    _check_hardware_early(command, args, overrides)  # before an engine imports Lightning
     import litrain.api as api
     from litrain.config import load_config
 
@@ -340,6 +477,7 @@ def run(argv: list[str]) -> int:
         return 0
     common = {"run_dir": args.run_dir, "quiet": args.quiet}
     source = args.config or None
+    started = time.time()
     if command == "fit":
         result = api.fit(source, resume=args.resume, overwrite=args.overwrite, **common, **overrides)
         if result.summary.get("preempted"):
@@ -347,9 +485,11 @@ def run(argv: list[str]) -> int:
 
             return REQUEUE_EXIT_CODE  # saved; a scheduler may requeue with --resume last
         _print_metrics(result, args.quiet, "final metrics")
+        _print_found(result, args.quiet, started)
     elif command == "tune":
         result = api.tune_lr(source, overwrite=args.overwrite, **common, **overrides)
         _print_metrics(result, args.quiet, "suggested learning rate")
+        _print_found(result, args.quiet, started, tuned=True)
     elif command in ("validate", "test"):
         fn = api.validate if command == "validate" else api.test
         result = fn(source, checkpoint=args.ckpt, **common, **overrides)
@@ -372,35 +512,22 @@ def _clean_message(exc: BaseException) -> str:
     return text
 
 
-def _quiet_library_noise() -> None:
-    """Lightning's advert for its cloud logger and a torch-internal deprecation warning say
-    nothing about the user's run."""
-    import logging
-    import warnings
+def _quiet_library_noise(quiet: bool = False) -> None:
+    """Library warnings a user cannot act on (and with --quiet all of them) are filtered in
+    one place, litrain.core.noise."""
+    from litrain.core.noise import filter_noise
 
-    warnings.filterwarnings("ignore", message=".*treespec.*")
-    # Under DDP Lightning advises sync_dist for every epoch-level log; litrain's metrics are
-    # torchmetrics (synced in compute) and val/test loss already syncs, so the advice misleads.
-    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
-    # On a machine with SLURM installed Lightning warns about every run not started by srun;
-    # litrain sbatch scripts use srun, and a local run is not a mistake.
-    warnings.filterwarnings("ignore", message=".*`srun` command is available.*")
-
-    class _NoTips(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            return "Tip:" not in record.getMessage()
-
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch"):
-        logging.getLogger(name).addFilter(_NoTips())
+    filter_noise(quiet)
 
 
 def main(argv: list[str] | None = None) -> None:
     from litrain.errors import LitrainError
     from litrain.reliability.rank_watch import RankDied
 
-    _quiet_library_noise()
+    args = list(sys.argv[1:] if argv is None else argv)
+    _quiet_library_noise(quiet="--quiet" in args)  # before the first import that warns
     try:
-        code = run(list(sys.argv[1:] if argv is None else argv))
+        code = run(args)
     except LitrainError as exc:
         print(f"litrain: error: {_clean_message(exc)}", file=sys.stderr)
         code = exc.exit_code

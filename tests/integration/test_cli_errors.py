@@ -119,12 +119,28 @@ def test_resume_missing_or_from_another_model(capsys, tmp_path):
         run / "checkpoints" / "last.ckpt",
         match="from another model",
     )
+    # the checkpoint's own config says what was trained (no list of mismatched weight names)
+    assert "this checkpoint was trained with model name mlp, not cnn" in err
+    # with a config file of another model, the weights themselves are compared and named
+    (tmp_path / "cnn.yaml").write_text("model: {name: cnn}\n")
+    err = assert_user_error(
+        capsys,
+        *FIT,
+        "--config",
+        tmp_path / "cnn.yaml",
+        "--run-dir",
+        tmp_path / "cnn2",
+        "--resume",
+        run / "checkpoints" / "last.ckpt",
+        match="from another model",
+    )
     assert "missing:" in err and "model.0.weight" in err
 
 
 def test_batch_larger_than_dataset_warns_and_trains(capsys, tmp_path):
+    # a warning that asks the user to act: shown unless --quiet (final table and errors only)
     with pytest.warns(UserWarning, match="exceeds the 1438 training samples"):
-        code, _ = run_cli(capsys, *FIT, "--batch-size", 5000, "--run-dir", tmp_path / "big")
+        code, _ = run_cli(capsys, "fit", "--epochs", 1, "--batch-size", 5000, "--run-dir", tmp_path / "big")
     assert code == 0
     assert (tmp_path / "big" / "checkpoints" / "last.ckpt").is_file()
 

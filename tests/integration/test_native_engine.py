@@ -86,7 +86,9 @@ def test_early_stopping_stops_at_the_same_epoch_as_lightning(tmp_path):
     native = fit(tmp_path / "n", "native", **stop)
     light = fit(tmp_path / "l", "lightning", **stop)
     assert native.summary["epochs"] == light.summary["epochs"] < 6
-    assert "did not improve" in native.summary["stopped"]
+    assert native.summary["stopped_early"] is light.summary["stopped_early"] is True
+    assert "did not improve" in native.summary["stop_reason"]
+    assert native.summary["stop_reason"] == light.summary["stop_reason"]
 
 
 def test_max_steps_and_fast_dev_run(tmp_path):

@@ -66,7 +66,9 @@ def test_resume_from_a_path_uses_the_checkpoints_config(cnn_checkpoint, tmp_path
     assert (summary["epochs"], summary["steps"]) == (2, 6)  # 3 steps stored + 3 more
 
 
-def test_resume_with_a_flag_that_contradicts_the_checkpoint_says_what_it_was(cnn_checkpoint, tmp_path, capsys):
+def test_resume_with_a_flag_that_contradicts_the_checkpoint_says_what_it_was(
+    cnn_checkpoint, tmp_path, capsys
+):
     argv = ["fit", "--run-dir", str(tmp_path / "r"), "--resume", str(cnn_checkpoint), "--model", "mlp"]
     err = _user_error([*argv, *SHORT], capsys)
     assert "this checkpoint was trained with model name cnn, not mlp" in err

@@ -70,13 +70,87 @@ def leaf_fields(model: type[BaseModel] = Config, prefix: str = "") -> list[tuple
     return out
 
 
-def suggest(key: str) -> str:
-    """' (did you mean X?)' for the closest valid key, or ''."""
+# Where each section's capability is documented: an unknown key of a known section points
+# there (the pages are in the repository's docs/ folder).
+SECTION_DOCS = {
+    "run": "docs/training.md",
+    "data": "docs/data.md",
+    "model": "docs/models.md",
+    "task": "docs/evaluation.md",
+    "optim": "docs/training.md",
+    "trainer": "docs/training.md",
+    "trainer.fsdp": "docs/distributed.md",
+    "checkpoint": "docs/training.md",
+    "early_stopping": "docs/training.md",
+    "logging": "docs/training.md",
+}
+# How close a mistyped name must be to count as the same name (difflib ratio): max_epoch ->
+# max_epochs is 0.95, epoch -> epochs 0.91; stage -> strategy (0.62) or model_type -> name is
+# another key altogether and must not be suggested.
+CLOSE = 0.8
+
+
+def _close(word: str, pool: list[str]) -> str | None:
+    match = difflib.get_close_matches(word, pool, n=1, cutoff=CLOSE)
+    return match[0] if match else None
+
+
+def closest_key(key: str) -> str | None:
+    """The valid key ``key`` most likely meant, or None: a close name in the same section
+    (``trainer.max_epoch`` -> ``trainer.max_epochs``), a close section name (``optimm.lr`` ->
+    ``optim.lr``), or the same name in another section (``model.batch_size`` ->
+    ``data.batch_size``). Never a merely similar key elsewhere."""
     keys = all_keys()
-    match = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
-    if not match:  # also compare the last part alone: 'max_epoch' -> trainer.max_epochs
-        leaf = key.rsplit(".", 1)[-1]
-        by_leaf = {k.rsplit(".", 1)[-1]: k for k in keys}
-        close = difflib.get_close_matches(leaf, list(by_leaf), n=1, cutoff=0.6)
-        match = [by_leaf[close[0]]] if close else []
-    return f" (did you mean {match[0]}?)" if match else ""
+    if key in keys:
+        return None
+    *sections, leaf = key.split(".")
+    section = ".".join(sections)
+    if section and section not in keys:  # the section itself is mistyped
+        parent, _, name = section.rpartition(".")
+        siblings = [k.rsplit(".", 1)[-1] for k in keys if k.rpartition(".")[0] == parent]
+        fixed = _close(name, siblings)
+        if not fixed:
+            return None
+        fixed_section = f"{parent}.{fixed}" if parent else fixed
+        candidate = f"{fixed_section}.{leaf}"
+        return candidate if candidate in keys else closest_key(candidate) or fixed_section
+    siblings = [k.rsplit(".", 1)[-1] for k in keys if k.rpartition(".")[0] == section]
+    close = _close(leaf, siblings)
+    if close:
+        return f"{section}.{close}" if section else close
+    elsewhere = [k for k in keys if k.rsplit(".", 1)[-1] == leaf]
+    if not elsewhere and not section:  # a bare name: a close leaf anywhere, if only one
+        near = difflib.get_close_matches(leaf, [k.rsplit(".", 1)[-1] for k in keys], n=2, cutoff=CLOSE)
+        elsewhere = [k for k in keys if k.rsplit(".", 1)[-1] in near[:1]]
+    return elsewhere[0] if len(elsewhere) == 1 else None
+
+
+def suggest(key: str) -> str:
+    """' (did you mean X?)' for the key ``key`` most likely meant, or ''."""
+    match = closest_key(key)
+    return f" (did you mean {match}?)" if match else ""
+
+
+def unknown_key_hint(key: str, command: str = "fit", flag: bool = False) -> str:
+    """What follows "unknown config key K" / "unknown flag --K": a close key or short flag
+    when there is one; else where every key is listed, and the docs page of its section."""
+    if flag and "." not in key:  # short flags first: --epoch -> --epochs
+        alias = _close(key.replace("_", "-"), list(ALIASES))
+        if alias:
+            return f" (did you mean --{alias}?)"
+    match = closest_key(key)
+    if match:
+        return f" (did you mean {match}?)"
+    sections = key.split(".")[:-1]
+    docs = next(
+        (
+            SECTION_DOCS[s]
+            for s in (".".join(sections[:i]) for i in range(len(sections), 0, -1))
+            if s in SECTION_DOCS
+        ),
+        None,
+    )
+    where = f"`litrain {command} --help` lists every {'flag' if flag else 'key'}"
+    if docs:
+        where += f"; {docs} describes the {sections[0]} section"
+    return f"; {where}"

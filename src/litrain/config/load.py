@@ -10,8 +10,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from litrain.config.keys import ALIASES, suggest
-from litrain.config.schema import UNKNOWN_NAME, Config
+from litrain.config.explain import explain
+from litrain.config.keys import ALIASES
+from litrain.config.schema import (
+    Config,
+    is_local_relative,
+    path_keys,
+    wandb_implied,
+)
 from litrain.errors import ConfigError
 
 
@@ -64,18 +70,33 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _explain(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            lines.append(f"unknown config key '{key}'{suggest(key)}")
-        elif err["type"] == UNKNOWN_NAME:  # the message already names the value and the choices
-            lines.append(f"{key}: {err['msg']}")
+def resolve_paths(tree: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """``tree`` (one YAML file's mapping) with each relative path key (``PATH`` in the schema:
+    data.root, model.weights, checkpoint.dir, run.dir) made absolute against ``base_dir``,
+    the file's folder: a config means the same from whatever directory it is used."""
+    out = dict(tree)
+    for key in path_keys():
+        *sections, leaf = key.split(".")
+        node: Any = out
+        for part in sections:  # copy the sections on the way: the caller's tree is untouched
+            child = node.get(part)
+            if not isinstance(child, dict):
+                break
+            node[part] = node = dict(child)
         else:
-            given = err.get("input")
-            lines.append(f"{key}: {err['msg']} (got {given!r})")
-    return "invalid config:\n  " + "\n  ".join(lines)
+            value = node.get(leaf)
+            if isinstance(value, str) and is_local_relative(value):
+                node[leaf] = str(base_dir / value)
+    return out
+
+
+def _with_implied(layer: dict[str, Any]) -> dict[str, Any]:
+    """A layer (one file, or the flags) that sets a W&B key without ``enabled`` turns W&B on;
+    an earlier layer's ``enabled: false`` (a saved config.yaml) does not hide it."""
+    logging = layer.get("logging")
+    if isinstance(logging, dict) and wandb_implied(logging.get("wandb")):
+        return {**layer, "logging": {**logging, "wandb": {**logging["wandb"], "enabled": True}}}
+    return layer
 
 
 def load_config(
@@ -83,20 +104,28 @@ def load_config(
     overrides: dict[str, Any] | None = None,
     base: dict[str, Any] | Config | None = None,
 ) -> Config:
-    """Merge defaults < ``base`` < YAML ``files`` (left to right) < dotted ``overrides``."""
+    """Merge defaults < ``base`` < YAML ``files`` (left to right) < dotted ``overrides``.
+
+    A relative path inside a file is relative to that file; in ``overrides`` (flags, Python
+    keywords) relative to the working directory."""
     tree: dict[str, Any] = {}
     if isinstance(base, Config):
         tree = base.to_dict()
     elif base:
         tree = copy.deepcopy(dict(base))  # never change the caller's nested dicts
     for f in files or []:
-        tree = deep_merge(tree, read_yaml(f))
+        layer = resolve_paths(read_yaml(f), Path(f).absolute().parent)
+        tree = deep_merge(tree, _with_implied(layer))
+    flags: dict[str, Any] = {}
     for key, value in (overrides or {}).items():
         set_dotted(tree, key, value)
+        set_dotted(flags, key, value)
+    if _with_implied(flags) is not flags:  # the flags set a W&B key but not enabled
+        set_dotted(tree, "logging.wandb.enabled", True)
     try:
         return Config.model_validate(tree)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc)) from None
+        raise ConfigError(explain(exc)) from None
 
 
 def kwargs_to_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:

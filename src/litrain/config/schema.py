@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from litrain.registry import (
@@ -31,6 +31,11 @@ from litrain.registry import (
 
 # The error type of an unknown registry name; config.load prints its message as it is.
 UNKNOWN_NAME = "unknown_name"
+# Marks a key that holds a file or directory: relative in a YAML file means relative to that
+# file (config.load), and a saved config records it absolute (Config.save).
+PATH: dict[str, Any] = {"path": True}
+# The error type of a rule across keys (its message names them all); printed as it is too.
+RULE = "config_rule"
 
 
 def parse_signals(names: list[str]) -> list[signal.Signals]:
@@ -42,6 +47,68 @@ def parse_signals(names: list[str]) -> list[signal.Signals]:
             raise ValueError(f"unknown or uncatchable signal {name!r}")
         out.append(getattr(signal, key))
     return out
+
+
+MAX_TIME_FORMS = (
+    "DD:HH:MM:SS (e.g. 00:02:30:00), a mapping (e.g. {hours: 2, minutes: 30}) or seconds (e.g. 9000)"
+)
+_MAX_TIME_UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+
+
+def max_time_seconds(value: Any) -> int | None:
+    """Whole seconds (rounded up) of a ``trainer.max_time`` as the config accepts it:
+    ``"DD:HH:MM:SS"``, ``{days|hours|minutes|seconds: n}`` or a number of seconds. None stays
+    None; ValueError (naming the accepted forms) for anything else."""
+    if value is None:
+        return None
+    total: float
+    if isinstance(value, bool):  # YAML `true` is not a duration
+        raise ValueError(f"must be {MAX_TIME_FORMS}")
+    if isinstance(value, int | float):
+        total = value
+    elif isinstance(value, dict):
+        unknown = sorted(set(value) - set(_MAX_TIME_UNITS))
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in value.values())
+        if unknown or not value or not numbers:
+            raise ValueError(
+                f"must be {MAX_TIME_FORMS}; a mapping takes numbers of days, hours, minutes, seconds"
+            )
+        total = sum(_MAX_TIME_UNITS[k] * v for k, v in value.items())
+    elif isinstance(value, str):
+        text = value.strip()
+        parts = text.split(":")
+        try:
+            if len(parts) == 1:
+                total = float(text)
+            elif len(parts) == 4 and all(p.strip().isdigit() for p in parts):
+                d, h, m, s = (int(p) for p in parts)
+                total = ((d * 24 + h) * 60 + m) * 60 + s
+            else:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"must be {MAX_TIME_FORMS}") from None
+    else:
+        raise ValueError(f"must be {MAX_TIME_FORMS}")
+    if not total > 0 or total == float("inf"):
+        raise ValueError(f"must be a positive duration: {MAX_TIME_FORMS}")
+    return int(-(-total // 1))  # ceil: a limit is never shortened
+
+
+def canonical_max_time(value: Any) -> str | None:
+    """``DD:HH:MM:SS`` with two-digit fields: the one form Lightning's Timer and the native
+    loop both read."""
+    seconds = max_time_seconds(value)
+    if seconds is None:
+        return None
+    minutes, s = divmod(seconds, 60)
+    hours, m = divmod(minutes, 60)
+    d, h = divmod(hours, 24)
+    return f"{d:02d}:{h:02d}:{m:02d}:{s:02d}"
+
+
+def rule_error(message: str) -> PydanticCustomError:
+    """An error of a rule across keys; its message names the keys (printed as it is)."""
+    return PydanticCustomError(RULE, "{message}", {"message": message})
 
 
 def known(registry: Registry, name: str) -> str:
@@ -60,7 +127,9 @@ class Section(BaseModel):
 
 class RunConfig(Section):
     name: str = Field("litrain", description="Run name; the run dir is runs/<name>/<time>.")
-    dir: str | None = Field(None, description="Fixed run directory (overrides runs/<name>/<time>).")
+    dir: str | None = Field(
+        None, description="Fixed run directory (overrides runs/<name>/<time>).", json_schema_extra=PATH
+    )
     seed: int = Field(42, description="Seed for python, numpy and torch RNGs and the data split.")
     deterministic: bool = Field(False, description="Use deterministic algorithms (slower).")
     engine: str = Field("lightning", description="lightning (L.Trainer) or native (plain PyTorch loop).")
@@ -73,7 +142,9 @@ class RunConfig(Section):
 
 class DataConfig(Section):
     source: str = Field("digits", description="Data source name: digits, mnist, cifar10, ...")
-    root: str | None = Field(None, description="Directory the source reads its files from.")
+    root: str | None = Field(
+        None, description="Directory the source reads its files from.", json_schema_extra=PATH
+    )
     download: bool = Field(False, description="Allow downloading the data set (network).")
     batch_size: int = Field(64, gt=0, description="Samples per batch (per process).")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
@@ -123,7 +194,9 @@ class DataConfig(Section):
 class ModelConfig(Section):
     name: str = Field("mlp", description="mlp, cnn, resnet18_cifar, timm:<name>, torchvision:<name>.")
     pretrained: bool = Field(False, description="Load pretrained weights (local file or cache).")
-    weights: str | None = Field(None, description="Local weights file (.pt/.pth/.safetensors).")
+    weights: str | None = Field(
+        None, description="Local weights file (.pt/.pth/.safetensors).", json_schema_extra=PATH
+    )
     download: bool = Field(False, description="Allow downloading pretrained weights (network).")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout before the classifier head.")
     in_chans: int | None = Field(None, gt=0, description="Input channels (default: from data).")
@@ -154,6 +227,25 @@ class TaskConfig(Section):
     def _loss(cls, v: str | None) -> str | None:
         return v if v is None else known(LOSSES, v)
 
+    @model_validator(mode="after")
+    def _pos_weight_needs_bce(self) -> TaskConfig:
+        # ce (the multiclass default) has no positive class: the weight would be ignored.
+        multiclass = self.type == "classification" and not self.multilabel
+        loss = self.loss or ("ce" if multiclass else "bce")
+        if self.pos_weight is not None and loss == "ce":
+            if self.loss:
+                why, fix = "task.loss=ce", "task.loss=ce"
+            else:
+                why, fix = (
+                    f"task.type={self.type} (multiclass) trains with ce, which",
+                    "set task.type binary or multilabel",
+                )
+            raise rule_error(
+                f"task.pos_weight={self.pos_weight} weights the positive class of the bce loss, but "
+                f"{why} has no positive class: drop task.pos_weight, or {fix}"
+            )
+        return self
+
 
 class SchedulerConfig(Section):
     name: str = Field("cosine", description="Learning-rate schedule.")
@@ -173,7 +265,11 @@ class SchedulerConfig(Section):
 
 class OptimConfig(Section):
     name: str = Field("adamw", description="Optimizer.")
-    lr: float | Literal["auto"] = Field(1e-3, description="Learning rate, or auto (LR finder).")
+    lr: float | Literal["auto"] = Field(
+        1e-3,
+        description="Learning rate, or auto (LR finder).",
+        json_schema_extra={"expects": "a positive number or 'auto'"},
+    )
     weight_decay: float = Field(0.01, ge=0, description="Weight decay.")
     momentum: float = Field(0.9, ge=0, description="sgd: momentum.")
     nesterov: bool = Field(False, description="sgd: Nesterov momentum.")
@@ -183,7 +279,7 @@ class OptimConfig(Section):
     @classmethod
     def _positive_lr(cls, v: float | str) -> float | str:
         if isinstance(v, float) and v <= 0:
-            raise ValueError("must be > 0 (or 'auto')")
+            raise ValueError("must be a positive number or 'auto'")
         return v
 
     @field_validator("name")
@@ -223,7 +319,10 @@ class FSDPConfig(Section):
 class TrainerConfig(Section):
     max_epochs: int = Field(10, ge=-1, description="Epochs to train.")
     max_steps: int = Field(-1, ge=-1, description="Optimizer steps to train (-1: no limit).")
-    max_time: str | None = Field(None, description="Wall-time limit, DD:HH:MM:SS.")
+    max_time: str | None = Field(
+        None,
+        description="Wall-time limit: DD:HH:MM:SS, {hours: 2} or seconds (recorded as DD:HH:MM:SS).",
+    )
     accelerator: str = Field("auto", description="auto, cpu, gpu, cuda, mps.")
     devices: int | str = Field("auto", description="Number of devices, or auto.")
     num_nodes: int = Field(1, gt=0, description="Number of nodes.")
@@ -244,6 +343,12 @@ class TrainerConfig(Section):
         None, description="Profiler; report written to run_dir/profiler/."
     )
     compile: bool = Field(False, description="torch.compile the model (falls back to eager).")
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = Field(
+        "default", description="torch.compile mode (with trainer.compile)."
+    )
+    compile_dynamic: bool | None = Field(
+        None, description="torch.compile dynamic shapes: true, false, or null (decide on recompile)."
+    )
     callbacks: list[CallbackSpec] = Field([], description="Extra Lightning callbacks.")
     sync_batchnorm: bool = Field(False, description="Batch-norm statistics over all processes.")
     ddp_timeout: int = Field(
@@ -268,6 +373,11 @@ class TrainerConfig(Section):
         ["SIGTERM", "SIGUSR1"],
         description="Signals that save a checkpoint at the next step and exit 75 ([] to disable).",
     )
+
+    @field_validator("max_time", mode="before")
+    @classmethod
+    def _max_time(cls, v: Any) -> str | None:
+        return canonical_max_time(v)  # both engines then read one form
 
     @field_validator("preemption_signals")
     @classmethod
@@ -318,7 +428,9 @@ class CheckpointConfig(Section):
     every_n_steps: int | None = Field(
         None, gt=0, description="Also write last.ckpt every N optimizer steps (mid-epoch resume)."
     )
-    dir: str | None = Field(None, description="Checkpoint directory (default run_dir/checkpoints).")
+    dir: str | None = Field(
+        None, description="Checkpoint directory (default run_dir/checkpoints).", json_schema_extra=PATH
+    )
 
 
 class EarlyStoppingConfig(Section):
@@ -329,14 +441,34 @@ class EarlyStoppingConfig(Section):
     min_delta: float = Field(0.0, ge=0, description="Smallest change that counts.")
 
 
+def wandb_implied(section: Any) -> bool:
+    """Whether a ``logging.wandb`` mapping turns W&B on by itself: it sets a W&B field
+    (``--wandb-project X``, ``name``, ``mode: online``, ...) and does not say ``enabled``.
+    ``mode: disabled`` and empty values (null, [], false) turn nothing on."""
+    if not isinstance(section, dict) or "enabled" in section:
+        return False
+    return any(
+        value not in (None, False, [], "") and not (key == "mode" and value == "disabled")
+        for key, value in section.items()
+    )
+
+
 class WandbConfig(Section):
-    enabled: bool = Field(False, description="Log to Weights & Biases.")
+    """Setting any field (project, name, entity, tags, log_model, mode) turns W&B on, offline
+    unless ``mode: online``; ``enabled: false`` keeps it off."""
+
+    enabled: bool = Field(False, description="Log to Weights & Biases (on when any W&B key is set).")
     project: str | None = Field(None, description="W&B project.")
     entity: str | None = Field(None, description="W&B entity.")
     name: str | None = Field(None, description="W&B run name (default run.name).")
     tags: list[str] = Field([], description="W&B tags.")
     log_model: bool = Field(False, description="Upload checkpoints as artifacts.")
     mode: Literal["offline", "online", "disabled"] = Field("offline", description="W&B mode.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _implied(cls, data: Any) -> Any:
+        return {**data, "enabled": True} if wandb_implied(data) else data
 
 
 class LoggingConfig(Section):
@@ -360,4 +492,33 @@ class Config(Section):
         return self.model_dump(mode="json")
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        """Write YAML that reads back the same from anywhere: a relative path key is made
+        absolute against the working directory (which it meant), since a YAML file's relative
+        paths are read relative to that file."""
+        tree = self.to_dict()
+        for key in path_keys():
+            *sections, leaf = key.split(".")
+            node = tree
+            for part in sections:
+                node = node[part]
+            value = node.get(leaf)
+            if isinstance(value, str) and is_local_relative(value):
+                node[leaf] = str(Path(value).absolute())
+        Path(path).write_text(yaml.safe_dump(tree, sort_keys=False))
+
+
+def path_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
+    """The dotted keys marked ``PATH`` (files and directories)."""
+    out = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.extend(path_keys(ann, f"{prefix}{name}."))
+        elif isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("path"):
+            out.append(f"{prefix}{name}")
+    return out
+
+
+def is_local_relative(value: str) -> bool:
+    """A relative local path: not absolute, not ``~/...``, not a URL (``s3://``, ``http://``)."""
+    return bool(value) and "://" not in value and not value.startswith("~") and not Path(value).is_absolute()

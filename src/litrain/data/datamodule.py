@@ -109,6 +109,25 @@ class DataModule:
         sample = idx[: min(len(idx), 256)]  # file-backed: stats from a fixed subset
         return channel_stats(torch.stack([train[int(i)][0] for i in sample]))
 
+    def _note_unused_workers(self) -> None:
+        """Once per data module: data.num_workers does nothing for in-memory batches."""
+        if self.cfg.num_workers == 0 or getattr(self, "_workers_noted", False):
+            return
+        self._workers_noted = True
+        why = (
+            "data.in_memory=true"
+            if self.cfg.in_memory == "true"
+            else (
+                f"data.in_memory=auto: the split fits in data.in_memory_max_gb={self.cfg.in_memory_max_gb:g}"
+            )
+        )
+        warnings.warn(
+            f"data.num_workers={self.cfg.num_workers} is unused: batches are served from memory "
+            f"({why}) and need no worker processes; to load with workers (e.g. for "
+            "per-sample transforms) set --data.in_memory false",
+            stacklevel=3,
+        )
+
     def _loader(self, ds: Dataset | None, shuffle: bool) -> DataLoader | InMemoryLoader:
         if ds is None:
             raise DataError("this split is empty")
@@ -117,6 +136,7 @@ class DataModule:
             ds, self.cfg.in_memory, self.cfg.batch_size, shuffle, self.seed, self.loader_device, max_bytes
         )
         if held is not None:
+            self._note_unused_workers()
             return held
         workers = self.cfg.num_workers
         # The train loader keeps its position for mid-epoch resume (StatefulDataLoader, a

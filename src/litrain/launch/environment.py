@@ -150,6 +150,33 @@ def world_size(t: TrainerConfig, accelerator: str) -> int:
     return max(int(devices), 1) * nodes
 
 
+def launch_layout(cfg: Config) -> dict[str, Any]:
+    """The layout that really ran, for summary.json: who started the processes, how many
+    trained, on how many nodes. Read from the open process group (and the launcher's
+    variables), not from the config: a torchrun job's config says ``devices: auto``."""
+    import torch.distributed as dist
+
+    from litrain.core.hardware import resolve_accelerator
+
+    env = detect_launch()
+    if dist.is_available() and dist.is_initialized():
+        world = dist.get_world_size()
+    elif env.external or env.launcher == "lightning":
+        world = env.world_size
+    else:  # the process group is gone (ddp_spawn's children trained): what the config asked
+        world = world_size(cfg.trainer, resolve_accelerator(cfg.trainer.accelerator))
+    if env.external:
+        per_node = env.local_world_size
+        nodes = max(world // max(per_node, 1), 1)
+    else:  # Lightning's launcher: num_nodes from the config, the rest per node
+        nodes = cfg.trainer.num_nodes if world > 1 else 1
+        per_node = max(world // nodes, 1)
+    launcher = env.launcher
+    if launcher == "none" and world > 1:
+        launcher = "lightning"  # its main process carries no launcher variables
+    return {"launcher": launcher, "world_size": world, "num_nodes": nodes, "devices_per_node": per_node}
+
+
 def init_early(backend: str, timeout_s: int, env: LaunchEnv | None = None) -> None:
     """Open the default process group now, with the settings Lightning would use, so ranks
     can agree on things before the Trainer starts. A no-op unless torchrun/srun launched us."""

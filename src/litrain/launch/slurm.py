@@ -7,6 +7,19 @@ SLURM sends ``SIGUSR1`` ``--signal-lead`` seconds before the time limit; litrain
 ``last.ckpt`` at the next optimizer-step boundary (the handler only sets a flag, see
 :mod:`litrain.reliability.preemption`) and exits with code 75; the script then requeues the job, and the
 requeued job (same job id, same run dir) resumes from that checkpoint.
+
+The signal is ``#SBATCH --signal=USR1@N``, not ``B:USR1@N``: without ``B:`` SLURM signals
+every task of the job's steps, i.e. each litrain process that srun started; ``B:`` would
+signal only the batch shell, which would have to forward it. The step runs with
+``srun --kill-on-bad-exit=1``: one task that dies ends the others at once instead of leaving
+them in a collective until ``trainer.ddp_timeout``; a task that checkpointed after the signal
+is no failure, so its exit code 75 becomes 0 and a mark file tells the script to requeue.
+
+Nothing of the machine the script was written on is baked in: the job runs in
+``$SLURM_SUBMIT_DIR`` (``--workdir`` to choose), and the Python environment is activated
+by the script (``--activate``: a virtualenv or an activate script; default the virtualenv
+litrain runs from), with a warning when that path is node-local (``/tmp``: compute nodes
+do not see the login node's).
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +91,24 @@ class SlurmJob:
     signal_lead_s: int = 90
     overrides: dict[str, Any] = field(default_factory=dict)
     extra_sbatch: list[str] = field(default_factory=list)
-    python: str = sys.executable
+    # a virtualenv dir or an activate script, sourced by the job ("" / "none": nothing,
+    # the job's PATH python); None: the virtualenv this litrain runs from, if any
+    activate: str | None = None
+    workdir: str | None = None  # None: $SLURM_SUBMIT_DIR, where sbatch was run
+
+    def activation(self) -> str | None:
+        """The activate script the job sources, or None."""
+        spec = default_activation() if self.activate is None else self.activate
+        if spec in ("", "none"):
+            return None
+        path = Path(spec).expanduser()
+        script = path / "bin" / "activate" if path.is_dir() else path
+        if not script.is_file():
+            raise ConfigError(
+                f"--activate {spec}: no virtualenv there ({script} does not exist); pass a "
+                "virtualenv directory or an activate script, or --activate none"
+            )
+        return str(script.resolve())
 
     def check(self) -> None:
         if self.nodes < 1:
@@ -94,9 +125,41 @@ class SlurmJob:
             if not Path(c).is_file():
                 raise ConfigError(f"config file {c} does not exist")
 
+        if self.workdir is not None and not Path(self.workdir).is_dir():
+            raise ConfigError(f"--workdir {self.workdir} is not a directory")
+
     @property
     def tasks(self) -> int:
         return self.gpus_per_node or self.tasks_per_node or 1
+
+
+def default_activation() -> str | None:
+    """The virtualenv this process runs from (None outside one)."""
+    return sys.prefix if sys.prefix != sys.base_prefix else None
+
+
+_NODE_LOCAL = ("/tmp", "/var/tmp", "/dev/shm", "/run")
+
+
+def node_local(path: str | Path) -> str | None:
+    """The node-local root ``path`` lies under (a compute node has its own), or None."""
+    p = Path(path).resolve()
+    roots = {*_NODE_LOCAL, str(Path(tempfile.gettempdir()).resolve())}
+    for root in sorted(roots):
+        if p == Path(root) or Path(root) in p.parents:
+            return root
+    return None
+
+
+def _warn_node_local(what: str, path: str | Path, flag: str) -> None:
+    root = node_local(path)
+    if root is not None:
+        # one line on stderr: the script is still written (a one-machine cluster is fine)
+        print(
+            f"litrain: warning: {what} {path} is under {root}, which is local to each node: "
+            f"the compute nodes will not see it; use a path on a shared file system ({flag})",
+            file=sys.stderr,
+        )
 
 
 def _flag_value(value: Any) -> str:
@@ -112,7 +175,9 @@ def render(job: SlurmJob) -> str:
         f"--job-name={job.job_name}",
         f"--nodes={job.nodes}",
         f"--ntasks-per-node={job.tasks}",  # one process per GPU
-        f"--signal=USR1@{job.signal_lead_s}",  # warning before the time limit
+        # not B:USR1 (the batch shell only): without B: every srun task, i.e. each
+        # litrain process, gets the warning before the time limit
+        f"--signal=USR1@{job.signal_lead_s}",
         "--requeue",
         "--open-mode=append",  # the requeued job appends to the same log
         "--output=slurm-%j.out",
@@ -126,8 +191,13 @@ def render(job: SlurmJob) -> str:
             sb.append(f"--{key}={getattr(job, key)}")
     sb += job.extra_sbatch
     accel = "gpu" if job.gpus_per_node else "cpu"
-    args = [job.python, "-m", "litrain", "fit"]
+    activate = job.activation()
+    if activate is not None:
+        _warn_node_local("the environment", activate, "--activate")
+    # after activation the environment's python; without one, this interpreter's
+    args = ["python" if activate else sys.executable, "-m", "litrain", "fit"]
     for c in job.configs:
+        _warn_node_local("config file", Path(c).resolve(), "copy it to a shared directory")
         args += ["--config", str(Path(c).resolve())]
     sets = {
         "trainer.accelerator": accel,
@@ -142,8 +212,17 @@ def render(job: SlurmJob) -> str:
         "#!/bin/bash",
         *(f"#SBATCH {s}" for s in sb),
         "",
-        _BODY.format(workdir=shlex.quote(str(Path.cwd())), run_dir=run_dir, fit=fit),
+        _BODY.format(
+            workdir=shlex.quote(str(Path(job.workdir).resolve())) if job.workdir else '"$SLURM_SUBMIT_DIR"',
+            activate=f"source {shlex.quote(activate)}"
+            if activate
+            else "# no environment to activate (--activate)",
+            run_dir=run_dir,
+            fit=fit,
+        ),
     ]
+    if job.workdir:
+        _warn_node_local("--workdir", job.workdir, "--workdir")
     return "\n".join(lines)
 
 
@@ -153,6 +232,7 @@ _BODY = """\
 # back with the same job id and run dir and resumes from that checkpoint.
 set -uo pipefail
 cd {workdir}
+{activate}
 RUN_DIR="{run_dir}"
 if [ -e "$RUN_DIR/checkpoints/last.ckpt" ]; then
   echo "litrain-slurm: job $SLURM_JOB_ID restart ${{SLURM_RESTART_COUNT:-0}}: resuming from $RUN_DIR/checkpoints/last.ckpt"
@@ -162,9 +242,18 @@ else
   START=(--overwrite)  # a run killed before its first checkpoint starts over
 fi
 export OMP_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-1}}"
-srun --kill-on-bad-exit=0 {fit} --run-dir "$RUN_DIR" --quiet "${{START[@]}}"
+# --kill-on-bad-exit=1: a task that dies ends the step at once (the others would wait in a
+# collective for trainer.ddp_timeout). Exit 75 (checkpoint saved after the warning signal)
+# is no failure: each task's wrapper turns it into 0 and leaves $MARK for the requeue. The
+# wrapper's trap keeps the warning signal from ending the shell; litrain handles it.
+MARK="$PWD/.litrain-requeue-$SLURM_JOB_ID"
+rm -f "$MARK"
+srun --kill-on-bad-exit=1 bash -c \\
+  'trap : USR1 TERM; "$@"; c=$?; if [ "$c" -eq 75 ]; then touch "$0"; exit 0; fi; exit "$c"' \\
+  "$MARK" {fit} --run-dir "$RUN_DIR" --quiet "${{START[@]}}"
 code=$?
-if [ "$code" -eq 75 ]; then
+if [ -e "$MARK" ]; then
+  rm -f "$MARK"
   echo "litrain-slurm: checkpoint saved after the warning signal; requeueing job $SLURM_JOB_ID"
   scontrol requeue "$SLURM_JOB_ID"
   exit 0

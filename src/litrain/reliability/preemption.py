@@ -68,16 +68,20 @@ class PreemptionHandler:
 
 
 def announce(checkpoint: Path, step: int, signame: str | None) -> Preempted:
-    """Tell the user (stderr) what was saved and how to go on; returns the exception to raise."""
+    """Tell the user (stderr) what was saved and how to go on, once per run (rank 0: every
+    rank stops on the same step); returns the exception every rank raises."""
     import sys
 
+    from litrain.launch.environment import is_global_zero
+
     name = signame or "a signal on another rank"
-    print(
-        f"litrain: {name} received: saved {checkpoint} at step {step}; "
-        f"exiting with code {REQUEUE_EXIT_CODE}, resume with --resume last",
-        file=sys.stderr,
-        flush=True,
-    )
+    if is_global_zero():
+        print(
+            f"litrain: {name} received: saved {checkpoint} at step {step}; "
+            f"exiting with code {REQUEUE_EXIT_CODE}, resume with --resume last",
+            file=sys.stderr,
+            flush=True,
+        )
     return Preempted(checkpoint, step, name)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from litrain.config import Config
 from litrain.core.versions import versions
+from litrain.launch.environment import launch_layout
 
 
 @dataclass
@@ -67,5 +68,25 @@ def build_summary(
         "steps": outcome.steps,
         "wall_time_s": round(wall, 3),
         "versions": versions(),
+        "launch": launch_layout(cfg),  # the processes that really trained (not the config's)
+        # why training ended; an engine that stopped early (or on max_time) says so in extra
+        "stopped_early": False,
+        "stop_reason": limit_reason(cfg, outcome.steps),
         **outcome.extra,
     }
+
+
+def limit_reason(cfg: Config, steps: int) -> str:
+    """The stop_reason of a run that trained to its configured end."""
+    t = cfg.trainer
+    if t.fast_dev_run:
+        return "fast_dev_run"
+    if t.max_steps != -1 and steps >= t.max_steps:
+        return "max_steps reached"
+    return "max_epochs reached"
+
+
+def stop_fields(stopped_early: bool, reason: str) -> dict[str, Any]:
+    """summary.json's stopped_early/stop_reason from an engine's loop (reason "" : it
+    trained to its configured end, which build_summary names)."""
+    return {"stopped_early": stopped_early, "stop_reason": reason} if reason else {}

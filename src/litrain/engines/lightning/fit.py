@@ -12,12 +12,14 @@ from litrain.checkpoint.convert import as_lightning_file
 from litrain.checkpoint.load import check_fits, load_checkpoint
 from litrain.config import Config
 from litrain.core.hardware import resolve_accelerator
+from litrain.engines.lightning.callbacks.checkpoint import StoppingWithMessage
 from litrain.engines.lightning.loaders import trainer_loaders
 from litrain.engines.lightning.module import build_module
 from litrain.engines.lightning.trainer import build_trainer
 from litrain.run.lifecycle import Engine
+from litrain.run.monitors import check_early_stopping
 from litrain.run.parts import Parts
-from litrain.run.result import FitOutcome
+from litrain.run.result import FitOutcome, stop_fields
 
 
 class LightningEngine(Engine):
@@ -33,10 +35,14 @@ class LightningEngine(Engine):
 
             module = as_fsdp2_module(module, cfg.trainer)
         if cfg.trainer.compile and hasattr(module, "model"):
-            from litrain.core.compile import compile_model  # in place: checkpoint keys unchanged
+            # in place (checkpoint keys unchanged), with the eager fallback the native engine
+            # uses: a failing compiler costs one warning, not the run
+            from litrain.core.compile import compile_model
 
-            compile_model(module.model, True)
+            t = cfg.trainer
+            compile_model(module.model, True, t.compile_mode, t.compile_dynamic)
         self.parts, self.module = parts, module
+        check_early_stopping(cfg, parts.task, parts.datamodule)  # before training, not after an epoch
         self.trainer = build_trainer(cfg, run_dir, quiet)
         if self.trainer.world_size == 1 and hasattr(parts.datamodule, "loader_device"):
             parts.datamodule.loader_device = self.trainer.strategy.root_device  # in-memory batches there
@@ -77,4 +83,15 @@ class LightningEngine(Engine):
             last_checkpoint=ck.last_model_path if ck and ck.last_model_path else None,
             epochs=trainer.current_epoch,
             steps=trainer.global_step,
+            extra=stop_fields(*self._stopped(trainer)),
         )
+
+    @staticmethod
+    def _stopped(trainer: Any) -> tuple[bool, str]:
+        for cb in trainer.callbacks:
+            if isinstance(cb, StoppingWithMessage) and cb.stop_reason:
+                return True, cb.stop_reason
+        timer = next((cb for cb in trainer.callbacks if type(cb).__name__ == "Timer"), None)
+        if timer is not None and timer.time_remaining() is not None and timer.time_remaining() <= 0:
+            return False, "max_time reached"
+        return False, ""

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from litrain.config import FSDPConfig, TrainerConfig
+from litrain.engines.lightning.fsdp_units import announce_units, check_wrap_layers
 from litrain.engines.lightning.module import TaskModule
 from litrain.errors import ConfigError
 
@@ -29,6 +30,13 @@ _FSDP1_SHARDING = {
     "no-shard": "NO_SHARD",
 }
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+# Norm layers keep fp32 parameters under fsdp.mixed_precision: their running statistics are
+# fp32 buffers (batch_norm refuses bf16 weights next to fp32 stats), and low-precision
+# statistics drift. Each one is its own FSDP unit that computes in fp32 and hands the
+# block's low-precision dtype on.
+_NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
 def _wrap_predicate(cfg: FSDPConfig) -> Any:
@@ -79,7 +87,7 @@ def build_fsdp_strategy(
         kw["mixed_precision"] = MixedPrecision(param_dtype=dt, reduce_dtype=torch.float32, buffer_dtype=dt)
     from litrain.engines.lightning.fsdp_strategy import AtomicFSDPStrategy
 
-    return AtomicFSDPStrategy(
+    strategy = AtomicFSDPStrategy(
         sharding_strategy=_FSDP1_SHARDING[f.sharding],
         cpu_offload=f.cpu_offload,
         state_dict_type=f.state_dict,
@@ -87,6 +95,8 @@ def build_fsdp_strategy(
         timeout=timeout,
         **kw,
     )
+    strategy.fsdp_cfg = f
+    return strategy
 
 
 def _mesh(dp_mesh: Any, sharding: str, num_nodes: int) -> Any:
@@ -121,11 +131,26 @@ def apply_fsdp2(model: nn.Module, dp_mesh: Any, cfg: FSDPConfig, num_nodes: int 
         for module in model.modules():
             if type(module).__name__ in cfg.activation_checkpointing:
                 checkpoint(module)  # recompute this layer's activations in backward
+    check_wrap_layers(model, cfg)
+    counts: dict[str, int] = {}
     wrap = _wrap_predicate(cfg)
     for module in reversed(list(model.modules())):  # children before parents
-        if module is not model and wrap(module) and any(p.requires_grad for p in module.parameters()):
+        if module is model or not any(p.requires_grad for p in module.parameters()):
+            continue
+        name = type(module).__name__  # before fully_shard renames the class (FSDPBatchNorm2d)
+        if cfg.mixed_precision != "none" and isinstance(module, _NORMS):
+            low = _DTYPES[cfg.mixed_precision]
+            fp32 = MixedPrecisionPolicy(
+                param_dtype=torch.float32, reduce_dtype=torch.float32, output_dtype=low
+            )
+            fully_shard(module, **{**kw, "mp_policy": fp32})  # inputs cast up, outputs down
+        elif wrap(module):
             fully_shard(module, **kw)
+        else:
+            continue
+        counts[name] = counts.get(name, 0) + 1
     fully_shard(model, **kw)
+    announce_units(counts, sum(counts.values()) + 1)
     return model
 
 
@@ -149,6 +174,7 @@ def as_fsdp2_module(module: Any, t: TrainerConfig) -> Any:
         if not isinstance(module, TaskModule) and not hasattr(module, "configure_model"):
             raise ConfigError("trainer.strategy=fsdp on CPU needs a module with configure_model()")
         return module
+    check_wrap_layers(module.model, t.fsdp)  # before any process starts
     module.__class__ = FSDP2TaskModule  # same attributes and state-dict keys, one more hook
     module.fsdp_cfg = t.fsdp
     module.num_nodes = t.num_nodes

@@ -53,5 +53,23 @@ class AtomicModelParallelStrategy(_StagedShardSave, ModelParallelStrategy):
 class AtomicFSDPStrategy(_StagedShardSave, FSDPStrategy):
     """GPU FSDP1 with ``trainer.fsdp.state_dict=sharded``."""
 
+    fsdp_cfg: Any = None  # litrain.config.FSDPConfig, set by build_fsdp_strategy
+
     def _saves_shards(self) -> bool:
         return self._state_dict_type == "sharded"
+
+    def _setup_model(self, model: Any) -> Any:
+        from torch.distributed.fsdp import FullyShardedDataParallel
+
+        from litrain.engines.lightning.fsdp_units import announce_units, check_wrap_layers
+
+        if self.fsdp_cfg is not None:
+            check_wrap_layers(getattr(model, "model", model), self.fsdp_cfg)  # the network, not metrics
+        wrapped = super()._setup_model(model)
+        counts: dict[str, int] = {}
+        for m in wrapped.modules():
+            if isinstance(m, FullyShardedDataParallel) and m is not wrapped:
+                name = type(m.module).__name__
+                counts[name] = counts.get(name, 0) + 1
+        announce_units(counts, sum(counts.values()) + 1)
+        return wrapped

@@ -36,10 +36,13 @@ def wandb(cfg: Config, run_dir: Path) -> Any:
         import wandb  # noqa: F401
     except ImportError:
         raise ConfigError("logging.wandb needs: pip install 'litrain[wandb]'") from None
-    from lightning.pytorch.loggers import WandbLogger
+    from litrain.launch.wandb_auth import check_wandb_mode
 
     wb = cfg.logging.wandb
-    return WandbLogger(
+    check_wandb_mode(wb.mode)  # online without credentials: one line, before any network call
+    from litrain.engines.lightning.wandb_logger import OfflineArtifactsWandbLogger
+
+    return OfflineArtifactsWandbLogger(
         name=wb.name or cfg.run.name,
         save_dir=str(run_dir / "logs"),
         project=wb.project or "litrain",

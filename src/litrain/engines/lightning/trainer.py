@@ -4,14 +4,12 @@ resolved and checked before anything runs."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch import callbacks as plc
 from lightning.pytorch.profilers import PassThroughProfiler
 
 from litrain.checkpoint.naming import checkpoint_filename
@@ -21,7 +19,8 @@ from litrain.core.hardware import (  # lightning-free: the native engine shares 
     resolve_accelerator,
     resolve_precision,
 )
-from litrain.engines.lightning.callbacks.checkpoint import TopKAndLastCheckpoint
+from litrain.core.noise import filter_noise
+from litrain.engines.lightning.callbacks.checkpoint import StoppingWithMessage, TopKAndLastCheckpoint
 from litrain.engines.lightning.callbacks.history import HistoryCallback
 from litrain.engines.lightning.launcher import watch_ranks
 from litrain.engines.lightning.loggers import build_loggers
@@ -69,16 +68,21 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
                 # last.ckpt is shared with the mid-epoch/preemption saves, and a resumed run
                 # rewrites the same names: replace in place (atomically), never "-v1" copies.
                 enable_version_counter=False,
+                quiet=quiet,
             ),
         )
         cbs.extend(reliability_callbacks(cfg, Path(ck.dir or run_dir / "checkpoints")))
     es = cfg.early_stopping
     if es.enabled:
         cbs.append(
-            plc.EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience, min_delta=es.min_delta)
+            StoppingWithMessage(
+                monitor=es.monitor, mode=es.mode, patience=es.patience, min_delta=es.min_delta, quiet=quiet
+            )
         )
-    if not quiet:
-        cbs.append(plc.RichProgressBar(leave=True))
+    if not quiet:  # the live view both engines share, readable at 80 columns
+        from litrain.engines.lightning.callbacks.progress import LiveProgress, ModelTable
+
+        cbs.extend([LiveProgress(), ModelTable()])
     for spec in cfg.trainer.callbacks:
         cls = import_object(spec.class_path)
         try:
@@ -162,9 +166,7 @@ def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: 
     check_devices(accelerator, t.devices)
     if accelerator in ("cuda", "gpu") and not torch.cuda.is_available():  # devices=auto too
         raise ConfigError("trainer.accelerator=gpu but no CUDA GPU is visible: use --accelerator cpu")
-    if quiet:
-        for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    filter_noise(quiet)  # before the Trainer: it warns while it is built (the srun hint)
     kw = trainer_kwargs(t)
     kw.update(
         accelerator=accelerator,

@@ -13,15 +13,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from litrain.checkpoint.formats.native import NATIVE_FORMAT
 from litrain.checkpoint.naming import LAST_NAME, SUFFIX, checkpoint_filename, format_name
-from litrain.checkpoint.store import atomic_save as write_checkpoint
 from litrain.checkpoint.store import remove_checkpoint
 from litrain.config import CheckpointConfig
 from litrain.errors import ConfigError
-
-# NATIVE_FORMAT and write_checkpoint are re-exported for the loop, which imports them from here.
-__all__ = ["NATIVE_FORMAT", "CheckpointKeeper", "write_checkpoint"]
 
 
 class CheckpointKeeper:

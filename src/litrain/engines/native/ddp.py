@@ -20,7 +20,6 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from litrain.config import Config
-from litrain.core.compile import EagerFallback
 from litrain.data.sharding import shard_loader
 from litrain.engines.native.loop import NativeTrainer
 
@@ -57,7 +56,7 @@ class DDPNativeTrainer(NativeTrainer):
         super().__init__(*args, **kwargs)
         dev = self.device
         self.ddp = DistributedDataParallel(self.model, device_ids=[dev.index] if dev.type == "cuda" else None)
-        self.forward = EagerFallback(self.ddp)
+        self.forward = self.ddp  # a compiled model inside falls back to eager itself (core.compile)
 
     def reduce_sum(self, total: torch.Tensor, count: int) -> tuple[torch.Tensor, int]:
         both = torch.stack(
@@ -102,7 +101,13 @@ def make_trainer(
     if dist.get_rank() != 0:
         scratch = Path(tempfile.mkdtemp(prefix=f"litrain-rank{dist.get_rank()}-"))
         run_dir = scratch
-        cfg = cfg.model_copy(update={"checkpoint": cfg.checkpoint.model_copy(update={"dir": None})})
+        # one TensorBoard/W&B run for the job: rank 0's (the scratch CSV is thrown away)
+        lg = cfg.logging.model_copy(
+            update={"tensorboard": False, "wandb": cfg.logging.wandb.model_copy(update={"enabled": False})}
+        )
+        cfg = cfg.model_copy(
+            update={"checkpoint": cfg.checkpoint.model_copy(update={"dir": None}), "logging": lg}
+        )
         quiet = True
     trainer = DDPNativeTrainer(cfg, model, task, ShardedData(dm), run_dir, device, precision, quiet)
     trainer.scratch = scratch

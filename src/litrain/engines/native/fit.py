@@ -23,7 +23,7 @@ from litrain.errors import ConfigError
 from litrain.launch.environment import detect_launch, wants_fsdp
 from litrain.run.lifecycle import Engine
 from litrain.run.parts import Parts
-from litrain.run.result import FitOutcome
+from litrain.run.result import FitOutcome, stop_fields
 
 
 def check_supported(cfg: Config) -> None:
@@ -44,8 +44,6 @@ def check_supported(cfg: Config) -> None:
         why.append("trainer.val_check_interval (validation inside an epoch)")
     if cfg.optim.lr == "auto":
         why.append("optim.lr=auto (the LR finder; run `litrain tune lr` first)")
-    if cfg.logging.tensorboard or cfg.logging.wandb.enabled:
-        why.append("logging.tensorboard / logging.wandb (the native engine writes the CSV log)")
     if why:
         raise ConfigError(
             "run.engine=native does not support " + "; ".join(why) + ": use run.engine=lightning"
@@ -97,7 +95,15 @@ class NativeEngine(Engine):
         self.trainer.load_checkpoint(ckpt)
 
     def fit(self) -> FitOutcome:
-        state = self.trainer.fit()
+        log = self.trainer.csv  # TensorBoard/W&B files closed, the W&B run finished
+        try:
+            state = self.trainer.fit()
+        except BaseException:
+            if log is not None:
+                log.close()  # checkpoints are logged on success only, as WandbLogger does
+            raise
+        if log is not None:
+            log.close(_model_checkpoints(self.trainer.keeper))
         keeper = self.trainer.keeper
         return FitOutcome(
             metrics=state.metrics,
@@ -108,8 +114,21 @@ class NativeEngine(Engine):
             last_checkpoint=keeper.last_path or None,
             epochs=state.epoch,
             steps=state.global_step,
-            extra={"stopped": state.stop_reason} if state.stop_reason else {},
+            extra=stop_fields(state.stopped_early, state.stop_reason),
         )
+
+
+def _model_checkpoints(keeper: Any) -> list[tuple[str, list[str]]]:
+    """What ``logging.wandb.log_model`` uploads: the best checkpoint and last.ckpt, with
+    WandbLogger's aliases."""
+    out: list[tuple[str, list[str]]] = []
+    if keeper.best_path:
+        out.append(
+            (keeper.best_path, ["latest", "best"] if keeper.best_path != keeper.last_path else ["best"])
+        )
+    if keeper.last_path and keeper.last_path != keeper.best_path:
+        out.append((keeper.last_path, ["latest"]))
+    return out
 
 
 def _is_lightning(model: Any) -> bool:

@@ -41,21 +41,27 @@ import numpy as np
 import torch
 from torch import nn
 
+from litrain.checkpoint.formats.native import NATIVE_FORMAT
+from litrain.checkpoint.store import atomic_save
 from litrain.config import Config
-from litrain.core.compile import EagerFallback, compile_model
+from litrain.core.compile import compile_model
 from litrain.core.finite import all_finite
+from litrain.core.noise import filter_noise, note
 from litrain.core.rng import collect_rng_states, set_rng_states
 from litrain.data.resumable import make_resumable
-from litrain.engines.native.checkpoints import NATIVE_FORMAT, CheckpointKeeper, write_checkpoint
-from litrain.engines.native.csvlog import MetricsCsv, write_hparams
+from litrain.engines.native.checkpoints import CheckpointKeeper
+from litrain.engines.native.csvlog import open_metric_log
 from litrain.engines.native.position import EpochState, restore_position, save_position
 from litrain.engines.native.precision import Precision
 from litrain.engines.native.stopping import EarlyStopper, parse_max_time
+from litrain.launch.environment import is_global_zero
 from litrain.optim.optimizers import build_optimizer
 from litrain.optim.schedulers import build_schedulers
 from litrain.reliability.nonfinite import NonFinitePolicy
 from litrain.reliability.oom import MicroBatches, add_gradients
 from litrain.reliability.preemption import PreemptionHandler, agree, announce
+from litrain.run.monitors import check_early_stopping, monitor_fallback_line, stop_line
+from litrain.run.progress import EpochProgress
 from litrain.run.report import plot_history, write_json
 from litrain.run.rundir import checkpoint_dir
 from litrain.tasks.base import Task
@@ -83,6 +89,7 @@ class FitState:
     metrics: dict[str, float] = field(default_factory=dict)
     should_stop: bool = False
     stop_reason: str = ""
+    stopped_early: bool = False
 
 
 class NativeTrainer:
@@ -99,6 +106,7 @@ class NativeTrainer:
     ) -> None:
         t = cfg.trainer
         self.cfg, self.task, self.run_dir, self.device, self.quiet = cfg, task, run_dir, device, quiet
+        filter_noise(quiet)
         self.fast_dev_run = t.fast_dev_run
         self.accumulate = t.accumulate_grad_batches
         self.max_epochs = 1 if t.fast_dev_run else t.max_epochs
@@ -107,8 +115,9 @@ class NativeTrainer:
         self.log_every = t.log_every_n_steps
         self.precision = Precision(precision, device)
         self.model = self.precision.convert_module(model.to(device))
-        compile_model(self.model, t.compile)
-        self.forward = EagerFallback(self.model)
+        # in place, with the eager fallback inside the module (the Lightning engine's too)
+        compile_model(self.model, t.compile, t.compile_mode, t.compile_dynamic)
+        self.forward = self.model
 
         if hasattr(datamodule, "loader_device"):  # in-memory batches are sliced on the device
             datamodule.loader_device = device
@@ -128,10 +137,9 @@ class NativeTrainer:
         self.val_metrics = task.metrics("val/").to(device)
         self.keeper = CheckpointKeeper(cfg.checkpoint, self._checkpoint_dir())
         self.stopper = EarlyStopper(cfg.early_stopping) if cfg.early_stopping.enabled else None
-        log_dir = run_dir / "logs"
-        self.csv = MetricsCsv(log_dir, resume=True) if cfg.logging.csv and not t.fast_dev_run else None
-        if self.csv is not None:
-            write_hparams(log_dir, cfg.to_dict())
+        check_early_stopping(cfg, task, datamodule)  # a metric this run never logs: refuse now
+        # CSV, TensorBoard and W&B behind one log() (csvlog.MetricLog); None: no logger
+        self.csv = open_metric_log(cfg, run_dir)
         self.state = FitState()
         self.started = 0.0
         self.params = list(self.model.parameters())
@@ -140,6 +148,9 @@ class NativeTrainer:
         self.every_n_steps = cfg.checkpoint.every_n_steps
         self.preemption = PreemptionHandler(t.preemption_signals) if t.preemption_signals else None
         self._window_loss: torch.Tensor | None = None  # the accumulation window's loss sum
+        self._step_loss: torch.Tensor = torch.zeros(())  # the last batch's, for the live view
+        self.progress: EpochProgress | None = None
+        self.monitor_shown = cfg.checkpoint.monitor or task.monitor
         self._resume_at: dict[str, Any] | None = None  # position inside the resumed epoch
         self._pending_rng: dict[str, Any] | None = None  # put back before the first batch
 
@@ -168,6 +179,8 @@ class NativeTrainer:
             self.sanity_check()
         if self.preemption is not None:
             self.preemption.install()
+        # the Lightning engine's live view (run.progress), on rank 0 and not with --quiet
+        self.progress = None if self.quiet or not is_global_zero() else EpochProgress(self.max_epochs)
         try:
             while not self._done():
                 self.train_epoch(st.epoch)
@@ -176,6 +189,8 @@ class NativeTrainer:
         finally:
             if self.preemption is not None:
                 self.preemption.uninstall()
+            if self.progress is not None:
+                self.progress.close()
         if st.history:
             plot_history(st.history, self.run_dir / "plots")
         return st
@@ -207,6 +222,8 @@ class NativeTrainer:
             start, batches = restore_position(self._resume_at, ep, batches, self.train_batches)
             self._resume_at = None
         last = self.train_batches - 1
+        if self.progress is not None:
+            self.progress.start_epoch(epoch, self.train_batches)
         for batch_idx, batch in enumerate(batches, start):
             if batch_idx > last:
                 break
@@ -217,6 +234,8 @@ class NativeTrainer:
             self.training_step(batch, batch_idx, batch_idx == last, ep)
             if self.state.global_step != steps_before:
                 self.after_step(batch_idx + 1, ep)
+            if self.progress is not None:  # the step loss is read only when the view refreshes
+                self.progress.advance(batch_idx + 1, lambda: {"train/loss_step": float(self._step_loss)})
             if self.max_steps != -1 and self.state.global_step >= self.max_steps:
                 break
             if self._out_of_time():
@@ -231,6 +250,7 @@ class NativeTrainer:
             self.optimizer.zero_grad(set_to_none=True)
         loss = self._backward(x, y) if self.micro is None else self._backward_in_parts(x, y)
         detached = loss.detach()
+        self._step_loss = detached
         window = detached.float()  # for the finiteness check; a sum is enough for it
         self._window_loss = window if batch_idx % self.accumulate == 0 else self._window_loss + window
         stepped = (batch_idx + 1) % self.accumulate == 0 or is_last
@@ -383,19 +403,31 @@ class NativeTrainer:
         for spec in self.schedules:
             if spec.interval == "epoch":
                 spec.scheduler.step(self._monitored(spec.monitor, metrics))  # type: ignore[arg-type]
-        if self.stopper is not None and val and self.stopper.should_stop(metrics, epoch):
-            st.should_stop, st.stop_reason = True, self.stopper.reason
+        # with no validation data the monitor is a training metric, checked every epoch
+        if (
+            self.stopper is not None
+            and (val or not self.val_batches)
+            and self.stopper.should_stop(metrics, epoch)
+        ):
+            st.should_stop, st.stop_reason, st.stopped_early = True, self.stopper.reason, True
+            note(stop_line(epoch, self.stopper.monitor, self.stopper.best, self.stopper.reason), self.quiet)
         st.metrics = metrics
         st.history = [r for r in st.history if r["epoch"] != epoch]
         st.history.append({"epoch": epoch, "step": st.global_step, **metrics})
         if not self.fast_dev_run:
-            self.keeper.on_epoch_end(epoch, st.global_step, metrics, self.save_checkpoint)
+            keeper = self.keeper
+            if keeper.monitor and keeper.top_k != 0 and keeper.monitor not in metrics:
+                note(monitor_fallback_line(keeper.monitor, metrics), self.quiet)
+                keeper.top_k = 0  # last.ckpt only from here on, as in the Lightning engine
+            keeper.on_epoch_end(epoch, st.global_step, metrics, self.save_checkpoint)
         write_json(self.run_dir / "history.json", st.history)
         if self.csv is not None:
             self.csv.flush()
-        if not self.quiet:
-            shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "train/lr")
-            print(f"epoch {epoch}  step {st.global_step}  {shown}", flush=True)
+        if self.progress is not None:
+            shown = {"train/loss_epoch": train_loss, **val}
+            if self.monitor_shown in shown:  # the progress bar's set: loss, val loss, the monitor
+                shown = {k: v for k, v in shown.items() if "loss" in k or k == self.monitor_shown}
+            self.progress.set_metrics(shown)
 
     def _monitored(self, monitor: str | None, metrics: dict[str, float]) -> float | None:
         if monitor is None:
@@ -438,7 +470,7 @@ class NativeTrainer:
         }
 
     def save_checkpoint(self, path: Path, position: tuple[int, EpochState] | None = None) -> None:
-        write_checkpoint(self.checkpoint_dict(position), path)
+        atomic_save(self.checkpoint_dict(position), path)  # temp, fsync, rename, sidecar
 
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
         """Continue from a native checkpoint (``litrain.checkpoint.convert.to_native`` reads Lightning's)."""

@@ -8,19 +8,18 @@ import math
 from typing import Any
 
 from litrain.config import EarlyStoppingConfig
+from litrain.config.schema import max_time_seconds
 from litrain.errors import ConfigError
 
 
-def parse_max_time(text: str | None) -> float | None:
-    """Seconds in ``DD:HH:MM:SS`` (as Lightning reads ``max_time``), or None."""
-    if not text:
-        return None
-    parts = text.split(":")
+def parse_max_time(value: Any) -> float | None:
+    """Seconds of a ``trainer.max_time`` in any form the config accepts (``DD:HH:MM:SS``, a
+    mapping, seconds), or None; the config's own parser, so both engines agree."""
     try:
-        d, h, m, s = (float(p) for p in parts)
-    except ValueError:
-        raise ConfigError(f"trainer.max_time={text!r}: write DD:HH:MM:SS, e.g. 00:01:30:00") from None
-    return ((d * 24 + h) * 60 + m) * 60 + s
+        seconds = max_time_seconds(value)
+    except ValueError as exc:
+        raise ConfigError(f"trainer.max_time={value!r}: {exc}") from None
+    return None if seconds is None else float(seconds)
 
 
 class EarlyStopper:

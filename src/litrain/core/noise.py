@@ -1,0 +1,76 @@
+"""The one place that decides which library warnings a litrain user sees.
+
+Normal mode keeps only warnings that ask the user to act; the ones below say nothing a user
+can act on in a litrain run (litrain already handles what they point at). ``--quiet`` means
+the final table and errors only: every warning and Lightning's info lines go.
+
+Called by the CLI when it starts and by both engines when they set up (an API caller's
+``quiet=True`` silences warnings for the rest of the process); installing twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+# (message regex, why it is not the user's to act on)
+NOT_ACTIONABLE: tuple[tuple[str, str], ...] = (
+    (r".*'set_vital' is deprecated", "torchdata's StatefulDataLoader calls a deprecated torch API"),
+    (r".*treespec", "a torch-internal deprecation inside Lightning"),
+    # litrain's metrics are torchmetrics (synced in compute) and val/test loss syncs already
+    (r".*sync_dist=True", "Lightning's DDP advice for epoch-level logs"),
+    # litrain's sbatch scripts use srun; a local run on a SLURM machine is no mistake
+    (r".*`srun` command is available", "Lightning's SLURM hint"),
+    # litrain's run-dir rules decide what may go into a directory (a requeue resumes in place)
+    (r".*Checkpoint directory .* exists and is not empty", "a requeued run resumes in its dir"),
+    (r".*Experiment logs directory .* exists and is not empty", "a resumed run appends its log"),
+    # a class absent from a small validation split: the macro average leaves it out, as it says
+    (r".*Average precision score for one or more classes was `nan`", "torchmetrics' AP/AUROC"),
+    (r".*No (positive|negative) samples (found )?in target", "torchmetrics' curves"),
+    # no validation data is what --val-split 0 asked for; litrain says what that means for checkpoints
+    (r".*Total length of .* across ranks is zero", "Lightning's empty-loader notice"),
+    # the finiteness check's one-element loss beside FSDP's DTensor norms, every step
+    (r".*non-scalar tensor with numel=1 and ndim!=0", "DTensor, from the non-finite check"),
+)
+
+_LIBRARY_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning", "torch._dynamo", "torch._inductor")
+
+
+# Lightning's log lines that are not about the user's run: its 'Tip:' adverts (its cloud
+# logger, litlogger), and its note that litrain brought its own model summary
+_NOT_ABOUT_THE_RUN = ("Tip:", "Trainer already configured with model summary callbacks")
+
+
+class _NoTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(part in message for part in _NOT_ABOUT_THE_RUN)
+
+
+_TIPS = _NoTips()  # one instance: logging's addFilter skips one it already holds
+
+
+def filter_noise(quiet: bool = False) -> None:
+    """Install the filters: always the not-actionable list; with ``quiet`` every warning and
+    the libraries' log lines below ERROR."""
+    # warnings.filterwarnings moves an identical filter to the front instead of adding one
+    for pattern, _why in NOT_ACTIONABLE:
+        warnings.filterwarnings("ignore", message=pattern)
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).addFilter(_TIPS)
+    if quiet:
+        warnings.simplefilter("ignore")
+        for name in _LIBRARY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def note(line: str, quiet: bool = False) -> None:
+    """One ``litrain: ...`` line on stderr that tells the user what litrain decided, from
+    rank 0 only (once per run, not once per process); nothing with ``--quiet``."""
+    import sys
+
+    from litrain.core.dist import rank_and_world
+
+    if quiet or rank_and_world()[0] != 0:
+        return
+    print(f"litrain: {line}", file=sys.stderr, flush=True)

@@ -1,0 +1,67 @@
+"""Which metrics a fit can log, checked before training, and the lines both engines print
+about monitors (checkpoint fallback, early stopping). Engine-neutral."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litrain.config import Config
+from litrain.errors import ConfigError
+
+
+def logged_names(metrics: dict[str, Any]) -> str:
+    names = sorted(k for k in metrics if k not in ("epoch", "step"))
+    return ", ".join(names) or "none"
+
+
+def has_validation(cfg: Config, datamodule: Any) -> bool | None:
+    """Whether validation runs (None: a user's DataModule, which litrain cannot see into)."""
+    if cfg.trainer.limit_val_batches == 0:
+        return False
+    val_set = getattr(datamodule, "val_set", None)
+    if val_set is None:
+        return None
+    return len(val_set) > 0
+
+
+def loggable_metrics(cfg: Config, task: Any, datamodule: Any) -> set[str] | None:
+    """Every metric name a litrain task's fit logs, or None where litrain cannot know (a
+    user's LightningModule or DataModule)."""
+    if task is None:
+        return None
+    val = has_validation(cfg, datamodule)
+    if val is None:
+        return None
+    names = {"train/loss", "train/lr"}
+    if val:
+        names |= {"val/loss", *task.metrics("val/").keys()}
+    return names
+
+
+def check_early_stopping(cfg: Config, task: Any, datamodule: Any) -> None:
+    """early_stopping.monitor must be a metric this run logs: a ConfigError before training
+    (not after an epoch of it)."""
+    es = cfg.early_stopping
+    if not es.enabled:
+        return
+    names = loggable_metrics(cfg, task, datamodule)
+    if names is None or es.monitor in names:
+        return
+    why = "" if has_validation(cfg, datamodule) else " (this run has no validation data)"
+    raise ConfigError(
+        f"early_stopping.monitor={es.monitor} is never logged in this run{why}: choose one of "
+        f"{', '.join(sorted(names))}, or set early_stopping.enabled=false"
+    )
+
+
+def monitor_fallback_line(monitor: str, metrics: dict[str, Any]) -> str:
+    """What both engines say when checkpoint.monitor is not logged."""
+    return (
+        f"checkpoint.monitor={monitor} is not logged (logged: {logged_names(metrics)}); "
+        "keeping last.ckpt only: set checkpoint.monitor to a logged metric to rank checkpoints"
+    )
+
+
+def stop_line(epoch: int, monitor: str, best: float, reason: str) -> str:
+    """What both engines say when early stopping ends training."""
+    return f"early stopping at epoch {epoch}: {reason}; best {monitor} {best:.4f}"
