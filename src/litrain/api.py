@@ -1,17 +1,20 @@
-"""The Python API: ``fit``, ``validate``, ``test``, ``predict``, ``tune_lr``. The CLI calls
+"""The Python API: ``fit``, ``validate``, ``test``, ``predict``, ``tune_lr``, ``load``. The CLI calls
 exactly these. Each is a few lines: a config, then the shared lifecycle with the chosen
 engine (fit) or the Lightning engine's evaluation (validate/test/predict)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litrain.registry import ENGINES
 from litrain.run.config_source import ConfigSource, as_config
 from litrain.run.result import RunResult
 
-__all__ = ["ConfigSource", "RunResult", "as_config", "fit", "predict", "test", "tune_lr", "validate"]
+if TYPE_CHECKING:
+    from litrain.run.loaded import LoadedModel
+
+__all__ = ["ConfigSource", "RunResult", "as_config", "fit", "load", "predict", "test", "tune_lr", "validate"]
 
 
 def fit(
@@ -113,3 +116,13 @@ def predict(
     out = Path(output) if output else rd / "predictions.csv"
     parts = run_predict(cfg, ckpt_path, rd, out, split, quiet)
     return RunResult({}, rd, parts.config, best_checkpoint=str(ckpt_path), output=out)
+
+
+def load(run_dir_or_checkpoint: str | Path, *, device: str = "cpu") -> LoadedModel:
+    """A trained model back: a run dir (its best checkpoint) or a checkpoint file ->
+    ``LoadedModel`` with ``.model`` (eval mode), ``.task``, ``.config`` and
+    ``.predict(inputs)``, which preprocesses raw inputs as training did (resize, the
+    training split's normalization) and returns the task's predictions."""
+    from litrain.run.loaded import load as load_run
+
+    return load_run(run_dir_or_checkpoint, device=device)

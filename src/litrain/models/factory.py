@@ -8,7 +8,13 @@ cache unless ``model.download`` is true.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -39,7 +45,8 @@ def _is_timm(arch: str) -> bool:
 def _unknown(name: str, pool: list[str], what: str) -> ConfigError:
     import difflib
 
-    close = difflib.get_close_matches(name, pool, n=5, cutoff=0.5)
+    # timm and torchvision both have resnet50 & co: each name once, first come first kept
+    close = difflib.get_close_matches(name, list(dict.fromkeys(pool)), n=5, cutoff=0.5)
     hint = f"; close matches: {', '.join(close)}" if close else ""
     return ConfigError(f"unknown {what} {name!r}{hint}")
 
@@ -77,13 +84,12 @@ def resolve_name(name: str) -> str:
 def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_outputs: int) -> nn.Module:
     """An nn.Module mapping a batch of ``input_shape`` samples to ``num_outputs`` logits.
 
-    ``input_shape`` is one sample as the data source gives it; a one-sample forward pass
-    checks that the model takes it, so a too-small image or a channel mismatch is a clear
-    ConfigError before training starts rather than a shape error deep in the first step."""
+    ``input_shape`` is one sample as the data source gives it; a tiny forward pass checks
+    that the model takes it, so a too-small image, a channel mismatch or an output width
+    that does not fit the task is a clear ConfigError before training starts rather than a
+    shape error deep in the first step (or in torchmetrics)."""
     if cfg.class_path:
-        from litrain.registry import import_object
-
-        return import_object(cfg.class_path)(**cfg.init_args)
+        return _user_model(cfg, input_shape, num_outputs)
     name = resolve_name(cfg.name)
     lib, _, arch = name.partition(":")
     if cfg.pretrained and not arch and not cfg.weights:
@@ -98,7 +104,7 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_outputs: int
     if not arch:
         model = MODELS.get(name)(input_shape, num_outputs, cfg)
     elif lib == "timm":
-        model = _timm(arch, in_chans, num_outputs, cfg)
+        model = _timm(arch, input_shape, in_chans, num_outputs, cfg)
     else:
         model = _torchvision(arch, in_chans, num_outputs, cfg)
     if cfg.weights:
@@ -108,53 +114,201 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_outputs: int
     return model
 
 
-def check_forward(model: nn.Module, name: str, input_shape: tuple[int, ...], num_outputs: int) -> None:
-    """Run one zero sample through ``model`` (eval mode, no grad); raise a ConfigError that
-    says what to change when it does not fit or gives the wrong number of outputs."""
+def _user_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_outputs: int) -> nn.Module:
+    """The user's ``model.class_path`` module, with ``model.weights`` loaded into it.
+
+    With litrain's data (``input_shape`` given) a plain nn.Module trains inside the engine
+    like a built-in, so it gets the same forward check; a LightningModule trains with its
+    own steps and is not held to the task's output width."""
+    from litrain.registry import import_object
+
+    cls = import_object(cfg.class_path)
+    model = cls(**cfg.init_args)
+    if not isinstance(model, nn.Module):
+        raise ConfigError(f"model.class_path {cfg.class_path} is not a torch nn.Module")
+    if cfg.weights:
+        load_weights(model, cfg.weights)
+    if input_shape and num_outputs and not is_lightning_module(model):
+        check_forward(model, cfg.class_path, input_shape, num_outputs, _width_fix(cls, cfg, num_outputs))
+    return model
+
+
+def is_lightning_module(model: object) -> bool:
+    """Whether ``model`` is a LightningModule, told from its classes' names: this layer may
+    not import Lightning."""
+    return any(
+        c.__name__ == "LightningModule" and c.__module__.split(".")[0] in ("lightning", "pytorch_lightning")
+        for c in type(model).__mro__
+    )
+
+
+# Constructor arguments that set a classifier's output width, in the order they are tried.
+_WIDTH_ARGS = ("num_classes", "num_outputs", "n_classes", "out_features", "output_dim", "out_dim")
+
+
+def _width_fix(cls: type, cfg: ModelConfig, num_outputs: int) -> str:
+    """What to change when a user's module gives the wrong number of outputs."""
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        params = {}
+    arg = next((a for a in _WIDTH_ARGS if a in params), None)
+    if arg is None and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        arg = "num_classes"  # a builder passing **kwargs on (torchvision's r2plus1d_18, ...)
+    last = f"give its last layer {num_outputs} outputs"
+    if arg is None:
+        return last
+    return f"pass init_args {{{arg}: {num_outputs}}} (model.init_args.{arg}={num_outputs}) or {last}"
+
+
+def check_forward(
+    model: nn.Module,
+    name: str,
+    input_shape: tuple[int, ...],
+    num_outputs: int,
+    width_fix: str | None = None,
+) -> None:
+    """Run a tiny zero batch (2 samples shaped like the data; eval mode, no grad, on the
+    model's device, CPU at build time) through ``model``; raise a ConfigError that says what
+    to change when it does not fit or gives other than (B, num_outputs). ``width_fix`` says
+    how to change the output width (default: the task's class count decides it)."""
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             param = next(model.parameters(), None)
-            x = torch.zeros((1, *input_shape), device=param.device if param is not None else None)
+            x = torch.zeros((2, *input_shape), device=param.device if param is not None else None)
             out = model(x)
-    except (RuntimeError, ValueError, AssertionError) as exc:
+    except (RuntimeError, ValueError, AssertionError, TypeError, IndexError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        hint = (
-            "set data.image_size larger (e.g. 32, or 224 for ImageNet models) or pick a model "
-            "made for small inputs (cnn, resnet18_cifar)"
-            if len(input_shape) == 3
-            else "pick a model made for this input (mlp for vectors, cnn for (C, L) signals)"
-        )
         raise ConfigError(
-            f"model {name} cannot take samples of shape {tuple(input_shape)} ({first}): {hint}"
+            f"model {name} cannot take samples of shape {tuple(input_shape)} ({first}): "
+            f"{_input_hint(model, input_shape)}"
         ) from None
     finally:
         model.train(was_training)
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, num_outputs):
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ConfigError(
-            f"model {name} gives outputs of shape {got} for one sample, expected (1, {num_outputs})"
-        )
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, num_outputs):
+        if isinstance(out, torch.Tensor) and out.ndim >= 1 and out.shape[0] == 2:
+            got = "(" + ", ".join(["B", *(str(d) for d in out.shape[1:])]) + ")"
+        elif isinstance(out, torch.Tensor):
+            got = f"shape {tuple(out.shape)} for a batch of 2"
+        else:
+            got = f"a {type(out).__name__}, not a tensor,"
+        fix = width_fix or f"its last layer must give {num_outputs} outputs"
+        raise ConfigError(f"model {name} gives {got}, task needs (B, {num_outputs}): {fix}")
 
 
-def _timm(arch: str, in_chans: int, num_outputs: int, cfg: ModelConfig) -> nn.Module:
+def _input_hint(model: nn.Module, input_shape: tuple[int, ...]) -> str:
+    """Advice for samples a model cannot take: for images, the smallest larger side it does
+    take (tried, not guessed; never the size already in use)."""
+    if len(input_shape) != 3:
+        return "pick a model made for this input (mlp for vectors, cnn for (C, L) signals)"
+    side = min(input_shape[1:])
+    works = next((s for s in _TRY_SIDES if s > side and _takes(model, (input_shape[0], s, s))), None)
+    small = "pick a model made for small inputs (cnn, resnet18_cifar)"
+    if works is None:
+        return small
+    return f"set data.image_size larger, to {works} or more (the images are {side} px), or {small}"
+
+
+# Image sides tried, smallest first, when a model cannot take the data's.
+_TRY_SIDES = (32, 64, 96, 128, 160, 224, 299)
+
+
+def _takes(model: nn.Module, shape: tuple[int, ...]) -> bool:
+    try:
+        param = next(model.parameters(), None)
+        with torch.no_grad():
+            model(torch.zeros((1, *shape), device=param.device if param is not None else None))
+        return True
+    except (RuntimeError, ValueError, AssertionError, TypeError, IndexError):
+        return False
+
+
+def _timm(
+    arch: str, input_shape: tuple[int, ...], in_chans: int, num_outputs: int, cfg: ModelConfig
+) -> nn.Module:
     import timm
 
-    overlay = None
-    if cfg.pretrained and not cfg.weights and not cfg.download:
-        overlay = {"file": _timm_cached_file(arch)}
-    return timm.create_model(
-        arch,
-        pretrained=cfg.pretrained and not cfg.weights,
-        pretrained_cfg_overlay=overlay,
-        num_classes=num_outputs,
-        in_chans=in_chans,
-        drop_rate=cfg.dropout,  # timm applies it right before the classifier
+    pcfg = timm.models.get_pretrained_cfg(arch)
+    overlay = source = None
+    if cfg.pretrained and not cfg.weights:
+        # the local cache first, so a cached model builds offline even with download on
+        cached = _timm_cached_file(arch, required=not cfg.download)
+        if cached:
+            overlay = {"file": cached}
+        else:
+            source = _timm_source(arch)
+    kwargs: dict[str, Any] = {
+        "pretrained": cfg.pretrained and not cfg.weights,
+        "pretrained_cfg_overlay": overlay,
+        "num_classes": num_outputs,
+        "in_chans": in_chans,
+        "drop_rate": cfg.dropout,  # timm applies it right before the classifier
+    }
+    # ViT-family models are built for one input size: build them at the data's (timm
+    # resizes the position embeddings, pretrained ones too), not at their 224.
+    size = tuple(input_shape[1:]) if len(input_shape) == 3 else None
+    if pcfg is not None and pcfg.fixed_input_size and size and size != tuple(pcfg.input_size[1:]):
+        kwargs["img_size"] = size
+    with _network_errors(source):
+        try:
+            model = timm.create_model(arch, **kwargs)
+        except TypeError as exc:  # a fixed-size model that takes no img_size
+            if "img_size" not in kwargs or "img_size" not in str(exc):
+                raise
+            del kwargs["img_size"]
+            model = timm.create_model(arch, **kwargs)
+    if "img_size" in kwargs:
+        _check_patches(model, f"timm:{arch}", size)
+    return model
+
+
+def _check_patches(model: nn.Module, name: str, size: tuple[int, ...] | None) -> None:
+    """A patch model cuts images into patch x patch tiles: a side that is not a multiple is
+    silently cropped, so it is refused with the nearest sizes that work."""
+    patch = getattr(getattr(model, "patch_embed", None), "patch_size", None)
+    if not size or patch is None:
+        return
+    ph, pw = (patch, patch) if isinstance(patch, int) else tuple(patch)[:2]
+    h, w = size
+    if h % ph == 0 and w % pw == 0:
+        return
+    bad = h if h % ph else w
+    p = ph if h % ph else pw
+    options = [v for v in (bad // p * p, (bad // p + 1) * p) if v > 0]
+    raise ConfigError(
+        f"model {name} cuts images into {ph}x{pw} patches, so each image side must be a "
+        f"multiple of {p}; the data's images are {h}x{w}: set data.image_size to "
+        f"{' or '.join(map(str, options))}"
     )
 
 
-def _timm_cached_file(arch: str) -> str:
+def _timm_source(arch: str) -> tuple[str, Path]:
+    """(URL timm downloads ``arch``'s weights from, the local file that would serve it
+    offline: the Hugging Face cache entry ``_timm_cached_file`` finds, or torch hub's)."""
+    import timm
+
+    pcfg = timm.models.get_pretrained_cfg(arch)
+    hub_id = getattr(pcfg, "hf_hub_id", None) if pcfg else None
+    if hub_id:
+        from huggingface_hub import constants
+
+        filename = getattr(pcfg, "hf_hub_filename", None) or "model.safetensors"
+        url = f"{constants.ENDPOINT}/{hub_id}/resolve/main/{filename}"
+        repo = "models--" + hub_id.replace("/", "--")
+        return url, Path(constants.HF_HUB_CACHE) / repo / "snapshots" / "main" / filename
+    url = getattr(pcfg, "url", None) if pcfg else None
+    if not url:
+        raise ConfigError(f"timm:{arch} has no published weights: set model.weights to a local file")
+    return url, Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+
+
+def _timm_cached_file(arch: str, required: bool = True) -> str | None:
+    """The cached weights file of ``arch``; None (or, when ``required``, a ConfigError
+    naming the URL and the file that would serve it) when there is none."""
     import timm
     from huggingface_hub import try_to_load_from_cache
 
@@ -164,11 +318,62 @@ def _timm_cached_file(arch: str) -> str:
         hit = try_to_load_from_cache(hub_id, filename) if hub_id else None
         if isinstance(hit, str):
             return hit
+    if not required:
+        return None
+    url, local = _timm_source(arch)
     where = f"Hugging Face cache (repo {hub_id})" if hub_id else "local cache"
     raise ConfigError(
         f"pretrained weights for timm:{arch} are not in the {where} and downloads are off: "
-        "set model.weights to a local file, or model.download=true (network)"
+        f"put {url} at {local}, set model.weights to a local file, or model.download=true (network)"
     )
+
+
+# Connecting to the weights' host: a machine with no network fails in well under this.
+_CONNECT_TIMEOUT_S = 3.0
+# Once connected, a stalled read of the weights' download gives up after this.
+_READ_TIMEOUT_S = 30.0
+
+
+@contextlib.contextmanager
+def _network_errors(source: tuple[str, Path] | None) -> Iterator[None]:
+    """Around a download of ``source`` (URL, local file that would serve it offline): fail
+    fast and in one line when the host cannot be reached, instead of the libraries' minute
+    of retries and their tracebacks. ``None``: nothing is downloaded."""
+    if source is None:
+        yield
+        return
+    url, local = source
+    host = urllib.parse.urlsplit(url).hostname or url
+    offline = f"download {url} on a machine with network and put it at {local} (or set model.weights to it)"
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on") and "huggingface" in host:
+        raise ConfigError(
+            f"model.download=true but HF_HUB_OFFLINE is set, so {host} is off limits: {offline}"
+        )
+    if not any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        # A direct probe: through a proxy only the download itself can tell.
+        port = urllib.parse.urlsplit(url).port or (80 if url.startswith("http:") else 443)
+        try:
+            socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S).close()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot reach {host} to download pretrained weights ({exc}): {offline}"
+            ) from None
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(_READ_TIMEOUT_S)  # torch.hub's urllib download sets none
+    try:
+        yield
+    except Exception as exc:
+        if not _is_network_error(exc):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"downloading {url} failed ({first}): {offline}") from None
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    root = type(exc).__module__.split(".")[0]
+    return isinstance(exc, OSError) or root in ("huggingface_hub", "httpx", "requests", "urllib3")
 
 
 # torchvision models whose training-mode forward returns auxiliary outputs unless told not to.
@@ -179,6 +384,7 @@ def _torchvision(arch: str, in_chans: int, num_outputs: int, cfg: ModelConfig) -
     import torchvision.models as tvm
 
     weights = None
+    source = None
     if cfg.pretrained and not cfg.weights:
         weights = tvm.get_model_weights(arch).DEFAULT
         cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
@@ -188,8 +394,10 @@ def _torchvision(arch: str, in_chans: int, num_outputs: int, cfg: ModelConfig) -
                 f"{Path(weights.url).name} in {cached.parent}, set model.weights to a local "
                 "file, or set model.download=true (network)"
             )
+        source = None if cached.is_file() else (weights.url, cached)
     kwargs = {"aux_logits": False} if arch in _TV_AUX else {}
-    model = tvm.get_model(arch, weights=weights, **kwargs)
+    with _network_errors(source):
+        model = tvm.get_model(arch, weights=weights, **kwargs)
     _replace_head(model, arch, num_outputs, cfg.dropout)
     _adapt_stem(model, in_chans)
     return model
@@ -262,9 +470,11 @@ def _set_module(model: nn.Module, dotted: str, module: nn.Module) -> None:
     setattr(parent, child, module)
 
 
-def _unwrap_state(state: object) -> dict[str, torch.Tensor]:
+def _unwrap_state(state: object, own: dict[str, Any] | None = None) -> dict[str, torch.Tensor]:
     """The state dict inside a weights file: a bare state dict, a Lightning/litrain
-    checkpoint (``state_dict`` with a ``model.`` prefix) or ``{"model": ...}``."""
+    checkpoint (``state_dict`` with a ``model.`` prefix) or ``{"model": ...}``. The prefix
+    stays when the receiving module's own keys carry it (a user's LightningModule whose
+    network is ``self.model``)."""
     if isinstance(state, dict):
         for key in ("state_dict", "model_state_dict", "model"):
             inner = state.get(key)
@@ -273,7 +483,8 @@ def _unwrap_state(state: object) -> dict[str, torch.Tensor]:
                 break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError("the file holds no state dict of tensors")
-    if all(k.startswith("model.") for k in state):
+    keep = own is not None and own and all(k.startswith("model.") for k in own)
+    if all(k.startswith("model.") for k in state) and not keep:
         state = {k.removeprefix("model."): v for k, v in state.items()}
     return state
 
@@ -296,10 +507,10 @@ def load_weights(model: nn.Module, path: str) -> None:
             raw: object = load_file(str(p))
         else:
             raw = torch.load(p, map_location="cpu", weights_only=True)
-        state = _unwrap_state(raw)
+        own = model.state_dict()
+        state = _unwrap_state(raw, own)
     except Exception as exc:
         raise CheckpointError(f"cannot read weights from {p}: {exc}") from None
-    own = model.state_dict()
     head = head_name(model)
     head_alias: dict[str, str] = {}
     if head is not None:
@@ -311,11 +522,13 @@ def load_weights(model: nn.Module, path: str) -> None:
     state = {head_alias.get(k, k) if k not in own else k: v for k, v in state.items()}
     head_keys = {f"{head}.weight", f"{head}.bias"} if head else set()
     stem = next((n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)), None)
-    mismatched = []
+    mismatched, fresh, dropped = [], [], set()
     for k, v in list(state.items()):
         if k not in own or own[k].shape == v.shape:
             continue
         if k in head_keys:
+            fresh.append(f"{k} {tuple(v.shape)} -> {tuple(own[k].shape)}")
+            dropped.add(k)
             del state[k]  # another class count: keep the fresh head
         elif stem and k == f"{stem}.weight" and v.ndim == 4 and v.shape[2:] == own[k].shape[2:]:
             state[k] = _adapt_conv_weight(v, own[k].shape[1])
@@ -324,7 +537,10 @@ def load_weights(model: nn.Module, path: str) -> None:
     missing, unexpected = model.load_state_dict(
         {k: v for k, v in state.items() if k not in own or own[k].shape == v.shape}, strict=False
     )
+    fresh += [f"{k} (not in the file)" for k in missing if k in head_keys and k not in dropped]
     missing = [k for k in missing if k not in head_keys]
+    if fresh and not (missing or unexpected or mismatched):
+        _say(f"model.weights {p}: the head does not fit this task, re-initialised {', '.join(fresh)}")
     if missing or unexpected or mismatched:
         parts = [
             f"{label}: {', '.join(keys[:8])}" + (f" (+{len(keys) - 8} more)" if len(keys) > 8 else "")
@@ -332,3 +548,15 @@ def load_weights(model: nn.Module, path: str) -> None:
             if keys
         ]
         raise CheckpointError(f"weights in {p} do not fit model.name: {'; '.join(parts)}")
+
+
+def _say(line: str) -> None:
+    """One notice line on stderr, from the first process only."""
+    import sys
+
+    from litrain.core.dist import rank_and_world
+
+    # before the process group exists (models are built first), the launcher's RANK says
+    rank = rank_and_world()[0] or int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")) or 0)
+    if rank == 0:
+        print(f"litrain: {line}", file=sys.stderr, flush=True)

@@ -67,7 +67,9 @@ def build_parts(cfg: Config) -> Parts:
         task, cfg = build_task(cfg, info)
     cfg = resolve_monitor(cfg, task)
     if cfg.model.class_path:
-        return Parts(cfg, dm, build_model(cfg.model, (), 0), task, info)
+        # with litrain's data the user's module gets the forward check built-ins get
+        shape, outputs = (info.input_shape, task.num_outputs) if info and task else ((), 0)
+        return Parts(cfg, dm, build_model(cfg.model, shape, outputs), task, info)
     if info is None or task is None:
         raise ConfigError(
             f"data.class_path={cfg.data.class_path} gives no input shape, so model.name cannot "

@@ -7,17 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
+from lightning.pytorch.utilities.model_helpers import is_overridden
 
 from litrain.checkpoint.convert import read_any, to_lightning
 from litrain.checkpoint.load import check_fits
 from litrain.config import Config
 from litrain.core.rng import seed_everything
 from litrain.engines.lightning.loaders import trainer_loaders
-from litrain.engines.lightning.module import build_module
+from litrain.engines.lightning.module import TaskModule, build_module
 from litrain.engines.lightning.trainer import build_trainer
 from litrain.errors import ConfigError
 from litrain.launch.environment import for_evaluation
+from litrain.models.factory import check_forward
 from litrain.run.parts import Parts, build_parts
 from litrain.run.report import tensor_dict_to_floats, write_json
 
@@ -57,8 +60,35 @@ def predict(cfg: Config, ckpt_path: Path, run_dir: Path, out: Path, split: str, 
             "use litrain's data sources, or call trainer.predict on your own module"
         )
     loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
+    module = _predicting(module, parts)
     outputs = torch.cat(list(trainer.predict(module, dataloaders=loader))).float()
     targets = torch.cat([task.unpack(b)[1] for b in loader]) if split in ("val", "test") else None
     names = parts.info.class_names if parts.info else [str(i) for i in range(outputs.shape[1])]
     task.write_predictions(out, outputs, targets, names)
     return parts
+
+
+def _predicting(module: Any, parts: Parts) -> Any:
+    """The module whose predict_step gives the task's predictions. A user's LightningModule
+    with no predict_step of its own (Lightning's default calls ``forward`` on the whole
+    ``(x, y)`` batch) predicts through TaskModule: its ``forward`` on the batch's inputs,
+    checked on a tiny batch first so a forward that takes something else says what to add."""
+    if isinstance(module, TaskModule) or is_overridden("predict_step", module, L.LightningModule):
+        return module
+    assert parts.task is not None and parts.info is not None
+    name = type(module).__qualname__
+    add = (
+        f"add predict_step(self, batch, batch_idx) to {name} returning one row of logits per "
+        "sample, or make its forward take the batch's inputs and return them"
+    )
+    try:
+        check_forward(module, name, parts.info.input_shape, parts.task.num_outputs, add)
+    except ConfigError as exc:
+        if "task needs" in str(exc):
+            raise ConfigError(
+                f"litrain predict: {name} has no predict_step and its forward on the inputs: {exc}"
+            ) from None
+        raise ConfigError(
+            f"litrain predict: {name} has no predict_step and its forward fails on the batch's inputs: {add}"
+        ) from None
+    return TaskModule(module, parts.task, parts.config.optim, parts.config.to_dict())

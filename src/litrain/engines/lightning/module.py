@@ -4,6 +4,7 @@ native engine)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,12 @@ import torch
 import torchmetrics as tm
 from torch import nn
 
+from litrain.checkpoint.convert import is_native, read_any, to_lightning
 from litrain.config import OptimConfig
 from litrain.errors import ConfigError
 from litrain.optim.optimizers import build_optimizer
 from litrain.optim.schedulers import build_schedulers
+from litrain.run.config_source import as_config
 from litrain.run.parts import Parts
 from litrain.tasks.base import Task
 
@@ -30,6 +33,24 @@ def build_module(parts: Parts) -> L.LightningModule:
             "data.class_path it must be a LightningModule (litrain cannot size the task)"
         )
     return TaskModule(parts.model, parts.task, parts.config.optim, parts.config.to_dict())
+
+
+def _rebuild(config: dict[str, Any] | None) -> tuple[nn.Module, Task]:
+    """Model and task from the config a litrain checkpoint saves in its hparams."""
+    if not config:
+        raise ConfigError(
+            "TaskModule needs a model, a task and optim settings, or the config a litrain "
+            "checkpoint carries (TaskModule.load_from_checkpoint(path))"
+        )
+    from litrain.run.loaded import build_for_config
+
+    parts, _ = build_for_config(as_config(config))
+    if parts.task is None or isinstance(parts.model, L.LightningModule):
+        raise ConfigError(
+            "this checkpoint's run trained the user's own LightningModule or data "
+            "(model/data.class_path): load it with that class's load_from_checkpoint, or litrain.load"
+        )
+    return parts.model, parts.task
 
 
 class RunningMean(tm.Metric):
@@ -60,14 +81,23 @@ class RunningMean(tm.Metric):
 
 
 class TaskModule(L.LightningModule):
+    """The task's model in Lightning's hooks. ``TaskModule.load_from_checkpoint(path)``
+    works on any litrain checkpoint (Lightning or native engine): Lightning then passes only
+    the saved ``config``, from which the model, task and optimizer settings are rebuilt
+    (the run's data must be where the config says, as for ``litrain.load``)."""
+
     def __init__(
         self,
-        model: nn.Module,
-        task: Task,
-        optim: OptimConfig,
+        model: nn.Module | None = None,
+        task: Task | None = None,
+        optim: OptimConfig | None = None,
         config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        if model is None or task is None:  # load_from_checkpoint passes the saved config only
+            model, task = _rebuild(config)
+        if optim is None:
+            optim = as_config(config).optim if config else OptimConfig()
         self.model = model
         self.task = task
         self.optim_cfg = optim
@@ -85,6 +115,19 @@ class TaskModule(L.LightningModule):
         self.val_loss_mean = tm.MeanMetric()
         self.test_loss_mean = tm.MeanMetric()
         self.train_loss_mean = RunningMean()
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> TaskModule:  # type: ignore[override]
+        """Lightning's, for every litrain checkpoint: a native-engine or .safetensors file is
+        converted to the Lightning format in memory first."""
+        if isinstance(checkpoint_path, str | Path):
+            ckpt = read_any(checkpoint_path)
+            if is_native(ckpt):
+                buffer = io.BytesIO()
+                torch.save(to_lightning(ckpt), buffer)
+                buffer.seek(0)
+                checkpoint_path = buffer
+        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Lightning sets _current_fx_name before and after every hook it calls (~40 times per
