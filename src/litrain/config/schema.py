@@ -475,6 +475,11 @@ class LoggingConfig(Section):
     csv: bool = Field(True, description="CSV logger (run_dir/logs/metrics.csv).")
     tensorboard: bool = Field(False, description="TensorBoard logger (run_dir/logs/tensorboard).")
     wandb: WandbConfig = Field(default_factory=WandbConfig)
+    train_metrics: bool = Field(
+        False,
+        description="Also log the task's metrics on training batches (train/acc, ... per step "
+        "and per epoch); costs one metric update per step.",
+    )
 
 
 class Config(Section):
@@ -487,6 +492,15 @@ class Config(Section):
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @model_validator(mode="after")
+    def _train_metrics_need_whole_batches(self) -> Config:
+        if self.logging.train_metrics and self.trainer.oom_recovery:
+            # OOM recovery splits a batch into micro-batches the metrics would not see whole
+            raise rule_error(
+                "logging.train_metrics and trainer.oom_recovery cannot be combined: drop one of them"
+            )
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -80,6 +80,13 @@ class RunningMean(tm.Metric):
         return self.total / self.count
 
 
+def train_metric_collection(task: Task) -> tm.MetricCollection:
+    """The task's metrics for training batches, each logged on its own by Lightning at the
+    epoch's end; without compute groups, so every metric holds its own state."""
+    shared = task.metrics("train/")
+    return tm.MetricCollection(dict(shared.items(keep_base=False)), compute_groups=False)
+
+
 class TaskModule(L.LightningModule):
     """The task's model in Lightning's hooks. ``TaskModule.load_from_checkpoint(path)``
     works on any litrain checkpoint (Lightning or native engine): Lightning then passes only
@@ -107,6 +114,9 @@ class TaskModule(L.LightningModule):
         self.val_metrics = task.metrics("val/")
         self.test_metrics = task.metrics("test/")
         self.test_artifacts = task.artifact_metrics("test")
+        # logging.train_metrics: the task's metrics on the training batches too
+        wants_train = ((config or {}).get("logging") or {}).get("train_metrics")
+        self.train_metrics = train_metric_collection(task) if wants_train else None
         # the progress bar shows the monitored metric next to the loss
         self.shown_metric = ((config or {}).get("checkpoint") or {}).get("monitor") or task.monitor
         # Loss means as torchmetrics: they sync (sum, weight) as floats across ranks, so under
@@ -143,7 +153,10 @@ class TaskModule(L.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = self.task.unpack(batch)
-        loss = self.task.loss(self(x), y)
+        outputs = self(x)
+        loss = self.task.loss(outputs, y)
+        if self.train_metrics is not None:
+            self._update_train_metrics(outputs, y)
         # What self.log("train/loss", on_step=True, on_epoch=True, prog_bar=True) gives, without
         # its cost on every step (a result entry and a device move per call, more than the
         # whole step of a small model): the epoch mean is a running sum on the device, and
@@ -159,6 +172,21 @@ class TaskModule(L.LightningModule):
         # before any on_train_epoch_end hook reads the callback metrics.
         self.log("train/loss_epoch", self.train_loss_mean, on_step=False, on_epoch=True, prog_bar=True)
         self.log("train/loss", self.train_loss_mean, on_step=False, on_epoch=True, logger=False)
+        for name, metric in (self.train_metrics or {}).items():  # the same way: train/acc ...
+            self.log(f"{name}_epoch", metric, on_step=False, on_epoch=True)
+            self.log(name, metric, on_step=False, on_epoch=True, logger=False)
+
+    def _update_train_metrics(self, outputs: torch.Tensor, y: Any) -> None:
+        """Accumulate this batch into the epoch's training metrics; on the steps the logger
+        writes, also log the batch's own values (``train/acc_step``)."""
+        assert self.train_metrics is not None
+        preds = self.task.metric_inputs(outputs.detach())
+        connector = getattr(self.trainer, "_logger_connector", None)
+        if connector is not None and connector.should_update_logs:
+            values = self.train_metrics(preds, y)  # the batch's values; the epoch's state grows too
+            self.log_dict({f"{k}_step": v for k, v in values.items()}, on_step=True, on_epoch=False)
+        else:
+            self.train_metrics.update(preds, y)
 
     def _shows_step_metrics(self) -> bool:
         """Whether this batch's step metrics reach the logger or a progress bar."""

@@ -135,6 +135,9 @@ class NativeTrainer:
         self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
         self.schedules = build_schedulers(self.optimizer, cfg.optim, self.steps_per_epoch, self.total_steps())
         self.val_metrics = task.metrics("val/").to(device)
+        # logging.train_metrics: the task's metrics on the training batches too
+        self.train_metrics = task.metrics("train/").to(device) if cfg.logging.train_metrics else None
+        self._outputs: torch.Tensor | None = None  # the batch's model outputs, for them
         self.keeper = CheckpointKeeper(cfg.checkpoint, self._checkpoint_dir())
         self.stopper = EarlyStopper(cfg.early_stopping) if cfg.early_stopping.enabled else None
         check_early_stopping(cfg, task, datamodule)  # a metric this run never logs: refuse now
@@ -266,15 +269,31 @@ class NativeTrainer:
         ep.lr = float(np.float32(self.optimizer.param_groups[0]["lr"]))
         # Lightning logs on batches that step the optimizer, when (steps so far + 1) is a
         # multiple of log_every_n_steps, under the step count before this step.
-        if stepped and self.csv is not None and (steps_before + 1) % self.log_every == 0:
-            row = {"train/loss_step": float(detached), "train/lr": ep.lr}
+        logs_now = stepped and self.csv is not None and (steps_before + 1) % self.log_every == 0
+        batch_metrics = self._update_train_metrics(y, logs_now)
+        if logs_now:
+            row = {"train/loss_step": float(detached), "train/lr": ep.lr, **batch_metrics}
             if self.nonfinite.skipped:
                 row["train/skipped_steps"] = float(self.nonfinite.skipped)
             self.csv.log(row, self.state.epoch, steps_before)
 
+    def _update_train_metrics(self, y: Any, batch_values: bool) -> dict[str, float]:
+        """Accumulate the batch into the epoch's training metrics; with ``batch_values``
+        return the batch's own values (``train/acc_step``), as the Lightning engine logs them."""
+        if self.train_metrics is None or self._outputs is None:
+            return {}
+        preds = self.task.metric_inputs(self._outputs)
+        self._outputs = None
+        if not batch_values:
+            self.train_metrics.update(preds, y)
+            return {}
+        return {f"{k}_step": float(v) for k, v in self.train_metrics(preds, y).items()}
+
     def _backward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with self.precision.forward_context():
             logits = self.forward(x)
+        if self.train_metrics is not None:
+            self._outputs = logits.detach()
         loss = self.task.loss(logits, y)
         scaled = loss / self.accumulate if self.accumulate > 1 else loss
         scaler = self.precision.scaler
@@ -397,9 +416,14 @@ class NativeTrainer:
         if self.csv is not None and val:
             self.csv.log(val, epoch, st.global_step - 1)
         train_loss = float(ep.loss_sum / ep.count) if ep.count else math.nan
+        train = {}
+        if self.train_metrics is not None:
+            train = {k: float(v) for k, v in self.train_metrics.compute().items()}
+            self.train_metrics.reset()
         if self.csv is not None:
-            self.csv.log({"train/loss_epoch": train_loss}, epoch, st.global_step - 1)
-        metrics = {"train/loss": train_loss, "train/lr": ep.lr, **val}
+            epoch_row = {"train/loss_epoch": train_loss, **{f"{k}_epoch": v for k, v in train.items()}}
+            self.csv.log(epoch_row, epoch, st.global_step - 1)
+        metrics = {"train/loss": train_loss, "train/lr": ep.lr, **train, **val}
         for spec in self.schedules:
             if spec.interval == "epoch":
                 spec.scheduler.step(self._monitored(spec.monitor, metrics))  # type: ignore[arg-type]
