@@ -186,20 +186,27 @@ def _refuse_code(path: Path, exc: Exception) -> CheckpointError:
     )
 
 
-def safe_load(path: str | Path, map_location: Any = "cpu") -> Any:
-    """Verify ``path`` against its sidecar, then ``torch.load(weights_only=True)`` it, with
-    an error that names the file for each way this can fail."""
-    import pickle
-
+def verified(path: str | Path, what: str = "checkpoint") -> Path:
+    """``path``, once it exists and matches its sidecar (when it has one); else the error
+    that says which file is missing or damaged."""
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"checkpoint {p} does not exist")
     if verify(p) is False:
         raise CheckpointError(
-            f"checkpoint {p} is corrupt: its SHA-256 does not match {sidecar_path(p).name} "
+            f"{what} {p} is corrupt: its SHA-256 does not match {sidecar_path(p).name} "
             "(truncated or damaged). Use another checkpoint, e.g. --resume last picks the "
             "newest valid one"
         )
+    return p
+
+
+def safe_load(path: str | Path, map_location: Any = "cpu") -> Any:
+    """Verify ``path`` against its sidecar, then ``torch.load(weights_only=True)`` it, with
+    an error that names the file for each way this can fail."""
+    import pickle
+
+    p = verified(path)
     try:
         return torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -10,11 +10,12 @@ so ``litrain --help`` stays instant.
 from __future__ import annotations
 
 import signal
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from litrain.registry import (
@@ -118,6 +119,17 @@ def known(registry: Registry, name: str) -> str:
     return name
 
 
+# A name from a registry (validated by membership; unknown names list close matches).
+EngineName = Annotated[str, AfterValidator(partial(known, ENGINES))]
+SourceName = Annotated[str, AfterValidator(partial(known, DATASETS))]
+AugmentName = Annotated[str, AfterValidator(partial(known, AUGMENTS))]
+TaskName = Annotated[str, AfterValidator(partial(known, TASKS))]
+LossName = Annotated[str, AfterValidator(partial(known, LOSSES))]
+SchedulerName = Annotated[str, AfterValidator(partial(known, SCHEDULERS))]
+OptimizerName = Annotated[str, AfterValidator(partial(known, OPTIMIZERS))]
+StrategyName = Annotated[str, AfterValidator(partial(known, STRATEGIES))]
+
+
 class Section(BaseModel):
     """Base of every section: unknown keys are errors, assignments are validated."""
 
@@ -132,16 +144,13 @@ class RunConfig(Section):
     )
     seed: int = Field(42, description="Seed for python, numpy and torch RNGs and the data split.")
     deterministic: bool = Field(False, description="Use deterministic algorithms (slower).")
-    engine: str = Field("lightning", description="lightning (L.Trainer) or native (plain PyTorch loop).")
-
-    @field_validator("engine")
-    @classmethod
-    def _engine(cls, v: str) -> str:
-        return known(ENGINES, v)
+    engine: EngineName = Field(
+        "lightning", description="lightning (L.Trainer) or native (plain PyTorch loop)."
+    )
 
 
 class DataConfig(Section):
-    source: str = Field("digits", description="Data source name: digits, mnist, cifar10, ...")
+    source: SourceName = Field("digits", description="Data source name: digits, mnist, cifar10, ...")
     root: str | None = Field(
         None, description="Directory the source reads its files from.", json_schema_extra=PATH
     )
@@ -161,7 +170,7 @@ class DataConfig(Section):
         0.0, ge=0.0, lt=1.0, description="Fraction held out for test when a source has none."
     )
     image_size: int | None = Field(None, gt=0, description="Resize images to this side length.")
-    augment: str = Field(
+    augment: AugmentName = Field(
         "none", description="Train augmentation preset: none, flip, crop or light (flip+crop)."
     )
     normalize: bool = Field(True, description="Normalize inputs with the data set's stats.")
@@ -179,16 +188,6 @@ class DataConfig(Section):
     @classmethod
     def _in_memory(cls, v: Any) -> Any:
         return str(v).lower() if isinstance(v, bool) else v  # YAML reads `true` as a bool
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, v: str) -> str:
-        return known(DATASETS, v)
-
-    @field_validator("augment")
-    @classmethod
-    def _augment(cls, v: str) -> str:
-        return known(AUGMENTS, v)
 
 
 class ModelConfig(Section):
@@ -208,24 +207,14 @@ class ModelConfig(Section):
 
 
 class TaskConfig(Section):
-    type: str = Field("classification", description="classification (multiclass), binary or multilabel.")
+    type: TaskName = Field("classification", description="classification (multiclass), binary or multilabel.")
     num_classes: int | None = Field(None, gt=0, description="Classes (default: from data).")
     multilabel: bool = Field(False, description="Shorthand for type: multilabel.")
-    loss: str | None = Field(
+    loss: LossName | None = Field(
         None, description="ce or bce; default ce for classification, bce for binary/multilabel."
     )
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing factor.")
     pos_weight: float | None = Field(None, gt=0, description="binary: weight of positive samples.")
-
-    @field_validator("type")
-    @classmethod
-    def _type(cls, v: str) -> str:
-        return known(TASKS, v)
-
-    @field_validator("loss")
-    @classmethod
-    def _loss(cls, v: str | None) -> str | None:
-        return v if v is None else known(LOSSES, v)
 
     @model_validator(mode="after")
     def _pos_weight_needs_bce(self) -> TaskConfig:
@@ -248,7 +237,7 @@ class TaskConfig(Section):
 
 
 class SchedulerConfig(Section):
-    name: str = Field("cosine", description="Learning-rate schedule.")
+    name: SchedulerName = Field("cosine", description="Learning-rate schedule.")
     warmup_epochs: float = Field(0, ge=0, description="Linear warmup length in epochs.")
     step_size: int = Field(10, gt=0, description="step: epochs between decays.")
     milestones: list[int] = Field([30, 60], description="multistep: epochs to decay at.")
@@ -257,14 +246,9 @@ class SchedulerConfig(Section):
     monitor: str = Field("val/loss", description="plateau: metric to watch.")
     min_lr: float = Field(0.0, ge=0, description="cosine: final learning rate.")
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return known(SCHEDULERS, v)
-
 
 class OptimConfig(Section):
-    name: str = Field("adamw", description="Optimizer.")
+    name: OptimizerName = Field("adamw", description="Optimizer.")
     lr: float | Literal["auto"] = Field(
         1e-3,
         description="Learning rate, or auto (LR finder).",
@@ -281,11 +265,6 @@ class OptimConfig(Section):
         if isinstance(v, float) and v <= 0:
             raise ValueError("must be a positive number or 'auto'")
         return v
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return known(OPTIMIZERS, v)
 
 
 class CallbackSpec(Section):
@@ -326,7 +305,7 @@ class TrainerConfig(Section):
     accelerator: str = Field("auto", description="auto, cpu, gpu, cuda, mps.")
     devices: int | str = Field("auto", description="Number of devices, or auto.")
     num_nodes: int = Field(1, gt=0, description="Number of nodes.")
-    strategy: str = Field("auto", description="auto, ddp, ddp_spawn, fsdp, single_device.")
+    strategy: StrategyName = Field("auto", description="auto, ddp, ddp_spawn, fsdp, single_device.")
     precision: str = Field(
         "32-true", description="32-true, 16-mixed, bf16-mixed, bf16-true, auto (16/bf16/32 ok)."
     )
@@ -394,11 +373,6 @@ class TrainerConfig(Section):
         if v not in allowed:
             raise ValueError(f"must be one of {sorted(allowed)} (or 16, bf16, 32)")
         return v
-
-    @field_validator("strategy")
-    @classmethod
-    def _strategy(cls, v: str) -> str:
-        return known(STRATEGIES, v)
 
     @field_validator("devices")
     @classmethod

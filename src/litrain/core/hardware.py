@@ -52,6 +52,14 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     return precision
 
 
+def check_available(accelerator: str) -> None:
+    """The (resolved) accelerator exists on this machine: a CUDA GPU for cuda/gpu, MPS for mps."""
+    if accelerator in ("cuda", "gpu") and not _torch().cuda.is_available():
+        raise ConfigError(NO_GPU)
+    if accelerator == "mps" and not _mps_available():
+        raise ConfigError("trainer.accelerator=mps but MPS is not available here: use --accelerator cpu")
+
+
 def check_devices(accelerator: str, devices: int | str) -> None:
     """``trainer.devices`` no larger than what the (resolved) accelerator has here."""
     if devices == "auto":
@@ -83,10 +91,7 @@ def check_hardware(accelerator: str, devices: int | str, precision: str) -> str:
     os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
     try:
         accel = resolve_accelerator(accelerator)
-        if accel in ("cuda", "gpu") and not _torch().cuda.is_available():
-            raise ConfigError(NO_GPU)
-        if accel == "mps" and not _mps_available():
-            raise ConfigError("trainer.accelerator=mps but MPS is not available here: use --accelerator cpu")
+        check_available(accel)
         check_devices(accel, devices)
         resolve_precision(precision, accel)
         return accel

@@ -68,15 +68,9 @@ def read_safetensors(path: str | Path) -> dict[str, Any]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file, safe_open
 
-    from litrain.checkpoint.store import sidecar_path, verify
+    from litrain.checkpoint.store import verified
 
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"checkpoint {p} does not exist")
-    if verify(p) is False:
-        raise CheckpointError(
-            f"weights file {p} is corrupt: its SHA-256 does not match {sidecar_path(p).name}"
-        )
+    p = verified(path, "weights file")
     try:
         state = load_file(str(p))
         with safe_open(str(p), framework="pt") as f:

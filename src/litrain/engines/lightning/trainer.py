@@ -4,17 +4,17 @@ resolved and checked before anything runs."""
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from lightning.pytorch.profilers import PassThroughProfiler
 
 from litrain.checkpoint.naming import checkpoint_filename
 from litrain.config import Config, TrainerConfig
 from litrain.core.hardware import (  # lightning-free: the native engine shares them
+    check_available,
+    check_devices,
     drop_useless_nvml_check,
     resolve_accelerator,
     resolve_precision,
@@ -27,25 +27,6 @@ from litrain.engines.lightning.loggers import build_loggers
 from litrain.engines.lightning.strategies import parallel_kwargs
 from litrain.errors import ConfigError
 from litrain.registry import import_object
-
-
-def check_devices(accelerator: str, devices: int | str) -> None:
-    if devices == "auto":
-        return
-    if accelerator in ("cuda", "gpu"):
-        available = torch.cuda.device_count()
-        if available == 0:
-            raise ConfigError("trainer.accelerator=gpu but no CUDA GPU is visible: use --accelerator cpu")
-        what = "CUDA GPUs"
-    elif accelerator == "cpu":
-        available, what = os.cpu_count() or 1, "CPU cores"
-    else:
-        return
-    if int(devices) > available:
-        raise ConfigError(
-            f"trainer.devices={devices} but this machine has {available} {what}: "
-            f"use --devices {available} or fewer"
-        )
 
 
 def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]:
@@ -163,9 +144,8 @@ def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: 
     drop_useless_nvml_check()  # ~0.1 ms per optimizer step where there is no NVIDIA driver
     accelerator = resolve_accelerator(t.accelerator)
     precision = resolve_precision(t.precision, accelerator)
+    check_available(accelerator)  # devices=auto too
     check_devices(accelerator, t.devices)
-    if accelerator in ("cuda", "gpu") and not torch.cuda.is_available():  # devices=auto too
-        raise ConfigError("trainer.accelerator=gpu but no CUDA GPU is visible: use --accelerator cpu")
     filter_noise(quiet)  # before the Trainer: it warns while it is built (the srun hint)
     kw = trainer_kwargs(t)
     kw.update(

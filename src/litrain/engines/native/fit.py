@@ -17,7 +17,7 @@ import torch
 from litrain.checkpoint.convert import check_resumable_in, to_native
 from litrain.checkpoint.load import check_fits, load_checkpoint
 from litrain.config import Config
-from litrain.core.hardware import resolve_accelerator, resolve_precision
+from litrain.core.hardware import check_available, resolve_accelerator, resolve_precision
 from litrain.engines.native.ddp import device_for_rank, make_trainer
 from litrain.errors import ConfigError
 from litrain.launch.environment import detect_launch, wants_fsdp
@@ -52,8 +52,7 @@ def check_supported(cfg: Config) -> None:
 
 def resolve_device(cfg: Config) -> tuple[torch.device, str]:
     accel = resolve_accelerator(cfg.trainer.accelerator)
-    if accel == "gpu":
-        raise ConfigError("trainer.accelerator=gpu but no CUDA GPU is visible: use --accelerator cpu")
+    check_available(accel)
     if accel not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"trainer.accelerator={accel}: the native engine runs on cpu, cuda or mps")
     return torch.device(accel), resolve_precision(cfg.trainer.precision, accel)
