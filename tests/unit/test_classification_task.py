@@ -177,3 +177,14 @@ def test_multilabel_config_and_targets_must_agree(tmp_path):
         build_parts(load_config(overrides={**ml, "task.num_classes": 5}))
     with pytest.raises(ConfigError, match="task.type=multilabel needs \\(N, K\\) 0/1 targets"):
         build_parts(load_config(overrides={"data.source": "digits", "task.type": "multilabel"}))
+
+
+def test_a_task_pickles_for_ddp_spawn():
+    import pickle
+
+    for kw in ({}, {"type": "binary", "pos_weight": 2.0}):
+        task = _task(2 if kw else 3, **kw)
+        logits = torch.tensor([[0.3, -1.0, 2.0]]) if not kw else torch.tensor([[0.7]])
+        y = torch.tensor([2]) if not kw else torch.tensor([1])
+        copy = pickle.loads(pickle.dumps(task))
+        assert torch.equal(copy.loss(logits, y), task.loss(logits, y))

@@ -1,11 +1,13 @@
 """Losses by name (``task.loss``). Each entry is a builder ``(TaskConfig) -> loss(outputs,
 targets)`` registered in ``litrain.tasks``, so a loss reads its own options from the task's
-config section; adding one is a function here and a line there. Losses run in fp32 under
-autocast."""
+config section; adding one is a function here and a line there. A built loss is a
+``functools.partial`` of a module-level function, so it pickles (``ddp_spawn`` sends the
+module, task included, to its processes). Losses run in fp32 under autocast."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -16,27 +18,25 @@ from litrain.config import TaskConfig
 Loss = Callable[[Tensor, Tensor], Tensor]
 
 
+def _cross_entropy(logits: Tensor, y: Tensor, smoothing: float) -> Tensor:
+    return F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
+
+
 def cross_entropy(cfg: TaskConfig) -> Loss:
     """Softmax cross-entropy on (N, C) logits and (N,) class indices."""
-    smoothing = cfg.label_smoothing
+    return partial(_cross_entropy, smoothing=cfg.label_smoothing)
 
-    def loss(logits: Tensor, y: Tensor) -> Tensor:
-        return F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
 
-    return loss
+def _binary_cross_entropy(logits: Tensor, y: Tensor, smoothing: float, pos_weight: float | None) -> Tensor:
+    logits = logits.float()
+    target = y.float().view_as(logits)
+    if smoothing:
+        target = target * (1 - smoothing) + 0.5 * smoothing
+    weight = torch.tensor(pos_weight, device=logits.device) if pos_weight else None
+    return F.binary_cross_entropy_with_logits(logits, target, pos_weight=weight)
 
 
 def binary_cross_entropy(cfg: TaskConfig) -> Loss:
     """Sigmoid cross-entropy on logits shaped like the 0/1 targets (binary: (N, 1) vs (N,)).
     Label smoothing pulls each target towards 0.5; ``pos_weight`` weights the positives."""
-    smoothing, pos_weight = cfg.label_smoothing, cfg.pos_weight
-
-    def loss(logits: Tensor, y: Tensor) -> Tensor:
-        logits = logits.float()
-        target = y.float().view_as(logits)
-        if smoothing:
-            target = target * (1 - smoothing) + 0.5 * smoothing
-        weight = torch.tensor(pos_weight, device=logits.device) if pos_weight else None
-        return F.binary_cross_entropy_with_logits(logits, target, pos_weight=weight)
-
-    return loss
+    return partial(_binary_cross_entropy, smoothing=cfg.label_smoothing, pos_weight=cfg.pos_weight)

@@ -27,6 +27,7 @@ from litrain.engines.lightning.loggers import build_loggers
 from litrain.engines.lightning.strategies import parallel_kwargs
 from litrain.errors import ConfigError
 from litrain.registry import import_object
+from litrain.run.parts import resolve_monitor
 
 
 def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]:
@@ -140,6 +141,9 @@ def trainer_kwargs(t: TrainerConfig) -> dict[str, Any]:
 
 
 def build_trainer(cfg: Config, run_dir: Path, quiet: bool = False, **overrides: Any) -> L.Trainer:
+    # build_parts made checkpoint.monitor concrete; a config straight from the user (no task
+    # built) gets the default a run without a litrain task has
+    cfg = resolve_monitor(cfg, None)
     t = cfg.trainer
     drop_useless_nvml_check()  # ~0.1 ms per optimizer step where there is no NVIDIA driver
     accelerator = resolve_accelerator(t.accelerator)
