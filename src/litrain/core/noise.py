@@ -5,7 +5,8 @@ can act on in a litrain run (litrain already handles what they point at). ``--qu
 the final table and errors only: every warning and Lightning's info lines go.
 
 Called by the CLI when it starts and by both engines when they set up (an API caller's
-``quiet=True`` silences warnings for the rest of the process); installing twice adds nothing.
+``quiet=True`` silences warnings for the rest of the process, and the libraries' log lines
+until a run that is not quiet); installing twice adds nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class _NoTips(logging.Filter):
 
 
 _TIPS = _NoTips()  # one instance: logging's addFilter skips one it already holds
+_SILENCED: dict[str, int] = {}  # library logger -> its level before a quiet run raised it
 
 
 def filter_noise(quiet: bool = False) -> None:
@@ -61,7 +63,12 @@ def filter_noise(quiet: bool = False) -> None:
     if quiet:
         warnings.simplefilter("ignore")
         for name in _LIBRARY_LOGGERS:
+            _SILENCED.setdefault(name, logging.getLogger(name).level)
             logging.getLogger(name).setLevel(logging.ERROR)
+    else:  # a later run in the same process that is not quiet shows its log lines again
+        for name, level in _SILENCED.items():
+            logging.getLogger(name).setLevel(level)
+        _SILENCED.clear()
 
 
 def note(line: str, quiet: bool = False) -> None:

@@ -75,6 +75,7 @@ class EpochProgress:
         )
         self.metrics: dict[str, Any] = {}
         self._train: TaskID | None = None
+        self._train_total: int | None = None
         self._val: TaskID | None = None
         self._last = 0.0
         self._started = False
@@ -96,14 +97,17 @@ class EpochProgress:
         last = "?" if self.max_epochs in (-1, None) else str(self.max_epochs - 1)
         size = None if total in (None, float("inf")) else int(total)
         self._train = self.bars.add_task(f"Epoch {epoch}/{last}", total=size)
+        self._train_total = size
         self._refresh(force=True)
 
     def advance(self, done: int, metrics: Callable[[], Mapping[str, Any]] | None = None) -> None:
-        """``done`` training batches of this epoch; ``metrics`` is read when a refresh is due."""
+        """``done`` training batches of this epoch; ``metrics`` is read when a refresh is due
+        and on the epoch's last batch (so the view always ends with the last step's values)."""
         if self._train is None:
             return
         self.bars.update(self._train, completed=done)
-        if metrics is not None and time.monotonic() - self._last >= self.refresh_s:
+        last = self._train_total is not None and done >= self._train_total
+        if metrics is not None and (last or time.monotonic() - self._last >= self.refresh_s):
             self.metrics.update(metrics())
         self._refresh()
 
