@@ -33,6 +33,8 @@ def loggable_metrics(cfg: Config, task: Any, datamodule: Any) -> set[str] | None
     if val is None:
         return None
     names = {"train/loss", "train/lr"}
+    if cfg.logging.train_metrics:
+        names |= set(task.metrics("train/").keys())
     if val:
         names |= {"val/loss", *task.metrics("val/").keys()}
     return names
@@ -51,6 +53,21 @@ def check_early_stopping(cfg: Config, task: Any, datamodule: Any) -> None:
     raise ConfigError(
         f"early_stopping.monitor={es.monitor} is never logged in this run{why}: choose one of "
         f"{', '.join(sorted(names))}, or set early_stopping.enabled=false"
+    )
+
+
+def check_monitors(cfg: Config, task: Any, datamodule: Any) -> None:
+    """Before training: early stopping's monitor, and a checkpoint monitor that can never be
+    logged although the run validates (a typo such as val/accuracy) is a ConfigError. Without
+    validation data the checkpoint monitor falls back to last.ckpt only, with one line."""
+    check_early_stopping(cfg, task, datamodule)
+    monitor = cfg.checkpoint.monitor
+    names = loggable_metrics(cfg, task, datamodule)
+    if monitor is None or names is None or monitor in names or not has_validation(cfg, datamodule):
+        return
+    raise ConfigError(
+        f"checkpoint.monitor={monitor} is not a logged metric; choose one of "
+        f"{', '.join(sorted(names))} (or set checkpoint.monitor=null)"
     )
 
 

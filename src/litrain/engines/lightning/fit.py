@@ -17,7 +17,7 @@ from litrain.engines.lightning.loaders import trainer_loaders
 from litrain.engines.lightning.module import build_module
 from litrain.engines.lightning.trainer import build_trainer
 from litrain.run.lifecycle import Engine
-from litrain.run.monitors import check_early_stopping
+from litrain.run.monitors import check_monitors
 from litrain.run.parts import Parts
 from litrain.run.result import FitOutcome, stop_fields
 
@@ -42,7 +42,7 @@ class LightningEngine(Engine):
             t = cfg.trainer
             compile_model(module.model, True, t.compile_mode, t.compile_dynamic)
         self.parts, self.module = parts, module
-        check_early_stopping(cfg, parts.task, parts.datamodule)  # before training, not after an epoch
+        check_monitors(cfg, parts.task, parts.datamodule)  # before training, not after an epoch
         self.trainer = build_trainer(cfg, run_dir, quiet)
         if self.trainer.world_size == 1 and hasattr(parts.datamodule, "loader_device"):
             parts.datamodule.loader_device = self.trainer.strategy.root_device  # in-memory batches there

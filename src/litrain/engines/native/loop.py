@@ -60,7 +60,7 @@ from litrain.optim.schedulers import build_schedulers
 from litrain.reliability.nonfinite import NonFinitePolicy
 from litrain.reliability.oom import MicroBatches, add_gradients
 from litrain.reliability.preemption import PreemptionHandler, agree, announce
-from litrain.run.monitors import check_early_stopping, monitor_fallback_line, stop_line
+from litrain.run.monitors import check_monitors, monitor_fallback_line, stop_line
 from litrain.run.progress import EpochProgress
 from litrain.run.report import plot_history, write_json
 from litrain.run.rundir import checkpoint_dir
@@ -140,7 +140,7 @@ class NativeTrainer:
         self._outputs: torch.Tensor | None = None  # the batch's model outputs, for them
         self.keeper = CheckpointKeeper(cfg.checkpoint, self._checkpoint_dir())
         self.stopper = EarlyStopper(cfg.early_stopping) if cfg.early_stopping.enabled else None
-        check_early_stopping(cfg, task, datamodule)  # a metric this run never logs: refuse now
+        check_monitors(cfg, task, datamodule)  # a metric this run never logs: refuse now
         # CSV, TensorBoard and W&B behind one log() (csvlog.MetricLog); None: no logger
         self.csv = open_metric_log(cfg, run_dir)
         self.state = FitState()
