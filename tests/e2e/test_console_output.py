@@ -98,3 +98,15 @@ def test_the_filters_cover_each_listed_message() -> None:
         warnings.warn("Set a lower value for log_every_n_steps", UserWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["Set a lower value for log_every_n_steps"]
     assert len(NOT_ACTIONABLE) >= len(samples)
+
+
+@pytest.mark.parametrize("engine", ["lightning", "native"])
+def test_quiet_silences_wandb_too(tmp_path: Path, engine: str) -> None:
+    env_run = tmp_path / "run"
+    proc = litrain(
+        "fit", "--quiet", "--engine", engine, "--epochs", "1", "--run-dir", str(env_run),
+        "--logging.wandb.enabled", "true", *FLAGS,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert list((env_run / "logs" / "wandb").glob("offline-run-*")), "the offline W&B run was written"
+    assert proc.stdout.strip() == str(env_run) and proc.stderr.strip() == "", proc.stderr

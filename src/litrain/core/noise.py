@@ -12,6 +12,7 @@ until a run that is not quiet); installing twice adds nothing.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 # (message regex, why it is not the user's to act on)
@@ -62,6 +63,7 @@ def filter_noise(quiet: bool = False) -> None:
         logging.getLogger(name).addFilter(_TIPS)
     if quiet:
         warnings.simplefilter("ignore")
+        os.environ.setdefault("WANDB_SILENT", "true")  # wandb's own console lines (both engines)
         for name in _LIBRARY_LOGGERS:
             _SILENCED.setdefault(name, logging.getLogger(name).level)
             logging.getLogger(name).setLevel(logging.ERROR)

@@ -19,6 +19,9 @@ class OfflineArtifactsWandbLogger(WandbLogger):
     def __init__(self, *args: Any, log_model: bool | str = False, **kwargs: Any) -> None:
         super().__init__(*args, log_model=False, **kwargs)  # past Lightning's offline refusal
         self._log_model = log_model
+        # Lightning passes anonymous=None, which wandb warns is a setting with no effect
+        if self._wandb_init.get("anonymous") is None:
+            self._wandb_init.pop("anonymous", None)
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
