@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import platform
-from importlib import metadata
 
 __version__ = "0.1.0"
 
 
 def versions() -> dict[str, str]:
     """litrain, python, torch, and lightning/torchmetrics where installed."""
+    from importlib import metadata  # here: `import litrain` (and --help) stays instant
+
     import torch
 
     out = {"litrain": __version__, "python": platform.python_version(), "torch": torch.__version__}

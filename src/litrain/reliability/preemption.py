@@ -20,8 +20,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from litrain.config.schema import parse_signals
-
 REQUEUE_EXIT_CODE = 75  # EX_TEMPFAIL (sysexits.h): "temporary failure, retry later"
 FORCED_EXIT_CODE = 128 + signal.SIGTERM  # what a shell reports for a process killed by SIGTERM
 
@@ -39,6 +37,8 @@ class PreemptionHandler:
     ``uninstall``. Only the main thread may install signal handlers."""
 
     def __init__(self, signals: list[str]) -> None:
+        from litrain.config.schema import parse_signals  # here: the CLI imports this module early
+
         self.signals = parse_signals(signals)
         self.received: str | None = None
         self._previous: dict[int, Any] = {}
