@@ -51,9 +51,12 @@ def info_lines():
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
     log = logging.getLogger("lightning.pytorch")
+    level = log.level  # an earlier quiet run in this process may have raised it
+    log.setLevel(logging.INFO)
     log.addHandler(handler)
     yield lines
     log.removeHandler(handler)
+    log.setLevel(level)
 
 
 def test_bf16_with_batchnorm_trains_and_keeps_norms_fp32(group, info_lines):
