@@ -1,4 +1,4 @@
-"""Device and precision errors come before Lightning is imported (issue 11, item 28): the
+"""Device and precision errors come before Lightning is imported: the
 CLI checks what the config alone can tell (core.hardware.check_hardware) first, so the error
 appears in about the time ``import torch`` takes, not after Lightning's seconds of imports.
 Checked by subprocess: the error line, exit 2, and ``lightning`` absent from sys.modules

@@ -1,6 +1,6 @@
-"""What a run computes is printed (issue 11, item 26): the lr ``--lr auto`` chose, the LR
+"""What a run computes is printed: the lr ``--lr auto`` chose, the LR
 finder's plot, the profiler's report; and every ``trainer.max_time`` form the config accepts
-is one Lightning's Timer reads (item 2)."""
+is one Lightning's Timer reads."""
 
 from __future__ import annotations
 

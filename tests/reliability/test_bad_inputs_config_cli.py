@@ -1,4 +1,4 @@
-"""The bad-input matrix of config keys, flags and commands (issue 11): each wrong input ends
+"""The bad-input matrix of config keys, flags and commands: each wrong input ends
 in exactly one ``litrain: error:`` line that says what to change, exit code 2, no traceback,
 no run directory created, and every file of a finished run and of the configs it was given
 left byte-identical. No training happens here: every error comes before it."""
@@ -51,10 +51,10 @@ NO_HINT = "did you mean"
 
 # case: (argv, words the message holds, words it must not hold)
 CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str, str | None]] = {
-    # item 2: trainer.max_time validated in the config
+    # trainer.max_time validated in the config
     "max_time 2h": (_fit("--trainer.max_time", "2h"), f"trainer.max_time {TIME_FORMS}, got '2h'", None),
     "max_time bad mapping": (_cfg("bad_time.yaml"), f"trainer.max_time {TIME_FORMS}", None),
-    # item 10: pos_weight on a multiclass task
+    # pos_weight on a multiclass task
     "pos_weight multiclass flag": (
         _fit("--task.pos_weight", "2"),
         "task.pos_weight=2.0 weights the positive class of the bce loss",
@@ -65,7 +65,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str, str | None]]
         "drop task.pos_weight, or set task.type binary or multilabel",
         None,
     ),
-    # item 20: no unrelated "did you mean"
+    # no unrelated "did you mean"
     "--stage": (
         _fit("--stage", "fit"),
         "unknown flag --stage; `litrain fit --help` lists every flag",
@@ -91,7 +91,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str, str | None]]
         "unknown config key 'data.train_urls'; `litrain fit --help` lists every key; docs/data.md",
         NO_HINT,
     ),
-    # item 22: a run dir that does not exist
+    # a run dir that does not exist
     "test --run-dir missing": (
         _eval("test"),
         "does not exist: pass the directory of a finished run",
@@ -100,7 +100,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str, str | None]]
     "validate --run-dir missing": (_eval("validate"), "does not exist", "--ckpt best needs"),
     "predict --run-dir missing": (_eval("predict"), "does not exist", "--ckpt best needs"),
     "export --run-dir missing": (_eval("export"), "does not exist", None),
-    # item 23: an invalid choice is one line that says how to list the choices
+    # an invalid choice is one line that says how to list the choices
     "tune X": (
         lambda w: ["tune", "X", "--run-dir", str(w["new"])],
         "litrain tune: 'X' is not a choice; choose from 'lr' (`litrain tune --help` lists the choices)",
@@ -111,20 +111,20 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str, str | None]]
         "--to 'onnx' is not a choice; choose from 'native', 'lightning', 'safetensors'",
         "usage:",
     ),
-    # item 24: no pydantic internals
+    # no pydantic internals
     "--lr abc": (_fit("--lr", "abc"), "optim.lr must be a positive number or 'auto', got 'abc'", "literal["),
     "--profiler fast": (
         _fit("--profiler", "fast"),
         "trainer.profiler must be one of 'simple', 'advanced', 'pytorch' or null, got 'fast'",
         "Input should",
     ),
-    # item 25: close matches list each name once
+    # close matches list each name once
     "--model resnet5O": (
         _fit("--model", "resnet5O"),
         "unknown model 'resnet5O'; close matches: resnet50,",
         None,
     ),
-    # item 28: device and precision errors (before Lightning: see tests/e2e/test_cli_early_errors.py)
+    # device and precision errors (before Lightning: see tests/e2e/test_cli_early_errors.py)
     "fp16 on CPU": (_fit("--accelerator", "cpu", "--precision", "16-mixed"), "not supported on CPU", None),
     "more CPU devices than cores": (
         _fit("--accelerator", "cpu", "--devices", "4096"),

@@ -1,4 +1,4 @@
-"""Config rules new users hit (issue 11): max_time forms, pos_weight on multiclass, W&B keys
+"""Config rules new users hit: max_time forms, pos_weight on multiclass, W&B keys
 that turn W&B on, paths relative to their YAML file, "did you mean" only for close keys, and
 messages without pydantic internals. Pure config: no torch."""
 
@@ -16,7 +16,7 @@ from litrain.config.schema import canonical_max_time, max_time_seconds
 from litrain.errors import ConfigError
 
 
-# ------------------------------------------------------------------ trainer.max_time (item 2)
+# ------------------------------------------------------------------ trainer.max_time
 @pytest.mark.parametrize(
     ("given", "canonical", "seconds"),
     [
@@ -60,7 +60,7 @@ def test_native_parse_max_time_reads_what_the_config_accepts():
         parse_max_time("2h")
 
 
-# ---------------------------------------------------------------- task.pos_weight (item 10)
+# ---------------------------------------------------------------- task.pos_weight
 def test_pos_weight_on_a_multiclass_task_is_a_config_error():
     with pytest.raises(ConfigError) as err:
         load_config(overrides={"task.pos_weight": 2.0})
@@ -80,7 +80,7 @@ def test_pos_weight_with_a_bce_task_is_kept(task):
     assert load_config(overrides={**overrides, "task.pos_weight": 3.0}).task.pos_weight == 3.0
 
 
-# ------------------------------------------------------------------------- W&B keys (item 11)
+# ------------------------------------------------------------------------- W&B keys
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -126,7 +126,7 @@ def test_cli_wandb_short_flags_resolve_to_enabled_offline(capsys):
     assert (wb["project"], wb["name"]) == ("X", "Y")
 
 
-# ------------------------------------------------------------- paths in a YAML file (item 17)
+# ------------------------------------------------------------- paths in a YAML file
 def test_relative_paths_in_a_file_are_relative_to_that_file(tmp_path, monkeypatch):
     conf = tmp_path / "project" / "configs"
     conf.mkdir(parents=True)
@@ -172,7 +172,7 @@ def test_a_saved_config_reads_back_the_same_paths_from_anywhere(tmp_path, monkey
     assert again.model.weights == str(tmp_path / "w.pt")
 
 
-# ------------------------------------------------------------- did-you-mean hints (item 20)
+# ------------------------------------------------------------- did-you-mean hints
 @pytest.mark.parametrize(
     ("key", "docs"),
     [
@@ -212,7 +212,7 @@ def test_close_keys_are_still_suggested(key, flag, meant):
     assert unknown_key_hint(key, "fit", flag=flag) == f" (did you mean {meant}?)"
 
 
-# ------------------------------------------------ messages without pydantic internals (item 24)
+# ------------------------------------------------ messages without pydantic internals
 def test_bad_lr_is_one_plain_line():
     with pytest.raises(ConfigError) as err:
         load_config(overrides={"optim.lr": "abc"})

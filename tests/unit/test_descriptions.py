@@ -1,4 +1,4 @@
-"""User-facing descriptions promise only what exists (issue 11, item 36): the package
+"""User-facing descriptions promise only what exists: the package
 description in pyproject.toml, the README's opening paragraph and the package docstring name
 no kind of model, task or data that litrain does not register."""
 

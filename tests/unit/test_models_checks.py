@@ -22,7 +22,7 @@ def _cfg(**kw: object) -> ModelConfig:
     return ModelConfig(**kw)
 
 
-# ---------------------------------------------------------------- item 4: output width
+# ---------------------------------------------------------------- output width
 
 
 def test_a_user_module_of_the_wrong_width_is_refused_with_the_arg_to_pass():
@@ -59,7 +59,7 @@ def test_a_user_lightning_module_keeps_its_own_outputs():
     assert isinstance(build_model(_cfg(class_path="user_modules.DigitsLM"), DIGITS, 3), DigitsLM)
 
 
-# ---------------------------------------------------------------- item 9: weights with class_path
+# ---------------------------------------------------------------- weights with class_path
 
 
 def test_model_weights_load_into_a_user_module(tmp_path):
@@ -95,7 +95,7 @@ def test_missing_or_unfit_weights_for_a_user_module_are_refused(tmp_path):
         build_model(_cfg(class_path="user_modules.WideNet", weights=str(tmp_path / "other.pt")), (), 0)
 
 
-# ---------------------------------------------------------------- item 15: head re-initialised
+# ---------------------------------------------------------------- head re-initialised
 
 
 def test_a_head_of_another_class_count_is_reported_in_one_line(tmp_path, capsys):
@@ -117,7 +117,7 @@ def test_weights_that_fit_say_nothing(tmp_path, capsys):
     assert "re-initialised" not in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- item 21: fixed-size timm models
+# ---------------------------------------------------------------- fixed-size timm models
 
 
 def test_a_vit_is_built_at_the_datas_image_size():
@@ -145,7 +145,7 @@ def test_too_small_images_suggest_a_size_the_model_takes_never_the_one_set():
     assert "image_size larger, to 32" not in msg
 
 
-# ---------------------------------------------------------------- item 7: where offline weights go
+# ---------------------------------------------------------------- where offline weights go
 
 
 def test_the_offline_message_names_the_url_and_a_cache_file_that_then_works(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ for _name in ("none", "flip", "crop", "light"):
     AUGMENTS.register(_name, f"litrain.data.transforms:{_name}")
 
 # Train samplers: (n, seed) -> a sampler with set_epoch. The DataModule uses "random"; the
-# balanced / progressive samplers of issue 13 are registered here too.
+# a weighted sampler for class balancing would be registered here too.
 SAMPLERS.register("random", "litrain.data.samplers:random")
 
 del _name

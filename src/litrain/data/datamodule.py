@@ -167,7 +167,7 @@ class DataModule:
 
 
 # The train order comes from SAMPLERS; "random" is the seeded epoch shuffle (the only one
-# today: issue 13's balanced/progressive samplers register there and are picked here).
+# today; another would register there and be picked here).
 TRAIN_SAMPLER = "random"
 
 

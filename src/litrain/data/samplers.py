@@ -4,7 +4,7 @@
 of epoch k is the same whether the run started at epoch 0 or resumed at k, in either engine.
 A sampler factory is ``(n, seed, with_epoch) -> a Sampler with set_epoch``; with_epoch: yield
 ``(epoch, i)`` pairs, which SplitDataset uses to seed per-sample augmentation. This is where
-the balanced and progressive samplers of issue 13 go."""
+a weighted sampler for class balancing would go."""
 
 from __future__ import annotations
 
