@@ -5,7 +5,8 @@
     -> config.yaml + stale temps (rank 0) -> the engine's loop -> summary.json (rank 0)
 
 A preemption (``Preempted`` from either loop) becomes a result the CLI turns into exit 75;
-a resumed run that had already finished keeps its recorded metrics.
+a resumed run that had already finished keeps its recorded metrics; a run that fails before
+it writes a checkpoint, a log or a result leaves no run dir behind.
 """
 
 from __future__ import annotations
