@@ -15,13 +15,9 @@ from reliability_helpers import assert_same_weights, load_weights
 
 import litrain
 from litrain.checkpoint import store
+from litrain.config.schema import parse_signals
 from litrain.errors import ConfigError
-from litrain.reliability.preemption import (
-    FORCED_EXIT_CODE,
-    REQUEUE_EXIT_CODE,
-    PreemptionHandler,
-    parse_signals,
-)
+from litrain.reliability.preemption import FORCED_EXIT_CODE, REQUEUE_EXIT_CODE, PreemptionHandler
 
 HERE = Path(__file__).parent
 BASE = {"trainer.max_epochs": 2, "model.dropout": 0.1, "data.augment": "flip"}
