@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -53,3 +54,21 @@ def killrun(run: Path, fault: str, *flags: str, torchrun: bool = False) -> subpr
     launch = [sys.executable, *(TORCHRUN_2 if torchrun else []), str(HERE / "killrun.py")]
     cmd = [*launch, "fit", "--quiet", "--run-dir", str(run), *flags]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def user_error(argv: list[str], capsys: Any) -> tuple[str, str]:
+    """Run the CLI on bad input: exit 2, exactly one ``litrain: error:`` line, no traceback.
+    Returns (the message from that line on, all of stderr)."""
+    import pytest
+
+    from litrain.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("litrain: error:")]
+    assert exit_info.value.code == 2, err
+    assert len(starts) == 1, err
+    assert "Traceback" not in err
+    return "\n".join(lines[starts[0] :]), err

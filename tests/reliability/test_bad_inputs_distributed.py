@@ -10,9 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from reliability_helpers import snapshot
-
-from litrain.cli import main
+from reliability_helpers import snapshot, user_error
 
 FAST = ["--accelerator", "cpu", "--epochs", "1", "--quiet", "--trainer.limit_train_batches", "1"]
 
@@ -75,15 +73,8 @@ def test_bad_input(case: str, tmp_path: Path, offline_home: Path, capsys: pytest
     (keep / "a.txt").write_text("untouched")
     before = snapshot(keep)
     argv, expected = CASES[case][0](tmp_path), CASES[case][1]
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    err = capsys.readouterr().err
-    lines = err.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("litrain: error:")]
-    assert exit_info.value.code == 2, err
-    assert len(starts) == 1, err
-    assert expected in "\n".join(lines[starts[0] :]), err
-    assert "Traceback" not in err
+    message, err = user_error(argv, capsys)
+    assert expected in message, err
     assert snapshot(keep) == before
     assert not (tmp_path / "job.sbatch").exists()
     assert not list((tmp_path / "run" / "logs").glob("wandb/*run-*"))  # no W&B run began
