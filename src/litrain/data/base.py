@@ -19,6 +19,11 @@ class DataInfo:
     multilabel: bool = False
     is_image: bool = False  # (C, H, W) images: image transforms apply
     float_targets: bool = False  # real-valued targets (regression), not class labels
+    # Multi-task data: each head's number of target columns, in column order. y is then one
+    # float32 (N, sum of widths) tensor (class labels stored as floats: exact below 2**24),
+    # so every loader, sampler and DDP shard handles it like any other target tensor.
+    head_columns: dict[str, int] = field(default_factory=dict)
+    head_classes: dict[str, int] = field(default_factory=dict)  # integer heads: classes seen
 
     @property
     def in_chans(self) -> int:

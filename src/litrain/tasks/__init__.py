@@ -8,8 +8,10 @@ from litrain.registry import LOSSES, TASKS
 # Tasks: (TaskConfig, DataInfo) -> a Task (litrain.tasks.base), sized from the data.
 for _name in ("classification", "binary", "multilabel"):
     TASKS.register(_name, "litrain.tasks.classification:classification_task")
-del _name
 
 # Losses: (TaskConfig) -> loss(outputs, targets).
 LOSSES.register("ce", "litrain.tasks.losses:cross_entropy")
 LOSSES.register("bce", "litrain.tasks.losses:binary_cross_entropy")
+for _name in ("mse", "l1", "huber", "smooth_l1", "rel_l2", "h1"):
+    LOSSES.register(_name, f"litrain.tasks.regression_losses:{_name}")
+del _name
