@@ -12,7 +12,7 @@ from litrain.run.config_source import ConfigSource, as_config
 from litrain.run.result import RunResult
 
 if TYPE_CHECKING:
-    from litrain.data.shards.write import SplitResult
+    from litrain.data.shards.write_options import SplitResult
     from litrain.run.loaded import LoadedModel
 
 __all__ = ["ConfigSource", "RunResult", "as_config", "fit", "load", "predict", "test", "tune_lr", "validate"]

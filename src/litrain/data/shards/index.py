@@ -26,6 +26,7 @@ names a shard that is missing or torn. While a split is being written, a progres
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -158,3 +159,41 @@ def read_index(path: Path) -> ShardIndex:
 
 def read_index_if_any(path: Path) -> ShardIndex | None:
     return read_index(path) if path.is_file() else None
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verified(path: Path, entry: ShardEntry) -> bool:
+    return path.is_file() and path.stat().st_size == entry.bytes and file_sha256(path) == entry.sha256
+
+
+def previous_shards(out: Path, split: str, fingerprint: str, layout: str) -> tuple[list[ShardEntry], bool]:
+    """(the recorded shards that still verify, in order; whether the split is complete).
+    A record of other samples or options is an error, not something to overwrite."""
+    for path in (out / index_name(split), out / progress_name(split)):
+        prev = read_index_if_any(path)
+        if prev is None:
+            continue
+        if prev.fingerprint != fingerprint or prev.layout != layout:
+            raise DataError(
+                f"{out} already holds {split} shards of another data set or written with other "
+                f"options ({path.name} differs): choose an empty --output, or delete {out}"
+            )
+        kept: list[ShardEntry] = []
+        for entry in prev.shards:
+            if not verified(out / entry.name, entry):
+                break  # shards are cut in order: everything from here is rewritten
+            kept.append(entry)
+        return kept, path.name == index_name(split) and len(kept) == len(prev.shards)
+    if any(out.glob(f"{split}-*.tar")) or (out / split).is_dir():
+        raise DataError(
+            f"{out} holds {split} shards without a litrain index ({index_name(split)}): choose "
+            f"an empty --output, or delete them"
+        )
+    return [], False

@@ -15,7 +15,6 @@ import json
 import multiprocessing as mp
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,47 +25,16 @@ from litrain.data.shards.encode import SplitEncoder, choose_encoding, label_ext_
 from litrain.data.shards.index import (
     ShardEntry,
     ShardIndex,
+    file_sha256,
     index_name,
+    previous_shards,
     progress_name,
-    read_index_if_any,
     write_index,
 )
+from litrain.data.shards.write_options import ShardOptions, SplitResult
 from litrain.errors import ConfigError, DataError
 
-FORMATS = ("webdataset", "litdata")
 _TAR_BLOCK, _TAR_RECORD = 512, 10240  # tar header/padding unit; tarfile pads archives to records
-
-
-@dataclass
-class ShardOptions:
-    output: str
-    format: str = "webdataset"
-    shard_size: int | None = None  # samples per shard
-    max_shard_bytes: int | None = None
-    quality: int = 95  # jpg/webp when re-encoding
-    workers: int = 0  # encoding processes (0: in this process)
-    upload_only: bool = False
-    storage_options: dict[str, Any] = field(default_factory=dict)
-
-    def check(self) -> None:
-        if self.format not in FORMATS:
-            raise ConfigError(f"--format {self.format!r} is unknown; choose from {', '.join(FORMATS)}")
-        if self.shard_size is not None and self.shard_size < 1:
-            raise ConfigError(f"--shard-size {self.shard_size}: write at least 1 sample per shard")
-        if self.max_shard_bytes is not None and self.max_shard_bytes < 1:
-            raise ConfigError(f"--max-shard-bytes {self.max_shard_bytes}: must be positive")
-        if not 1 <= self.quality <= 100:
-            raise ConfigError(f"--quality {self.quality}: choose 1..100")
-        if self.workers < 0:
-            raise ConfigError(f"--workers {self.workers}: choose 0 or more")
-        if self.shard_size is None and self.max_shard_bytes is None:
-            self.shard_size = 10000  # WebDataset's usual: shards of a few hundred MB for images
-
-
-@dataclass
-class SplitResult:
-    index: ShardIndex
-    written: list[str]  # shard names written by this run (the others were kept)
 
 
 def source_splits(cfg: DataConfig) -> tuple[dict[str, Split], DataInfo]:
@@ -116,44 +84,6 @@ def _fingerprint(cfg: DataConfig, enc: SplitEncoder, opts: ShardOptions) -> str:
         for t in split:
             h.update(t.contiguous().numpy().tobytes())
     return h.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def verified(path: Path, entry: ShardEntry) -> bool:
-    return path.is_file() and path.stat().st_size == entry.bytes and file_sha256(path) == entry.sha256
-
-
-def previous_shards(out: Path, split: str, fingerprint: str, layout: str) -> tuple[list[ShardEntry], bool]:
-    """(the recorded shards that still verify, in order; whether the split is complete).
-    A record of other samples or options is an error, not something to overwrite."""
-    for path in (out / index_name(split), out / progress_name(split)):
-        prev = read_index_if_any(path)
-        if prev is None:
-            continue
-        if prev.fingerprint != fingerprint or prev.layout != layout:
-            raise DataError(
-                f"{out} already holds {split} shards of another data set or written with other "
-                f"options ({path.name} differs): choose an empty --output, or delete {out}"
-            )
-        kept: list[ShardEntry] = []
-        for entry in prev.shards:
-            if not verified(out / entry.name, entry):
-                break  # shards are cut in order: everything from here is rewritten
-            kept.append(entry)
-        return kept, path.name == index_name(split) and len(kept) == len(prev.shards)
-    if any(out.glob(f"{split}-*.tar")) or (out / split).is_dir():
-        raise DataError(
-            f"{out} holds {split} shards without a litrain index ({index_name(split)}): choose "
-            f"an empty --output, or delete them"
-        )
-    return [], False
 
 
 def _fsync_dir(path: Path) -> None:
@@ -325,9 +255,8 @@ def write_shards(cfg: DataConfig, opts: ShardOptions) -> dict[str, SplitResult]:
     from litrain.data.shards.remote import check_output, upload_dir
 
     check_output(opts.output, opts.storage_options)  # a bad bucket fails before any encoding
+    # Shards are staged locally (renamed into place when complete, as for a local --output),
+    # then uploaded: an object store has no rename, and a put is all-or-nothing anyway.
     with tempfile.TemporaryDirectory(prefix="litrain-shards-") as staging:
-        written = write_local(cfg, opts, Path(staging))
-        uploaded = upload_dir(Path(staging), opts.output, opts.storage_options)
-    for name, result in uploaded.items():
-        result.written = result.written or written[name].written
-    return uploaded
+        write_local(cfg, opts, Path(staging))
+        return upload_dir(Path(staging), opts.output, opts.storage_options)
