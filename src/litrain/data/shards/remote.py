@@ -38,7 +38,7 @@ def _s3_options(storage_options: dict[str, Any]) -> dict[str, Any]:
     opts = dict(storage_options)
     config = {**S3_CONFIG, **opts.get("config_kwargs", {})}
     opts["config_kwargs"] = config
-    opts.setdefault("retries", 2)  # s3fs's own retry loop on top of botocore's
+    opts.setdefault("use_listings_cache", False)  # we check what exists after writing it
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if endpoint and "endpoint_url" not in opts and "endpoint_url" not in opts.get("client_kwargs", {}):
         opts["endpoint_url"] = endpoint

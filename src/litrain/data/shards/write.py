@@ -31,6 +31,7 @@ from litrain.data.shards.index import (
     progress_name,
     write_index,
 )
+from litrain.data.shards.remote import require
 from litrain.data.shards.write_options import ShardOptions, SplitResult
 from litrain.errors import ConfigError, DataError
 
@@ -128,8 +129,7 @@ def encoded_samples(enc: SplitEncoder, start: int, width: int, workers: int) -> 
 
 def _write_tar(path: Path, samples: list[dict[str, Any]]) -> ShardEntry:
     """One shard: ``<name>.tmp``, fsync, rename. A fixed mtime makes reruns byte-identical."""
-    import webdataset as wds
-
+    wds = require("webdataset")
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as f:
         writer = wds.TarWriter(f, encoder=False, mtime=0.0)
