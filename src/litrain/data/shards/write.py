@@ -14,6 +14,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,16 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _member_bytes(sample: dict[str, Any]) -> int:
-    blocks = sum(1 + -(-len(v) // _TAR_BLOCK) for k, v in sample.items() if k != "__key__")
-    return blocks * _TAR_BLOCK
+    """Bytes the sample adds to a tar: each member's header as tarfile encodes it (the
+    writer's defaults: pax format, fixed mtime) plus its data padded to 512-byte blocks."""
+    total = 0
+    for k, v in sample.items():
+        if k == "__key__":
+            continue
+        info = tarfile.TarInfo(f"{sample['__key__']}.{k}")
+        info.size, info.mtime, info.mode, info.uname, info.gname = len(v), 0, 0o444, "bigdata", "bigdata"
+        total += len(info.tobuf(tarfile.PAX_FORMAT)) + -(-len(v) // _TAR_BLOCK) * _TAR_BLOCK
+    return total
 
 
 def _tar_bytes(members: int) -> int:
@@ -132,7 +141,7 @@ def _write_tar(path: Path, samples: list[dict[str, Any]]) -> ShardEntry:
     wds = require("webdataset")
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as f:
-        writer = wds.TarWriter(f, encoder=False, mtime=0.0)
+        writer = wds.TarWriter(f, encoder=False, mtime=0)  # an int: a float mtime adds a pax header
         for sample in samples:
             writer.write(sample)
         writer.close()
