@@ -61,7 +61,14 @@ def filesystem(url: str, storage_options: dict[str, Any]) -> tuple[AbstractFileS
     return fs, root.rstrip("/")
 
 
-def describe_error(url: str, exc: BaseException) -> str:
+def _endpoint(storage_options: dict[str, Any]) -> str:
+    given = storage_options.get("endpoint_url") or storage_options.get("client_kwargs", {}).get(
+        "endpoint_url"
+    )
+    return given or os.environ.get("AWS_ENDPOINT_URL") or "the default endpoint"
+
+
+def describe_error(url: str, exc: BaseException, storage_options: dict[str, Any] | None = None) -> str:
     """One line for what went wrong talking to ``url``."""
     text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, FileNotFoundError) or "NoSuchBucket" in text:
@@ -77,7 +84,7 @@ def describe_error(url: str, exc: BaseException) -> str:
         s in text
         for s in ("EndpointConnectionError", "ConnectTimeout", "ReadTimeout", "Connect", "timed out")
     ):
-        endpoint = os.environ.get("AWS_ENDPOINT_URL", "the default endpoint")
+        endpoint = _endpoint(storage_options or {})
         return (
             f"{url}: the endpoint ({endpoint}) does not answer: check AWS_ENDPOINT_URL or "
             "data.storage_options endpoint_url, and that the server runs"
@@ -93,10 +100,12 @@ def check_output(url: str, storage_options: dict[str, Any]) -> None:
     try:
         fs.ls(bucket, detail=False, refresh=True)
     except Exception as exc:
-        raise DataError(describe_error(url, exc)) from None
+        raise DataError(describe_error(url, exc, storage_options)) from None
 
 
-def _read_remote_index(fs: AbstractFileSystem, path: str, url: str) -> ShardIndex | None:
+def _read_remote_index(
+    fs: AbstractFileSystem, path: str, url: str, storage_options: dict[str, Any]
+) -> ShardIndex | None:
     try:
         if not fs.exists(path):
             return None
@@ -104,7 +113,7 @@ def _read_remote_index(fs: AbstractFileSystem, path: str, url: str) -> ShardInde
     except DataError:
         raise
     except Exception as exc:
-        raise DataError(describe_error(url, exc)) from None
+        raise DataError(describe_error(url, exc, storage_options)) from None
 
 
 def _files_of(index: ShardIndex) -> list[str]:
@@ -136,7 +145,7 @@ def upload_dir(local: Path, url: str, storage_options: dict[str, Any]) -> dict[s
                     f"{local / entry.name} does not match {path.name} (missing, or its size or SHA-256 "
                     f"differs): rerun `litrain shard --output {local}` before uploading"
                 )
-        remote = _read_remote_index(fs, f"{root}/{index_name(index.split)}", url)
+        remote = _read_remote_index(fs, f"{root}/{index_name(index.split)}", url, storage_options)
         if remote is not None and remote.fingerprint != index.fingerprint:
             raise DataError(
                 f"{url} already holds {index.split} shards of another data set or written with other "
@@ -159,7 +168,7 @@ def upload_dir(local: Path, url: str, storage_options: dict[str, Any]) -> dict[s
                 written.append(name)
             fs.pipe_file(f"{root}/{index_name(index.split)}", dumps(index))
         except Exception as exc:
-            raise DataError(describe_error(url, exc)) from None
+            raise DataError(describe_error(url, exc, storage_options)) from None
         shard_names = {s.name for s in index.shards}
         results[index.split] = SplitResult(index, [n for n in written if n in shard_names])
     return results
