@@ -118,3 +118,15 @@ def test_upload_only_uploads_local_shards_byte_for_byte(tmp_path: Path, s3_serve
     local_files = {f"up/{p.name}": p.read_bytes() for p in local.iterdir()}
     assert objects == local_files
     _check_against_index(objects, "up", "train")
+
+
+def test_endpoint_and_credentials_from_storage_options(tmp_path: Path, s3_server: str, monkeypatch) -> None:
+    s3 = _bucket(s3_server)
+    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key)  # only the config says where and who
+    write_image_tree(tmp_path / "photos", per_class=2)
+    options = f'data.storage_options={{endpoint_url: "{s3_server}", key: testing, secret: testing}}'
+    argv = ["shard", "--dataset", "imagefolder", "--data-dir", str(tmp_path / "photos")]
+    _run([*argv, "--output", "s3://shards/cfg", "--set", options])
+    objects = _objects(s3, "shards", "cfg/")
+    assert _check_against_index(objects, "cfg", "train")["total_samples"] == 6
