@@ -163,6 +163,7 @@ def write_tar_split(
     index.shards = list(kept)
     progress = out / progress_name(split)
     write_index(progress, index)  # from now on the split's shards in `out` are ours
+    (out / index_name(split)).unlink(missing_ok=True)  # an index never names a shard being redone
     keep = {e.name for e in kept}
     for stale in [*out.glob(f"{split}-*.tar"), *out.glob(f"{split}-*.tar.tmp")]:
         if stale.name not in keep:

@@ -50,6 +50,7 @@ def write_litdata_split(
         return SplitResult(index, [])
     # LitData writes a split in one go: anything short of a complete index is redone.
     write_index(out / progress_name(split), index)
+    (out / index_name(split)).unlink(missing_ok=True)  # an index never names a chunk being redone
     target = out / split
     shutil.rmtree(target, ignore_errors=True)
     size_kw = {"chunk_size": opts.shard_size} if opts.shard_size else {"chunk_bytes": opts.max_shard_bytes}
