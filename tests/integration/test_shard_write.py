@@ -13,10 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from torch.utils.data import Dataset
 
 from fakedata import write_image_tree, write_mnist
 from litrain.cli import main
+from litrain.data.base import DataInfo, SourceData
 
 
 def _run(argv: list[str], capsys=None) -> str:
@@ -269,3 +272,44 @@ def test_shards_served_over_http_match_their_index(tmp_path: Path, http_server) 
     for entry in index["shards"]:
         with urllib.request.urlopen(f"{http_server.url}/shards/{entry['name']}") as r:
             assert hashlib.sha256(r.read()).hexdigest() == entry["sha256"]
+
+
+class _Clips(Dataset):
+    """Video-like samples, (T, C, H, W) floats, with multi-task targets packed per
+    DataInfo.head_columns: a 3-class label and a 2-column box."""
+
+    def __init__(self) -> None:
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.rand((5, 4, 3, 6, 6), generator=g)
+        self.y = torch.tensor([[i % 3, 0.25 * i, -0.5 * i] for i in range(5)], dtype=torch.float32)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[i], self.y[i]
+
+
+def _clips_source(cfg) -> SourceData:
+    info = DataInfo(
+        (4, 3, 6, 6), 3, head_columns={"kind": 1, "box": 2}, head_classes={"kind": 3}, float_targets=True
+    )
+    return SourceData(train=_Clips(), info=info)
+
+
+def test_any_dataset_source_clips_and_multitask_targets(tmp_path: Path) -> None:
+    import litrain
+    from litrain.registry import DATASETS
+
+    DATASETS.register("clips", _clips_source)
+    try:
+        results = litrain.shard(data__source="clips", output=tmp_path / "out", shard_size=2)
+    finally:
+        DATASETS.unregister("clips")
+    assert [s.samples for s in results["train"].index.shards] == [2, 2, 1]
+    assert (results["train"].index.sample_ext, results["train"].index.label_ext) == ("npy", "json")
+    members = _all_members(tmp_path / "out", "train")
+    clips = _Clips()
+    for i in range(5):
+        np.testing.assert_array_equal(np.load(io.BytesIO(members[f"{i:06d}.npy"])), clips.x[i].numpy())
+        assert json.loads(members[f"{i:06d}.json"]) == {"kind": i % 3, "box": [0.25 * i, -0.5 * i]}
