@@ -130,3 +130,52 @@ def test_endpoint_and_credentials_from_storage_options(tmp_path: Path, s3_server
     _run([*argv, "--output", "s3://shards/cfg", "--set", options])
     objects = _objects(s3, "shards", "cfg/")
     assert _check_against_index(objects, "cfg", "train")["total_samples"] == 6
+
+
+def test_an_interrupted_upload_resumes_where_it_stopped(
+    tmp_path: Path, s3_server: str, monkeypatch, capsys
+) -> None:
+    import s3fs
+
+    write_image_tree(tmp_path / "photos", per_class=4)
+    local = tmp_path / "local"
+    _run(
+        [
+            "shard",
+            "--dataset",
+            "imagefolder",
+            "--data-dir",
+            str(tmp_path / "photos"),
+            "--output",
+            str(local),
+            "--shard-size",
+            "3",
+        ]
+    )
+    s3 = _bucket(s3_server)
+    real_put, puts = s3fs.S3FileSystem._put_file, []
+
+    async def put_then_fail(self, lpath, rpath, **kwargs):  # the connection drops at the 3rd shard
+        if len(puts) == 2:
+            raise ConnectionResetError("connection reset by peer")
+        puts.append(rpath)
+        return await real_put(self, lpath, rpath, **kwargs)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", put_then_fail)
+    argv = ["shard", "--upload-only", "--data-dir", str(local), "--output", "s3://shards/up"]
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="shards")["Contents"]}
+    assert "up/train.index.json" not in keys and "up/train.progress.json" in keys
+    first = {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket="shards")["Contents"]}
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", real_put)
+    capsys.readouterr()
+    _run(argv)
+    assert "train: 12 samples in 4 shards (2 written, 2 kept)" in capsys.readouterr().out
+    objects = _objects(s3, "shards", "up/")
+    assert set(objects) == {f"up/{p.name}" for p in local.iterdir()}  # the progress record is gone
+    assert all(objects[f"up/{p.name}"] == p.read_bytes() for p in local.iterdir())
+    after = {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket="shards")["Contents"]}
+    assert after["up/train-000000.tar"] == first["up/train-000000.tar"]  # not uploaded again

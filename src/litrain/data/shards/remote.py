@@ -11,7 +11,15 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from litrain.data.shards.index import ShardIndex, dumps, index_name, loads, read_index, verified
+from litrain.data.shards.index import (
+    ShardIndex,
+    dumps,
+    index_name,
+    loads,
+    progress_name,
+    read_index,
+    verified,
+)
 from litrain.data.shards.write_options import SplitResult
 from litrain.errors import ConfigError, DataError
 
@@ -125,9 +133,10 @@ def _files_of(index: ShardIndex) -> list[str]:
 
 
 def upload_dir(local: Path, url: str, storage_options: dict[str, Any]) -> dict[str, SplitResult]:
-    """Upload a local shard dir: each split's shards are checked against its index first,
-    shards the remote index already lists with the same checksum and size are skipped,
-    and each remote index is written last, after the shards it names."""
+    """Upload a local shard dir: each split's shards are checked against its index first;
+    shards the remote index (or the progress record an interrupted upload left) lists with
+    the same checksum and size are skipped; each remote index is written last, after the
+    shards it names."""
 
     indexes = sorted(local.glob("*.index.json"))
     if not local.is_dir() or not indexes:
@@ -145,28 +154,31 @@ def upload_dir(local: Path, url: str, storage_options: dict[str, Any]) -> dict[s
                     f"{local / entry.name} does not match {path.name} (missing, or its size or SHA-256 "
                     f"differs): rerun `litrain shard --output {local}` before uploading"
                 )
-        remote = _read_remote_index(fs, f"{root}/{index_name(index.split)}", url, storage_options)
-        if remote is not None and remote.fingerprint != index.fingerprint:
-            raise DataError(
-                f"{url} already holds {index.split} shards of another data set or written with other "
-                f"options ({index_name(index.split)} differs): choose another prefix, or delete them"
-            )
-        done = {(s.name, s.sha256) for s in remote.shards} if remote else set()
+        # What an earlier upload left: its index, or the progress record of an interrupted one.
+        done: set[tuple[str, str]] = set()
+        for record in (index_name(index.split), progress_name(index.split)):
+            remote = _read_remote_index(fs, f"{root}/{record}", url, storage_options)
+            if remote is not None and remote.fingerprint != index.fingerprint:
+                raise DataError(
+                    f"{url} already holds {index.split} shards of another data set or written with "
+                    f"other options ({record} differs): choose another prefix, or delete them"
+                )
+            done |= {(s.name, s.sha256) for s in remote.shards} if remote else set()
         written = []
+        uploaded = ShardIndex(**{**index.__dict__, "shards": []})
         try:
             for name in _files_of(index):
                 entry = next((s for s in index.shards if s.name == name), None)
                 target = f"{root}/{name}"
-                if (
-                    entry
-                    and (name, entry.sha256) in done
-                    and fs.exists(target)
-                    and fs.size(target) == entry.bytes
-                ):
-                    continue
-                fs.put_file(str(local / name), target)
-                written.append(name)
+                present = entry and (name, entry.sha256) in done and fs.exists(target)
+                if not (present and fs.size(target) == entry.bytes):
+                    fs.put_file(str(local / name), target)
+                    written.append(name)
+                if entry:  # a record per shard: a rerun after a kill skips what is up
+                    uploaded.shards.append(entry)
+                    fs.pipe_file(f"{root}/{progress_name(index.split)}", dumps(uploaded))
             fs.pipe_file(f"{root}/{index_name(index.split)}", dumps(index))
+            fs.rm_file(f"{root}/{progress_name(index.split)}")
         except Exception as exc:
             raise DataError(describe_error(url, exc, storage_options)) from None
         shard_names = {s.name for s in index.shards}
