@@ -7,6 +7,7 @@ import functools
 import http.server
 import socket
 import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _reset(endpoint: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
 @pytest.fixture
 def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A moto S3 server on a free localhost port; yields its endpoint URL, with the AWS
@@ -30,6 +36,7 @@ def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    _reset(endpoint)  # moto keeps its buckets in this process: each test starts empty
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -42,6 +49,7 @@ def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     try:
         yield endpoint
     finally:
+        _reset(endpoint)
         server.stop()
 
 

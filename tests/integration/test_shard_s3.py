@@ -162,6 +162,7 @@ def test_an_interrupted_upload_resumes_where_it_stopped(
         return await real_put(self, lpath, rpath, **kwargs)
 
     monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", put_then_fail)
+    s3fs.S3FileSystem.clear_instance_cache()  # instances bind their methods when made
     argv = ["shard", "--upload-only", "--data-dir", str(local), "--output", "s3://shards/up"]
     with pytest.raises(SystemExit) as e:
         main(argv)
@@ -171,6 +172,7 @@ def test_an_interrupted_upload_resumes_where_it_stopped(
     first = {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket="shards")["Contents"]}
 
     monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", real_put)
+    s3fs.S3FileSystem.clear_instance_cache()
     capsys.readouterr()
     _run(argv)
     assert "train: 12 samples in 4 shards (2 written, 2 kept)" in capsys.readouterr().out
