@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from litrain.core.versions import __version__ as __version__
 
 __all__ = ["fit", "load", "load_config", "predict", "test", "tune_lr", "validate"]
+__all__ += ["shard"]
 
 if TYPE_CHECKING:
     from litrain.api import fit, load, predict, test, tune_lr, validate
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("fit", "validate", "test", "predict", "tune_lr", "load"):
+    if name in ("fit", "validate", "test", "predict", "tune_lr", "load", "shard"):
         import litrain.api
 
         return getattr(litrain.api, name)

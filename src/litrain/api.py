@@ -12,9 +12,11 @@ from litrain.run.config_source import ConfigSource, as_config
 from litrain.run.result import RunResult
 
 if TYPE_CHECKING:
+    from litrain.data.shards.write_options import SplitResult
     from litrain.run.loaded import LoadedModel
 
 __all__ = ["ConfigSource", "RunResult", "as_config", "fit", "load", "predict", "test", "tune_lr", "validate"]
+__all__ += ["shard"]
 
 
 def fit(
@@ -116,6 +118,37 @@ def predict(
     out = Path(output) if output else rd / "predictions.csv"
     parts = run_predict(cfg, ckpt_path, rd, out, split, quiet)
     return RunResult({}, rd, parts.config, best_checkpoint=str(ckpt_path), output=out)
+
+
+def shard(
+    config_or_path: ConfigSource = None,
+    *,
+    output: str | Path,
+    format: str = "webdataset",
+    shard_size: int | None = None,
+    max_shard_bytes: int | None = None,
+    quality: int = 95,
+    workers: int = 0,
+    upload_only: bool = False,
+    **overrides: Any,
+) -> dict[str, SplitResult]:
+    """Write the data source's splits as shards to ``output`` (a dir or an fsspec URL):
+    WebDataset tars with a ``<split>.index.json`` each, or LitData chunks (``format="litdata"``).
+    Returns per split the index and the shards this call wrote."""
+    from litrain.data.shards.write import ShardOptions, write_shards
+
+    cfg = as_config(config_or_path, overrides)
+    opts = ShardOptions(
+        str(output),
+        format,
+        shard_size,
+        max_shard_bytes,
+        quality,
+        workers,
+        upload_only,
+        cfg.data.storage_options,
+    )
+    return write_shards(cfg.data, opts)
 
 
 def load(run_dir_or_checkpoint: str | Path, *, device: str = "cpu") -> LoadedModel:

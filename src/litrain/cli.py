@@ -23,6 +23,7 @@ COMMANDS = {
     "export": "export a checkpoint's weights (--format safetensors)",
     "convert": "convert CKPT --to native|lightning|safetensors OUT (either engine resumes)",
     "slurm": "write (and --submit) an sbatch script that trains CONFIG with requeue",
+    "shard": "write a source's splits as WebDataset tar shards (or LitData) to a dir or s3:// URL",
 }
 EPILOG = "Run 'litrain COMMAND --help' for the flags of each command."
 
@@ -166,6 +167,52 @@ def _slurm(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     return 0
 
 
+def _add_shard_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--output", required=True, metavar="DIR|URL", help="local dir, s3://bucket/prefix or any fsspec URL"
+    )
+    p.add_argument(
+        "--format", default="webdataset", help="webdataset (tar shards) or litdata (LitData's optimize)"
+    )
+    p.add_argument(
+        "--shard-size", type=int, default=None, metavar="N", help="samples per shard (default 10000)"
+    )
+    p.add_argument(
+        "--max-shard-bytes", type=int, default=None, metavar="B", help="start a new shard before this size"
+    )
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality when re-encoding (default 95)")
+    p.add_argument("--workers", type=int, default=0, help="encoding processes (default 0: this one)")
+    p.add_argument(
+        "--upload-only",
+        action="store_true",
+        help="upload the shard dir --data-dir to --output, checked against its index",
+    )
+
+
+def _shard(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    import litrain.api as api
+
+    results = api.shard(
+        args.config or None,
+        output=args.output,
+        format=args.format,
+        shard_size=args.shard_size,
+        max_shard_bytes=args.max_shard_bytes,
+        quality=args.quality,
+        workers=args.workers,
+        upload_only=args.upload_only,
+        **overrides,
+    )
+    for split, r in results.items():
+        if not args.quiet:
+            kept = len(r.index.shards) - len(r.written)
+            print(
+                f"{split}: {r.index.total_samples} samples in {len(r.index.shards)} shards ({len(r.written)} written, {kept} kept)"
+            )
+    print(args.output)
+    return 0
+
+
 # The registries whose names a config value picks, listed under `litrain COMMAND --help`:
 # (heading, config key, registry name in litrain.registry).
 VOCABULARIES = [
@@ -260,6 +307,8 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
             help="merge a sharded (FSDP, .distcp) checkpoint directory into one file",
         )
         p.add_argument("out", metavar="OUT", help="file to write")
+    if command == "shard":
+        _add_shard_flags(p)
     if command == "predict":
         p.add_argument("--output", default=None, help="CSV path (default run_dir/predictions.csv)")
         p.add_argument("--split", default="test", choices=["test", "val"], help="split to predict")
@@ -463,6 +512,8 @@ def run(argv: list[str]) -> int:
         return 0
     if command == "slurm":
         return _slurm(args, overrides)
+    if command == "shard":
+        return _shard(args, overrides)
     if command == "convert" and args.consolidate:
         from litrain.checkpoint.fsdp import consolidate  # no Lightning import
 

@@ -41,6 +41,7 @@ ALIASES: dict[str, str] = {
     "wandb-project": "logging.wandb.project",
     "wandb-name": "logging.wandb.name",
     "wandb-mode": "logging.wandb.mode",
+    "image-size": "data.image_size",
 }
 # Aliases that are switches (no value needed on the command line).
 SWITCH_ALIASES = {"early-stopping", "fast-dev-run", "deterministic"}

@@ -183,6 +183,9 @@ class DataConfig(Section):
         None, description="Import path of your own LightningDataModule (explicit opt-in)."
     )
     init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
+    storage_options: dict[str, Any] = Field(
+        {}, description="fsspec options for remote URLs (s3: endpoint_url, key, secret, client_kwargs)."
+    )
 
     @field_validator("in_memory", mode="before")
     @classmethod
