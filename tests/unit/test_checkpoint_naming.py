@@ -50,3 +50,10 @@ def test_bad_templates_are_config_errors(template, message):
 def test_the_monitor_as_written_is_a_metric_field():
     cfg = load_config(overrides={"checkpoint.monitor": "val_loss", "checkpoint.filename": "{val_loss:.2f}"})
     assert cfg.checkpoint.filename == "{val_loss:.2f}"
+
+
+def test_a_one_field_template_from_a_flag_stays_a_template():
+    from litrain.config import parse_value
+
+    flag = parse_value("{epoch:02d}")  # YAML reads it as a mapping
+    assert load_config(overrides={"checkpoint.filename": flag}).checkpoint.filename == "{epoch:02d}"

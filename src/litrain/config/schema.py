@@ -414,6 +414,14 @@ class CheckpointConfig(Section):
         "{stage}-epoch={epoch:02d}-{val/acc:.4f} (null: epoch=NN-<monitor>=V).",
     )
 
+    @field_validator("filename", mode="before")
+    @classmethod
+    def _one_field_flag(cls, v: Any) -> Any:
+        # a flag's value is read as YAML, where "{epoch}" alone is the mapping {epoch: null}
+        if isinstance(v, dict) and len(v) == 1 and next(iter(v.values())) is None:
+            return "{" + str(next(iter(v))) + "}"
+        return v
+
     @model_validator(mode="after")
     def _filename_template(self) -> CheckpointConfig:
         if self.filename is not None:
