@@ -1,7 +1,7 @@
 """The fit skeleton both engines share; an engine supplies only its loop.
 
     run dir (rank 0 chooses, every rank agrees) -> engine checks -> seed -> parts
-    -> engine setup -> resume checkpoint (resolved and checked) -> engine's pre-fit step
+    -> a pipeline stage's init_from weights (not on resume) -> engine setup -> resume checkpoint (resolved and checked) -> engine's pre-fit step
     -> config.yaml + stale temps (rank 0) -> the engine's loop -> summary.json (rank 0)
 
 A preemption (``Preempted`` from either loop) becomes a result the CLI turns into exit 75;
