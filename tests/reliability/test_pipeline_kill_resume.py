@@ -1,6 +1,7 @@
 """kill -9 in the middle of a pipeline's second stage, then the same command again: the
 finished first stage is skipped untouched, the second resumes from its last checkpoint, and
-the final weights equal an uninterrupted pipeline's bit for bit, in both engines.
+the final weights equal an uninterrupted pipeline's bit for bit, in both engines. A SIGTERM
+(preemption) in the second stage exits 75 and the rerun finishes the pipeline.
 
 digits with val_split 0.8: 6 batches an epoch; pretrain 1 epoch, finetune 2 from pretrain's
 best, last.ckpt every 4 steps. The kill comes at the process's 15th batch: finetune's epoch 1,
@@ -84,3 +85,19 @@ def test_pipeline_resumes_after_kill9_bit_identical(tmp_path: Path, engine: str)
         a = load_weights(tmp_path / "ref" / stage / "checkpoints" / "last.ckpt")
         b = load_weights(run / stage / "checkpoints" / "last.ckpt")
         assert_same_weights(a, b)
+
+
+@pytest.mark.slow
+def test_preempted_stage_exits_75_and_the_rerun_finishes(tmp_path: Path) -> None:
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(yaml.safe_dump(PIPELINE))
+    run = tmp_path / "run"
+    stopped = _pipeline(config, run, "term:9")  # SIGTERM in finetune's epoch 0
+    assert stopped.returncode == 75, stopped.stderr
+    status = json.loads((run / "pipeline.json").read_text())
+    assert status["status"] == "preempted"
+    assert [s["status"] for s in status["stages"]] == ["finished", "preempted"]
+    done = _pipeline(config, run, None)
+    assert done.returncode == 0, done.stderr
+    final = json.loads((run / "pipeline.json").read_text())
+    assert final["status"] == "finished" and [s["steps"] for s in final["stages"]] == [6, 12]
