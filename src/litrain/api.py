@@ -12,11 +12,25 @@ from litrain.run.config_source import ConfigSource, as_config
 from litrain.run.result import RunResult
 
 if TYPE_CHECKING:
+    from litrain.config import Config
     from litrain.data.shards.write_options import SplitResult
+    from litrain.run.lifecycle import Engine
     from litrain.run.loaded import LoadedModel
+    from litrain.run.pipeline import PipelineResult
 
-__all__ = ["ConfigSource", "RunResult", "as_config", "fit", "load", "predict", "test", "tune_lr", "validate"]
-__all__ += ["shard"]
+__all__ = [
+    "ConfigSource",
+    "RunResult",
+    "as_config",
+    "fit",
+    "load",
+    "pipeline",
+    "predict",
+    "shard",
+    "test",
+    "tune_lr",
+    "validate",
+]
 
 
 def fit(
@@ -26,12 +40,22 @@ def fit(
     resume: str | None = None,
     overwrite: bool = False,
     quiet: bool = False,
+    stage: str | None = None,
     **overrides: Any,
 ) -> RunResult:
-    """Train. ``resume`` is ``last`` (newest checkpoint of the run dir) or a path."""
+    """Train. ``resume`` is ``last`` (newest checkpoint of the run dir) or a path. ``stage``
+    trains one stage of the config's pipeline, in ``<run_dir>/<stage>`` (docs/pipelines.md)."""
     from litrain.run.lifecycle import fit_run
 
     cfg = as_config(config_or_path, overrides)
+    if stage is not None:
+        from litrain.config import kwargs_to_overrides
+        from litrain.run.pipeline import fit_stage
+
+        flags = kwargs_to_overrides(overrides)
+        return fit_stage(
+            cfg, stage, flags, _engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet
+        )
     if resume and config_or_path is None:
         from litrain.run.rundir import resumed_config
 
@@ -159,3 +183,29 @@ def load(run_dir_or_checkpoint: str | Path, *, device: str = "cpu") -> LoadedMod
     from litrain.run.loaded import load as load_run
 
     return load_run(run_dir_or_checkpoint, device=device)
+
+
+def _engine(cfg: Config) -> Engine:
+    engine: Engine = ENGINES.get(cfg.run.engine)()
+    return engine
+
+
+def pipeline(
+    config_or_path: ConfigSource = None,
+    *,
+    run_dir: str | Path | None = None,
+    resume: str | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+    **overrides: Any,
+) -> PipelineResult:
+    """Train every stage of the config's ``stages:`` in order into ``<run_dir>/<stage>/``
+    and write ``<run_dir>/pipeline.json``. Rerun with the same run dir to continue: finished
+    stages are skipped, an interrupted one resumes. ``resume="last"`` picks the newest
+    pipeline under runs/<name>/; keyword overrides apply to every stage."""
+    from litrain.config import kwargs_to_overrides
+    from litrain.run.pipeline import run_pipeline
+
+    cfg = as_config(config_or_path, overrides)
+    flags = kwargs_to_overrides(overrides)
+    return run_pipeline(cfg, flags, _engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)

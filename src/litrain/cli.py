@@ -24,6 +24,7 @@ COMMANDS = {
     "convert": "convert CKPT --to native|lightning|safetensors OUT (either engine resumes)",
     "slurm": "write (and --submit) an sbatch script that trains CONFIG with requeue",
     "shard": "write a source's splits as WebDataset tar shards (or LitData) to a dir or s3:// URL",
+    "pipeline": "train the stages of CONFIG in order, each from an earlier one's weights (resumable)",
 }
 EPILOG = "Run 'litrain COMMAND --help' for the flags of each command."
 
@@ -138,6 +139,63 @@ def _add_slurm_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--output", default=None, help="script path (default <job-name>.sbatch)")
     p.add_argument("--submit", action="store_true", help="submit with sbatch, print the job id")
+
+
+def _add_pipeline_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("configs", nargs="*", metavar="CONFIG", help="YAML config(s) with stages:")
+    p.add_argument("--overwrite", action="store_true", help="start the pipeline in --run-dir over")
+    p.add_argument(
+        "--resume",
+        default=None,
+        choices=["last"],
+        help="continue the newest pipeline under runs/<name>/ (a --run-dir is always continued)",
+    )
+
+
+def _pipeline(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    import litrain.api as api
+
+    result = api.pipeline(
+        list(args.configs) + list(args.config) or None,
+        run_dir=args.run_dir,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+        **overrides,
+    )
+    from litrain.launch.environment import is_global_zero
+
+    if is_global_zero():
+        _print_pipeline(result.summary, args.quiet)
+    if result.preempted:
+        from litrain.reliability.preemption import REQUEUE_EXIT_CODE
+
+        return REQUEUE_EXIT_CODE  # saved; rerun the same command to continue
+    return 0
+
+
+def _print_pipeline(summary: dict[str, Any], quiet: bool) -> None:
+    if quiet:
+        print(summary["run_dir"])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="pipeline")
+    for col in ("stage", "status", "monitor", "best", "epochs"):
+        table.add_column(col, justify="right" if col in ("best", "epochs") else "left")
+    for st in summary["stages"]:
+        best = st.get("best_metric")
+        best_text = f"{best:.4f}" if isinstance(best, int | float) else ""
+        table.add_row(
+            st["name"], st["status"], st.get("monitor") or "", best_text, str(st.get("epochs") or "")
+        )
+    console = Console()
+    console.print(table)
+    for st in summary["stages"]:
+        if st.get("best_checkpoint"):
+            console.print(f"{st['name']} best checkpoint: {st['best_checkpoint']}", soft_wrap=True)
+    console.print(f"run dir: {summary['run_dir']} (pipeline.json)", soft_wrap=True)
 
 
 def _slurm(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
@@ -269,6 +327,15 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables: for scripts")
     if command in ("fit", "tune"):
         p.add_argument("--overwrite", action="store_true", help="replace a run already in --run-dir")
+    if command == "fit":
+        p.add_argument(
+            "--stage",
+            default=None,
+            metavar="NAME",
+            help="train one stage of the config's stages: in RUN_DIR/NAME",
+        )
+    if command == "pipeline":
+        _add_pipeline_flags(p)
     if command == "fit":
         p.add_argument(
             "--resume",
@@ -514,6 +581,8 @@ def run(argv: list[str]) -> int:
         return _slurm(args, overrides)
     if command == "shard":
         return _shard(args, overrides)
+    if command == "pipeline":
+        return _pipeline(args, overrides)
     if command == "convert" and args.consolidate:
         from litrain.checkpoint.fsdp import consolidate  # no Lightning import
 
@@ -530,7 +599,9 @@ def run(argv: list[str]) -> int:
     source = args.config or None
     started = time.time()
     if command == "fit":
-        result = api.fit(source, resume=args.resume, overwrite=args.overwrite, **common, **overrides)
+        result = api.fit(
+            source, resume=args.resume, overwrite=args.overwrite, stage=args.stage, **common, **overrides
+        )
         if result.summary.get("preempted"):
             from litrain.reliability.preemption import REQUEUE_EXIT_CODE
 

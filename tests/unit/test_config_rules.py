@@ -176,7 +176,7 @@ def test_a_saved_config_reads_back_the_same_paths_from_anywhere(tmp_path, monkey
 @pytest.mark.parametrize(
     ("key", "docs"),
     [
-        ("stage", None),
+        ("stagger", None),  # not "stage": that one means stages
         ("freezing_strategy", None),
         ("model.model_type", "docs/models.md"),
         ("trainer.track_grad_norm", "docs/training.md"),

@@ -17,3 +17,15 @@ def test_there_are_recipes():
 def test_recipe_validates(path):
     cfg = load_config([path])
     assert cfg.run.name != "litrain"  # each recipe names its runs
+
+
+def test_pipeline_recipe_stages_validate():
+    from litrain.config.load import stage_config
+
+    cfg = load_config([Path(__file__).parents[2] / "configs" / "digits_pipeline.yaml"])
+    assert [s.name for s in cfg.stages] == ["pretrain", "finetune"]
+    assert cfg.stages[1].init_from.stage == "pretrain" and cfg.stages[1].init_from.checkpoint == "best"
+    pre, fine = (stage_config(cfg, s.name) for s in cfg.stages)
+    assert (pre.optim.lr, pre.trainer.max_epochs) == (3e-3, 8)
+    assert (fine.optim.lr, fine.trainer.max_epochs, fine.early_stopping.enabled) == (3e-4, 5, True)
+    assert fine.checkpoint.filename == "finetune-epoch={epoch:02d}-{val/acc:.4f}"

@@ -3,32 +3,46 @@ the same whichever engine wrote them (``epoch=03-val_acc=0.9712.ckpt``, ``last.c
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
+from litrain.config.templates import BUILTIN_FIELDS, parse_template
+
 LAST_NAME = "last"  # last.ckpt: the newest state, written every epoch
 SUFFIX = ".ckpt"
-_FIELD = re.compile(r"\{([^{}:]+)(:[^{}]*)?\}")
 
 
-def checkpoint_filename(monitor: str | None) -> str:
-    """The top-k name template, without the suffix: ``epoch={epoch:02d}-val_acc={val/acc:.4f}``
-    (the metric's '/' would make a subfolder, so the name uses '_')."""
+def checkpoint_filename(monitor: str | None, template: str | None = None) -> str:
+    """The top-k name template, without the suffix: ``checkpoint.filename`` when set, else
+    ``epoch={epoch:02d}-val_acc={val/acc:.4f}`` (the metric's '/' would make a subfolder, so
+    the name uses '_')."""
+    if template:
+        return template
     if not monitor:
         return "epoch={epoch:02d}-step={step}"
     return "epoch={epoch:02d}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
 
 
 def format_name(template: str, values: dict[str, Any]) -> str:
-    """``epoch={epoch:02d}-val_acc={val/acc:.4f}`` -> ``epoch=03-val_acc=0.9712`` (names with
-    '/' are fine here, unlike ``str.format``)."""
+    """``{stage}-epoch={epoch:02d}-{val/acc:.4f}`` -> ``pretrain-epoch=03-val_acc=0.9712``.
 
-    def sub(match: re.Match[str]) -> str:
-        name, spec = match.group(1), (match.group(2) or ":")[1:]
-        return format(values[name], spec)
-
-    return _FIELD.sub(sub, template)
+    A metric field writes ``name=value`` with the name's '/' as '_', unless the text just
+    before it already ends in '=' (``acc={val/acc:.4f}``: the label is yours). A metric that
+    was not logged at this save is written ``nan``. Names with '/' are fine here, unlike
+    ``str.format``; ``{{`` and ``}}`` are literal braces."""
+    out: list[str] = []
+    for literal, field, spec in parse_template(template):
+        out.append(literal)
+        if field is None:
+            continue
+        if field in BUILTIN_FIELDS:
+            out.append(format(values[field], spec))
+            continue
+        if not "".join(out).endswith("="):
+            out.append(field.replace("/", "_") + "=")
+        value = values.get(field)
+        out.append(format(float("nan") if value is None else float(value), spec))
+    return "".join(out)
 
 
 def consolidated_path(sharded: str | Path) -> Path:

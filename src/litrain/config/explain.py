@@ -5,6 +5,7 @@ internals (union members such as ``optim.lr.float`` / ``optim.lr.literal['auto']
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from typing import Any, Literal
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from litrain.config.keys import unknown_key_hint
-from litrain.config.schema import RULE, UNKNOWN_NAME, Config
+from litrain.config.schema import RULE, UNKNOWN_NAME, Config, StageConfig
 
 # Errors that say "not of the right type": told as what the key accepts.
 _SECTION_TYPES = {"model_type", "model_attributes_type", "dict_type"}
@@ -42,6 +43,10 @@ def _locate(loc: tuple[Any, ...]) -> tuple[str, Any, list[Any], bool, bool]:
         extra = field.json_schema_extra
         if isinstance(extra, dict) and "expects" in extra:
             ann, meta = extra["expects"], []  # the schema's own words
+        union = typing.get_origin(ann) in (typing.Union, types.UnionType)
+        optional = [a for a in typing.get_args(ann) if a is not type(None)] if union else []
+        if len(optional) == 1 and isinstance(optional[0], type) and issubclass(optional[0], BaseModel):
+            ann = optional[0]  # an optional section (a stage's init_from): its keys
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
             continue
@@ -113,20 +118,32 @@ def _plain(msg: str) -> str:
     return msg
 
 
-def explain(exc: ValidationError, command: str = "fit") -> str:
-    """``invalid config: <line>``, or one indented line per key when several are wrong."""
+def _stage_key_hint(loc: tuple[Any, ...]) -> str:
+    """What a stage's unknown key (``stages[0].trainr``) may be: its keys are listed."""
+    if len(loc) != 3 or loc[0] != "stages":
+        return ""
+    keys = list(StageConfig.model_fields)
+    close = difflib.get_close_matches(str(loc[2]), keys, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else f"; a stage has the keys {', '.join(keys)}"
+
+
+def explain(exc: ValidationError, command: str = "fit", prefix: str = "") -> str:
+    """``invalid config: <line>``, or one indented line per key when several are wrong.
+    ``prefix`` (``stages[1].``) is written before each key: the keys of a pipeline stage."""
     groups: dict[str, list[dict[str, Any]]] = {}
     lines: list[str] = []
     for err in exc.errors():
         kind = err["type"]
         if kind == "extra_forbidden":
             dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-            lines.append(f"unknown config key '{dotted}'{unknown_key_hint(dotted, command)}")
+            hint = _stage_key_hint(err["loc"]) or unknown_key_hint(dotted, command)
+            lines.append(f"unknown config key '{prefix}{dotted}'{hint}")
         elif kind == RULE:  # a rule across keys: its message names them
-            lines.append(err["msg"])
+            lines.append(f"{prefix.rstrip('.')}: {err['msg']}" if prefix else err["msg"])
         else:
             groups.setdefault(_locate(tuple(err["loc"]))[0] or "config", []).append(err)
-    for key, errs in groups.items():
+    for bare, errs in groups.items():
+        key = prefix + bare
         err = errs[0]
         given = err.get("input")
         _, ann, meta, leaf, member = _locate(tuple(err["loc"]))

@@ -3,6 +3,7 @@ validated into a :class:`~litrain.config.schema.Config`, with errors explained k
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,7 @@ def load_config(
     elif base:
         tree = copy.deepcopy(dict(base))  # never change the caller's nested dicts
     for f in files or []:
-        layer = resolve_paths(read_yaml(f), Path(f).absolute().parent)
+        layer = _resolve_stage_paths(resolve_paths(read_yaml(f), Path(f).absolute().parent), Path(f))
         tree = deep_merge(tree, _with_implied(layer))
     flags: dict[str, Any] = {}
     for key, value in (overrides or {}).items():
@@ -123,9 +124,12 @@ def load_config(
     if _with_implied(flags) is not flags:  # the flags set a W&B key but not enabled
         set_dotted(tree, "logging.wandb.enabled", True)
     try:
-        return Config.model_validate(tree)
+        cfg = Config.model_validate(tree)
     except ValidationError as exc:
         raise ConfigError(explain(exc)) from None
+    for stage in cfg.stages:  # each stage's keys, checked against the whole schema now
+        stage_config(cfg, stage.name, overrides)
+    return cfg
 
 
 def kwargs_to_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -143,3 +147,52 @@ def kwargs_to_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
         else:
             out[dotted] = value
     return out
+
+
+def _resolve_stage_paths(layer: dict[str, Any], file: Path) -> dict[str, Any]:
+    """A stage's relative paths (its data.root, ...) are relative to the file, like the
+    top-level ones."""
+    stages = layer.get("stages")
+    if not isinstance(stages, list):
+        return layer
+    base = file.absolute().parent
+    return {**layer, "stages": [resolve_paths(s, base) if isinstance(s, dict) else s for s in stages]}
+
+
+def stage_names(cfg: Config) -> str:
+    return ", ".join(s.name for s in cfg.stages)
+
+
+def stage_config(cfg: Config, name: str, overrides: dict[str, Any] | None = None) -> Config:
+    """The config of pipeline stage ``name``: the top-level config with the stage's sections
+    merged in, then ``overrides`` (flags, keywords) again, so a flag is the last word in every
+    stage. ``{stage}`` in checkpoint.filename becomes the stage name, and a top-level
+    checkpoint.dir gets a subfolder per stage (stages never share checkpoint files)."""
+    index = next((i for i, s in enumerate(cfg.stages) if s.name == name), None)
+    if index is None:
+        if not cfg.stages:
+            raise ConfigError(f"unknown stage {name!r}: this config has no stages (see docs/pipelines.md)")
+        import difflib
+
+        close = difflib.get_close_matches(name, [s.name for s in cfg.stages], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"unknown stage {name!r}{hint}; stages: {stage_names(cfg)}")
+    stage = cfg.stages[index]
+    tree = cfg.to_dict()
+    tree["stages"] = []
+    tree = deep_merge(tree, copy.deepcopy(stage.overrides()))
+    for key, value in (overrides or {}).items():
+        set_dotted(tree, key, value)
+    ck = tree.get("checkpoint")
+    if isinstance(ck, dict):
+        if isinstance(ck.get("dir"), str) and ck["dir"] == cfg.checkpoint.dir:
+            ck["dir"] = str(Path(ck["dir"]) / name)
+        if isinstance(ck.get("filename"), str):
+            from litrain.config.templates import fill_field
+
+            with contextlib.suppress(ValueError):  # validation below names what is wrong
+                ck["filename"] = fill_field(ck["filename"], "stage", name)
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(explain(exc, prefix=f"stages[{index}].")) from None

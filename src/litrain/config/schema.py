@@ -9,6 +9,7 @@ so ``litrain --help`` stays instant.
 
 from __future__ import annotations
 
+import re
 import signal
 from functools import partial
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from litrain.config.templates import check_template
 from litrain.registry import (
     AUGMENTS,
     DATASETS,
@@ -409,6 +411,29 @@ class CheckpointConfig(Section):
     dir: str | None = Field(
         None, description="Checkpoint directory (default run_dir/checkpoints).", json_schema_extra=PATH
     )
+    filename: str | None = Field(
+        None,
+        description="Top-k file name template: {epoch}, {step}, {stage} and metric names, e.g. "
+        "{stage}-epoch={epoch:02d}-{val/acc:.4f} (null: epoch=NN-<monitor>=V).",
+    )
+
+    @field_validator("filename", mode="before")
+    @classmethod
+    def _one_field_flag(cls, v: Any) -> Any:
+        # a flag's value is read as YAML, where "{epoch}" alone is the mapping {epoch: null}
+        if isinstance(v, dict) and len(v) == 1 and next(iter(v.values())) is None:
+            return "{" + str(next(iter(v))) + "}"
+        return v
+
+    @model_validator(mode="after")
+    def _filename_template(self) -> CheckpointConfig:
+        if self.filename is not None:
+            monitor = None if self.monitor == "auto" else self.monitor
+            try:
+                check_template(self.filename, monitor)
+            except ValueError as exc:
+                raise rule_error(f"checkpoint.filename={self.filename!r} {exc}") from None
+        return self
 
 
 class EarlyStoppingConfig(Section):
@@ -460,6 +485,90 @@ class LoggingConfig(Section):
     )
 
 
+# A stage name is a directory name (<run_dir>/<name>): no '/', no leading '.'.
+STAGE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+# The sections a stage may override (merged into the top-level config: config.load).
+STAGE_SECTIONS = (
+    "run",
+    "data",
+    "model",
+    "task",
+    "optim",
+    "trainer",
+    "checkpoint",
+    "early_stopping",
+    "logging",
+)
+
+
+class InitFromConfig(Section):
+    stage: str = Field(description="The earlier stage whose model weights this stage starts from.")
+    checkpoint: Literal["best", "last"] = Field("best", description="That stage's best or last checkpoint.")
+    strict: bool = Field(
+        True, description="Every weight must fit (false: load those that fit, report the others)."
+    )
+
+
+def _overrides(section: str) -> Any:
+    return Field({}, description=f"This stage's {section} keys (over the top-level {section}).")
+
+
+class StageConfig(Section):
+    """One stage of a pipeline: a name, where its weights start from, and the keys it changes.
+    The overrides are checked key by key against the whole schema by ``config.load``."""
+
+    name: str = Field(description="Stage name; its run dir is <run_dir>/<name>.")
+    init_from: InitFromConfig | None = Field(None, description="Start from an earlier stage's weights.")
+    run: dict[str, Any] = _overrides("run")
+    data: dict[str, Any] = _overrides("data")
+    model: dict[str, Any] = _overrides("model")
+    task: dict[str, Any] = _overrides("task")
+    optim: dict[str, Any] = _overrides("optim")
+    trainer: dict[str, Any] = _overrides("trainer")
+    checkpoint: dict[str, Any] = _overrides("checkpoint")
+    early_stopping: dict[str, Any] = _overrides("early_stopping")
+    logging: dict[str, Any] = _overrides("logging")
+
+    def overrides(self) -> dict[str, Any]:
+        """The sections this stage changes, as a config tree."""
+        return {s: getattr(self, s) for s in STAGE_SECTIONS if getattr(self, s)}
+
+
+def check_stages(stages: list[StageConfig]) -> None:
+    """Names unique and usable as directory names; init_from names an earlier stage; no
+    stage sets run.dir (a stage runs in <run_dir>/<name>)."""
+    seen: dict[str, int] = {}
+    for i, st in enumerate(stages):
+        if not STAGE_NAME.fullmatch(st.name):
+            raise rule_error(
+                f"stages[{i}].name={st.name!r} must be a directory name: letters, digits, '_', "
+                "'-' and '.' (not first)"
+            )
+        if st.name in seen:
+            raise rule_error(
+                f"stages[{seen[st.name]}] and stages[{i}] are both named {st.name!r}: give each "
+                "stage its own name"
+            )
+        seen[st.name] = i
+        if "dir" in st.run:
+            raise rule_error(
+                f"stages[{i}].run.dir: a stage runs in <run_dir>/{st.name}; set run.dir at the top level"
+            )
+        source = st.init_from.stage if st.init_from else None
+        if source is not None and source not in seen:
+            names = [s.name for s in stages]
+            where = (
+                f"a later stage (stages[{names.index(source)}])"
+                if source in names
+                else f"not a stage (stages: {', '.join(names)})"
+            )
+            earlier = ", ".join(names[:i]) or "none"
+            raise rule_error(
+                f"stages[{i}].init_from.stage={source} is {where}: a stage starts from an earlier "
+                f"one (earlier: {earlier})"
+            )
+
+
 class Config(Section):
     run: RunConfig = Field(default_factory=RunConfig)
     data: DataConfig = Field(default_factory=DataConfig)
@@ -470,6 +579,14 @@ class Config(Section):
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    stages: list[StageConfig] = Field(
+        [], description="Pipeline stages, run in order by `litrain pipeline` (docs/pipelines.md)."
+    )
+
+    @model_validator(mode="after")
+    def _stages(self) -> Config:
+        check_stages(self.stages)
+        return self
 
     @model_validator(mode="after")
     def _train_metrics_need_whole_batches(self) -> Config:

@@ -1,7 +1,7 @@
 """The fit skeleton both engines share; an engine supplies only its loop.
 
     run dir (rank 0 chooses, every rank agrees) -> engine checks -> seed -> parts
-    -> engine setup -> resume checkpoint (resolved and checked) -> engine's pre-fit step
+    -> a pipeline stage's init_from weights (not on resume) -> engine setup -> resume checkpoint (resolved and checked) -> engine's pre-fit step
     -> config.yaml + stale temps (rank 0) -> the engine's loop -> summary.json (rank 0)
 
 A preemption (``Preempted`` from either loop) becomes a result the CLI turns into exit 75;
@@ -24,6 +24,7 @@ from litrain.run.parts import Parts, build_parts
 from litrain.run.report import write_json
 from litrain.run.result import FitOutcome, RunResult, build_summary, preempted_result
 from litrain.run.rundir import checkpoint_dir, choose_run_dir, discard_if_empty, resolve_checkpoint
+from litrain.run.stages import InitWeights
 
 
 class Engine:
@@ -59,8 +60,10 @@ def fit_run(
     resume: str | None = None,
     overwrite: bool = False,
     quiet: bool = False,
+    init: InitWeights | None = None,
 ) -> RunResult:
-    """Train ``cfg`` with ``engine``: every step but the loop itself is here."""
+    """Train ``cfg`` with ``engine``: every step but the loop itself is here. ``init`` (a
+    pipeline stage's init_from) loads weights into the new model; never over a resume."""
     explicit = run_dir or cfg.run.dir
     # a directory this call creates is removed again if the run fails before it writes a
     # checkpoint, a log or a result (a resumed or pre-existing directory is never removed)
@@ -72,17 +75,21 @@ def fit_run(
         resolve_accelerator(cfg.trainer.accelerator),
     )
     try:
-        return _fit_in(cfg, engine, out_dir, resume, quiet)
+        return _fit_in(cfg, engine, out_dir, resume, quiet, init)
     except BaseException:
         if fresh and is_global_zero():
             discard_if_empty(cfg, out_dir)
         raise
 
 
-def _fit_in(cfg: Config, engine: Engine, out_dir: Path, resume: str | None, quiet: bool) -> RunResult:
+def _fit_in(
+    cfg: Config, engine: Engine, out_dir: Path, resume: str | None, quiet: bool, init: InitWeights | None
+) -> RunResult:
     engine.prepare(cfg)
     seed_everything(cfg.run.seed)
     parts = build_parts(cfg)
+    if init is not None and not resume:  # a resumed run's own weights win
+        init.apply(parts.model, quiet)
     cfg = parts.config
     engine.setup(parts, out_dir, quiet)
     if resume:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litrain.config import Config
+from litrain.config.templates import check_template
 from litrain.errors import ConfigError
 
 
@@ -63,12 +64,28 @@ def check_monitors(cfg: Config, task: Any, datamodule: Any) -> None:
     check_early_stopping(cfg, task, datamodule)
     monitor = cfg.checkpoint.monitor
     names = loggable_metrics(cfg, task, datamodule)
+    check_filename(cfg, names, datamodule)
     if monitor is None or names is None or monitor in names or not has_validation(cfg, datamodule):
         return
     raise ConfigError(
         f"checkpoint.monitor={monitor} is not a logged metric; choose one of "
         f"{', '.join(sorted(names))} (or set checkpoint.monitor=null)"
     )
+
+
+def check_filename(cfg: Config, names: set[str] | None, datamodule: Any) -> None:
+    """Each metric in checkpoint.filename must be one this run logs (None: a user's module,
+    whose names litrain cannot know; a metric missing at a save is then written ``nan``)."""
+    template = cfg.checkpoint.filename
+    if not template or names is None:
+        return
+    unknown = [m for m in check_template(template, cfg.checkpoint.monitor) if m not in names]
+    if unknown:
+        why = "" if has_validation(cfg, datamodule) else " (this run has no validation data)"
+        raise ConfigError(
+            f"checkpoint.filename={template!r} uses {{{unknown[0]}}}, which this run never logs{why}: "
+            f"use one of {', '.join(sorted(names))}"
+        )
 
 
 def monitor_fallback_line(monitor: str, metrics: dict[str, Any]) -> str:

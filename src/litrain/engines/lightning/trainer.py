@@ -40,7 +40,8 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
             0,
             TopKAndLastCheckpoint(
                 dirpath=ck.dir or str(run_dir / "checkpoints"),
-                filename=checkpoint_filename(ck.monitor),
+                filename=checkpoint_filename(ck.monitor, ck.filename),
+                stage=cfg.run.name,  # {stage} outside a pipeline (a stage's config fills it in)
                 monitor=ck.monitor,
                 mode=ck.mode,
                 save_top_k=ck.save_top_k if ck.monitor else 1,

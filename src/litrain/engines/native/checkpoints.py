@@ -22,12 +22,13 @@ from litrain.errors import ConfigError
 class CheckpointKeeper:
     """Decides which checkpoints to write and which to delete; ``save`` writes one."""
 
-    def __init__(self, cfg: CheckpointConfig, dirpath: Path) -> None:
+    def __init__(self, cfg: CheckpointConfig, dirpath: Path, stage: str = "") -> None:
         self.dir = dirpath
+        self.stage = stage  # {stage} in checkpoint.filename (the run name outside a pipeline)
         self.monitor, self.mode = cfg.monitor, cfg.mode
         self.top_k = cfg.save_top_k if cfg.monitor else 1
         self.save_last, self.every_n = cfg.save_last, cfg.every_n_epochs
-        self.template = checkpoint_filename(cfg.monitor)
+        self.template = checkpoint_filename(cfg.monitor, cfg.filename)
         self.best_k: dict[str, float] = {}
         self.best_path = ""
         self.last_path = ""
@@ -61,7 +62,7 @@ class CheckpointKeeper:
             self.last_path = str(path)
 
     def _save_top_k(self, epoch: int, step: int, metrics: dict[str, float], save: Any) -> None:
-        values: dict[str, Any] = {"epoch": epoch, "step": step, **metrics}
+        values: dict[str, Any] = {**metrics, "epoch": epoch, "step": step, "stage": self.stage}
         if not self.monitor:  # no monitor: keep the newest one only
             path = self._free_name(format_name(self.template, values), self.best_path or None)
             save(path)

@@ -138,7 +138,7 @@ class NativeTrainer:
         # logging.train_metrics: the task's metrics on the training batches too
         self.train_metrics = task.metrics("train/").to(device) if cfg.logging.train_metrics else None
         self._outputs: torch.Tensor | None = None  # the batch's model outputs, for them
-        self.keeper = CheckpointKeeper(cfg.checkpoint, self._checkpoint_dir())
+        self.keeper = CheckpointKeeper(cfg.checkpoint, self._checkpoint_dir(), cfg.run.name)
         self.stopper = EarlyStopper(cfg.early_stopping) if cfg.early_stopping.enabled else None
         check_monitors(cfg, task, datamodule)  # a metric this run never logs: refuse now
         # CSV, TensorBoard and W&B behind one log() (csvlog.MetricLog); None: no logger

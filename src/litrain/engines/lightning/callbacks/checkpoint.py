@@ -18,15 +18,29 @@ import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 
+from litrain.checkpoint.naming import format_name
 from litrain.core.noise import note
 from litrain.errors import ConfigError
 from litrain.run.monitors import logged_names, monitor_fallback_line, stop_line
 
 
 class TopKAndLastCheckpoint(ModelCheckpoint):
-    def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, quiet: bool = False, stage: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.quiet = quiet
+        self.stage = stage
+
+    def _format_checkpoint_name(
+        self,
+        filename: str | None,
+        metrics: dict[str, Any],
+        prefix: str | None = None,
+        auto_insert_metric_name: bool = True,
+    ) -> str:
+        # checkpoint.naming fills in the template, so both engines name files alike
+        values = {k: v.item() if hasattr(v, "item") else v for k, v in metrics.items()}
+        name = format_name(filename or "epoch={epoch}-step={step}", {**values, "stage": self.stage})
+        return f"{prefix}{self.CHECKPOINT_JOIN_CHAR}{name}" if prefix else name
 
     def _refresh_last(self, trainer: L.Trainer, at_train_epoch_end: bool) -> None:
         if (
