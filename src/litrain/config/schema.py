@@ -216,6 +216,11 @@ class TaskConfig(Section):
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing factor.")
     pos_weight: float | None = Field(None, gt=0, description="binary: weight of positive samples.")
     huber_delta: float = Field(1.0, gt=0, description="huber/smooth_l1 loss: where it turns linear.")
+    normalize_targets: bool = Field(
+        False,
+        description="regression: learn targets standardised with the training split's mean/std "
+        "(per column/channel); metrics and predictions stay in the original units.",
+    )
 
     @model_validator(mode="after")
     def _pos_weight_needs_bce(self) -> TaskConfig:

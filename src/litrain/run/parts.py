@@ -50,6 +50,12 @@ def resolve_monitor(cfg: Config, task: Task | None) -> Config:
     return cfg.model_copy(update={"checkpoint": ck.model_copy(update={"monitor": monitor, "mode": mode})})
 
 
+def output_shapes(task: Task | None) -> list[tuple[int, ...]] | None:
+    """The task's accepted per-sample outputs (a field's shape, ...); None: (num_outputs,).
+    Read with a default, as tasks written before the member give (num_outputs,) only."""
+    return getattr(task, "output_shapes", None)
+
+
 def build_parts(cfg: Config) -> Parts:
     """Build data, task and model; returns the config with what the data decided filled in.
 
@@ -69,12 +75,12 @@ def build_parts(cfg: Config) -> Parts:
     if cfg.model.class_path:
         # with litrain's data the user's module gets the forward check built-ins get
         shape, outputs = (info.input_shape, task.num_outputs) if info and task else ((), 0)
-        return Parts(cfg, dm, build_model(cfg.model, shape, outputs), task, info)
+        return Parts(cfg, dm, build_model(cfg.model, shape, outputs, output_shapes(task)), task, info)
     if info is None or task is None:
         raise ConfigError(
             f"data.class_path={cfg.data.class_path} gives no input shape, so model.name cannot "
             "be sized: also set model.class_path to your own LightningModule"
         )
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
-    model = build_model(model_cfg, info.input_shape, task.num_outputs)
+    model = build_model(model_cfg, info.input_shape, task.num_outputs, output_shapes(task))
     return Parts(cfg.model_copy(update={"model": model_cfg}), dm, model, task, info)
