@@ -67,12 +67,12 @@ class RegressionTask:
         mean: Tensor | None = None,
         std: Tensor | None = None,
     ) -> None:
-        self.config = cfg
         self.target_shape = target_shape
         self.field = target_kind(target_shape) == "field"
         self.channel_axis = channel_axis(target_shape)
         loss = cfg.loss or ("rel_l2" if self.field else "mse")
         self._check_options(cfg, loss)
+        self.config = cfg.model_copy(update={"loss": loss})  # config.yaml records the loss used
         self._loss = LOSSES.get(loss)(cfg)
         if cfg.normalize_targets and (mean is None or std is None):
             raise ConfigError("task.normalize_targets needs the data's target statistics: use litrain's data")
