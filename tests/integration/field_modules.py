@@ -12,7 +12,9 @@ class FieldConv(nn.Module):
     def __init__(self, in_channels: int = 2, out_channels: int = 2, width: int = 8) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv1d(in_channels, width, 3, padding=1), nn.Tanh(), nn.Conv1d(width, out_channels, 3, padding=1)
+            nn.Conv1d(in_channels, width, 3, padding=1),
+            nn.Tanh(),
+            nn.Conv1d(width, out_channels, 3, padding=1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -96,4 +96,6 @@ def test_bad_regression_input(case: str, tmp_path: Path, capsys: pytest.CaptureF
 def test_a_regression_loss_with_classification(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["fit", "--set", "task.loss=mse", "--run-dir", str(tmp_path / "run"), "--quiet"]  # digits
     message, err = user_error(argv, capsys)
-    assert "task.loss=mse is a regression loss and task.type=classification learns class labels" in message, err
+    assert "task.loss=mse is a regression loss and task.type=classification learns class labels" in message, (
+        err
+    )
