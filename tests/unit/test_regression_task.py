@@ -158,3 +158,12 @@ def test_h1_needs_a_1d_or_2d_field():
     with pytest.raises(ConfigError, match="task.loss=h1 needs 1-D or 2-D field targets"):
         _task((3,), loss="h1")
     assert _task((2, 16), loss="h1").num_outputs == 2
+
+
+def test_strided_targets_of_a_ddp_shard_are_scored():
+    """An evaluation shard holds rows rank, rank + world, ...: strided, not contiguous."""
+    pred, true = _pair((3,), n=12)
+    task = _task((3,))
+    _, y = task.unpack((pred[::2], true[::2]))
+    got = _epoch(task, pred[::2], y)
+    assert got["val/mse"] == pytest.approx(float(((pred[::2] - true[::2]) ** 2).mean()), rel=1e-6)

@@ -114,12 +114,13 @@ class RegressionTask:
         return list(dict.fromkeys(shapes))  # unique, in order
 
     def unpack(self, batch: Any) -> tuple[Tensor, Tensor]:
-        return batch[0], batch[1].float()  # integer labels learnt as numbers
+        # integer labels are learnt as numbers; contiguous, as torchmetrics views targets flat
+        return batch[0], batch[1].float().contiguous()
 
     def _shaped(self, outputs: Tensor) -> Tensor:
         """The model's outputs as (N, *target_shape), in fp32."""
         try:
-            return outputs.float().reshape(len(outputs), *self.target_shape)
+            return outputs.float().reshape(len(outputs), *self.target_shape).contiguous()
         except RuntimeError:
             got = ", ".join(["N", *(str(d) for d in outputs.shape[1:])])
             need = ", ".join(["N", *(str(d) for d in self.target_shape)])
