@@ -261,7 +261,9 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
         )
         p.add_argument("out", metavar="OUT", help="file to write")
     if command == "predict":
-        p.add_argument("--output", default=None, help="CSV path (default run_dir/predictions.csv; fields: .npy)")
+        p.add_argument(
+            "--output", default=None, help="CSV path (default run_dir/predictions.csv; fields: .npy)"
+        )
         p.add_argument("--split", default="test", choices=["test", "val"], help="split to predict")
     _add_config_flags(p)
     return p
