@@ -167,3 +167,14 @@ def test_strided_targets_of_a_ddp_shard_are_scored():
     _, y = task.unpack((pred[::2], true[::2]))
     got = _epoch(task, task.metric_inputs(pred[::2]), y)
     assert got["val/mse"] == pytest.approx(float(((pred[::2] - true[::2]) ** 2).mean()), rel=1e-6)
+
+
+@pytest.mark.parametrize(("monitor", "mode"), [("val/nrmse", "min"), ("val/mse", "min"), ("val/r2", "max")])
+def test_a_regression_monitor_ranks_the_better_way(monitor, mode):
+    from litrain.config import Config
+    from litrain.run.parts import resolve_monitor
+
+    cfg = Config(task=TaskConfig(type="regression")).model_copy()
+    cfg.checkpoint.monitor = monitor
+    shape = (2, 8) if monitor == "val/nrmse" else (3,)
+    assert resolve_monitor(cfg, _task(shape)).checkpoint.mode == mode

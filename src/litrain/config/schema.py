@@ -400,7 +400,7 @@ class CheckpointConfig(Section):
     )
     mode: Literal["min", "max", "auto"] = Field(
         "auto",
-        description="min or max of the monitor (auto: the task's; for another monitor min if it ends in loss).",
+        description="min or max of the monitor (auto: the task's; for another monitor min for a loss or a metric where lower is better).",
     )
     save_top_k: int = Field(1, ge=-1, description="Best checkpoints to keep (-1: all).")
     save_last: bool = Field(True, description="Also keep last.ckpt.")

@@ -46,7 +46,7 @@ def resolve_monitor(cfg: Config, task: Task | None) -> Config:
     if ck.monitor == "auto":
         monitor, mode = default[0], default[1] if ck.mode == "auto" else ck.mode
     else:
-        monitor, mode = ck.monitor, "min" if ck.monitor.endswith("loss") else "max"
+        monitor, mode = ck.monitor, _better_mode(ck.monitor, task)
     return cfg.model_copy(update={"checkpoint": ck.model_copy(update={"monitor": monitor, "mode": mode})})
 
 
@@ -54,6 +54,19 @@ def output_shapes(task: Task | None) -> list[tuple[int, ...]] | None:
     """The task's accepted per-sample outputs (a field's shape, ...); None: (num_outputs,).
     Read with a default, as tasks written before the member give (num_outputs,) only."""
     return getattr(task, "output_shapes", None)
+
+
+def _better_mode(monitor: str, task: Task | None) -> str:
+    """min for a loss; else what the task's metric of that name says is better (torchmetrics'
+    ``higher_is_better``: min for mse or nrmse, max for acc or r2); max when unknown."""
+    if monitor.endswith("loss"):
+        return "min"
+    if task is not None and "/" in monitor:
+        metrics = task.metrics(monitor.split("/", 1)[0] + "/")
+        better = getattr(dict(metrics.items(keep_base=False)).get(monitor), "higher_is_better", None)
+        if better is not None:
+            return "max" if better else "min"
+    return "max"
 
 
 def build_parts(cfg: Config) -> Parts:
