@@ -1,5 +1,5 @@
 """task.type regression end to end: both engines train a scalar and a field config to the
-same numbers; ``litrain test`` and ``litrain predict`` (predictions.csv, predictions.npy +
+same numbers (every step's loss, every epoch's metrics); ``litrain test`` and ``litrain predict`` (predictions.csv, predictions.npy +
 targets.npy) agree with the metrics; normalize_targets reports original units."""
 
 from __future__ import annotations
@@ -62,6 +62,12 @@ def fit(run_dir: Path, data: Path, engine: str = "lightning", **overrides: Any) 
     return litrain.fit(run_dir=run_dir, quiet=True, overwrite=True, **cfg)
 
 
+def step_losses(run_dir: Path) -> torch.Tensor:
+    with (run_dir / "logs" / "metrics.csv").open(newline="") as f:
+        rows = [r["train/loss_step"] for r in csv.DictReader(f) if r.get("train/loss_step")]
+    return torch.tensor([float(v) for v in rows], dtype=torch.float64)
+
+
 def history(run_dir: Path) -> list[dict[str, float]]:
     return json.loads((run_dir / "history.json").read_text())
 
@@ -70,8 +76,12 @@ def history(run_dir: Path) -> list[dict[str, float]]:
 def test_both_engines_train_regression_to_the_same_numbers(tmp_path, case):
     data = write_scalar(tmp_path / "s.npz") if case == "scalar" else write_field(tmp_path / "f.npz")
     extra = {} if case == "scalar" else FIELD_MODEL
+    extra = {**extra, "trainer.log_every_n_steps": 1}  # every step's loss in metrics.csv
     light = fit(tmp_path / "lightning", data, "lightning", **extra)
     native = fit(tmp_path / "native", data, "native", **extra)
+    steps_l, steps_n = step_losses(light.run_dir), step_losses(native.run_dir)
+    assert len(steps_l) >= 12
+    torch.testing.assert_close(steps_n, steps_l, rtol=1e-5, atol=0)
     rows_l, rows_n = history(light.run_dir), history(native.run_dir)
     assert len(rows_l) == len(rows_n) == 3
     names = {"scalar": ["val/mse", "val/rmse", "val/mae", "val/r2"]}.get(
