@@ -15,6 +15,7 @@ import torch
 
 import litrain
 from litrain.cli import run
+from litrain.run.loaded import build_for_config
 
 FIELD_MODEL = {"model.class_path": "field_modules.FieldConv", "model.init_args": {"width": 8}}
 
@@ -161,3 +162,9 @@ def test_normalize_targets_reports_original_units(tmp_path):
         rows = list(csv.DictReader(f))
     mse = np.mean([(float(r["pred"]) - float(r["target"])) ** 2 for r in rows])
     assert mse == pytest.approx(b["val/mse"], rel=1e-4)
+    # litrain.load predicts in original units too: the rows predictions.csv holds
+    loaded = litrain.load(big.run_dir / "checkpoints" / "last.ckpt")
+    val_rows = build_for_config(loaded.config)[0].datamodule.val_set.indices
+    x = np.load(tmp_path / "b.npz")["x"][val_rows.numpy()]
+    expected = torch.tensor([float(r["pred"]) for r in rows])
+    torch.testing.assert_close(loaded.predict(x), expected, rtol=1e-5, atol=1e-3)
