@@ -325,7 +325,9 @@ def _load_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
             raise DataError(f"{path}: y holds negative labels (min {int(yt.min())})")
     else:
         if not np.isin(y, (0, 1)).all():
-            raise DataError(f"{path}: (N, K) multilabel y must hold only 0 and 1")
+            raise DataError(
+                f"{path}: (N, K) multilabel y must hold only 0 and 1 (regression targets: store y as floats)"
+            )
         yt = torch.as_tensor(y).long()  # 0/1 ints, as torchmetrics wants multilabel targets
     return xt, yt
 
