@@ -293,6 +293,12 @@ def test_arrays_real_valued_targets_of_any_shape(tmp_path, shape):
     torch.testing.assert_close(src.train[1], torch.from_numpy(y).float())
 
 
+def test_arrays_negative_whole_floats_are_values(tmp_path):
+    np.savez(tmp_path / "n.npz", x=np.zeros((3, 2)), y=np.array([-2.0, 0.0, 3.0]))
+    src = _source("arrays", root=str(tmp_path / "n.npz"))
+    assert src.info.float_targets and src.train[1].tolist() == [-2.0, 0.0, 3.0]
+
+
 def test_arrays_labels_stay_labels(tmp_path):
     """Whole-number floats are class labels, as before; their target shape is ()."""
     np.savez(tmp_path / "l.npz", x=np.zeros((3, 2)), y=np.array([0.0, 2.0, 1.0]))

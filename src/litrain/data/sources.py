@@ -335,15 +335,16 @@ def _load_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 def _real_valued(y: np.ndarray) -> bool:
     """Whether y holds regression targets rather than class labels: any (N, A, B, ...)
     array (a field), or floats that are not (N,) whole numbers nor (N, K) 0/1 values (those
-    stay labels, as they always were; a regression task reads labels as floats too)."""
+    stay labels when not negative, as they always were; a regression task reads labels as
+    floats too)."""
     if y.ndim > 2:
         return True
     if y.dtype.kind != "f":
         return False
     if not np.isfinite(y).all():  # reported with the sample's index
         return True
-    if y.ndim == 1:
-        return not np.all(np.mod(y, 1) == 0)
+    if y.ndim == 1:  # negative whole floats are values (labels are never negative)
+        return not np.all(np.mod(y, 1) == 0) or bool(y.min() < 0)
     return not np.isin(y, (0, 1)).all()
 
 
