@@ -68,7 +68,7 @@ def predict(
     targets = torch.cat([task.unpack(b)[1] for b in loader]) if split in ("val", "test") else None
     names = parts.info.class_names if parts.info else [str(i) for i in range(outputs.shape[1])]
     written = task.write_predictions(out, outputs, targets, names)
-    return parts, written
+    return parts, written if written is not None else out  # a task that returns no path wrote out
 
 
 def _predicting(module: Any, parts: Parts) -> Any:
