@@ -140,7 +140,7 @@ def predict(
 
     cfg, rd, ckpt_path = eval_setup(config_or_path, checkpoint, run_dir, overrides)
     out = Path(output) if output else rd / "predictions.csv"
-    parts = run_predict(cfg, ckpt_path, rd, out, split, quiet)
+    parts, out = run_predict(cfg, ckpt_path, rd, out, split, quiet)
     return RunResult({}, rd, parts.config, best_checkpoint=str(ckpt_path), output=out)
 
 

@@ -377,7 +377,9 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
     if command == "shard":
         _add_shard_flags(p)
     if command == "predict":
-        p.add_argument("--output", default=None, help="CSV path (default run_dir/predictions.csv)")
+        p.add_argument(
+            "--output", default=None, help="CSV path (default run_dir/predictions.csv; fields: .npy)"
+        )
         p.add_argument("--split", default="test", choices=["test", "val"], help="split to predict")
     _add_config_flags(p)
     return p

@@ -282,6 +282,31 @@ def test_arrays_x_y_npy_uint8_images(tmp_path):
     assert src.train[1].shape == (10,)
 
 
+@pytest.mark.parametrize("shape", [(7,), (7, 3), (7, 2, 16), (7, 2, 4, 5), (7, 3, 2, 4, 5)])
+def test_arrays_real_valued_targets_of_any_shape(tmp_path, shape):
+    y = np.random.default_rng(0).normal(size=shape).astype(np.float64)
+    np.savez(tmp_path / "r.npz", x=np.zeros((7, 4)), y=y)
+    src = _source("arrays", root=str(tmp_path / "r.npz"))
+    assert src.info.float_targets and not src.info.multilabel
+    assert src.info.target_shape == shape[1:]
+    assert src.train[1].dtype == torch.float32
+    torch.testing.assert_close(src.train[1], torch.from_numpy(y).float())
+
+
+def test_arrays_negative_whole_floats_are_values(tmp_path):
+    np.savez(tmp_path / "n.npz", x=np.zeros((3, 2)), y=np.array([-2.0, 0.0, 3.0]))
+    src = _source("arrays", root=str(tmp_path / "n.npz"))
+    assert src.info.float_targets and src.train[1].tolist() == [-2.0, 0.0, 3.0]
+
+
+def test_arrays_labels_stay_labels(tmp_path):
+    """Whole-number floats are class labels, as before; their target shape is ()."""
+    np.savez(tmp_path / "l.npz", x=np.zeros((3, 2)), y=np.array([0.0, 2.0, 1.0]))
+    src = _source("arrays", root=str(tmp_path / "l.npz"))
+    assert not src.info.float_targets and src.info.target_shape == ()
+    assert src.train[1].dtype == torch.int64 and src.info.num_classes == 3
+
+
 def test_arrays_multilabel_targets(tmp_path):
     y = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]], np.float32)
     np.savez(tmp_path / "m.npz", x=np.zeros((4, 2)), y=y)
@@ -296,7 +321,8 @@ def test_arrays_multilabel_targets(tmp_path):
         (np.zeros((4, 2)), np.zeros(3), "x has 4 samples but y has 3"),
         (np.full((2, 2), np.nan), np.zeros(2), "NaN or infinite"),
         (np.zeros((2, 2)), np.array([0, -1]), "negative labels"),
-        (np.zeros((2, 2)), np.array([0.5, 1.0]), "integer class labels"),
+        (np.zeros((3, 2)), np.array([0.5, np.nan, 1.0]), "y of sample 1 holds NaN or infinite"),
+        (np.zeros((2, 2)), np.array([[0.5, 1.0], [1.0, np.inf]]), "y of sample 1 holds NaN or infinite"),
         (np.zeros((2, 2)), np.array([[0, 2], [1, 0]]), "only 0 and 1"),
         (np.zeros((0, 2)), np.zeros(0), "holds no samples"),
     ],

@@ -221,6 +221,11 @@ class TaskConfig(Section):
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing factor.")
     pos_weight: float | None = Field(None, gt=0, description="binary: weight of positive samples.")
     huber_delta: float = Field(1.0, gt=0, description="huber/smooth_l1 loss: where it turns linear.")
+    normalize_targets: bool = Field(
+        False,
+        description="regression: learn targets standardised with the training split's mean/std "
+        "(per column/channel); metrics and predictions stay in the original units.",
+    )
 
     @model_validator(mode="after")
     def _pos_weight_needs_bce(self) -> TaskConfig:
@@ -400,7 +405,7 @@ class CheckpointConfig(Section):
     )
     mode: Literal["min", "max", "auto"] = Field(
         "auto",
-        description="min or max of the monitor (auto: the task's; for another monitor min if it ends in loss).",
+        description="min or max of the monitor (auto: the task's; for another monitor min for a loss or a metric where lower is better).",
     )
     save_top_k: int = Field(1, ge=-1, description="Best checkpoints to keep (-1: all).")
     save_last: bool = Field(True, description="Also keep last.ckpt.")

@@ -24,6 +24,13 @@ class DataInfo:
     # so every loader, sampler and DDP shard handles it like any other target tensor.
     head_columns: dict[str, int] = field(default_factory=dict)
     head_classes: dict[str, int] = field(default_factory=dict)  # integer heads: classes seen
+    # One sample's target shape: () one label or scalar, (K,) a vector, (C, L), (C, H, W) or
+    # (T, C, H, W) a field (litrain.data.targets).
+    target_shape: tuple[int, ...] = ()
+    # task.normalize_targets: the training split's target mean and std (data.targets), set
+    # by the DataModule from the seeded split, so a rebuilt run gets the same numbers.
+    target_mean: torch.Tensor | None = None
+    target_std: torch.Tensor | None = None
 
     @property
     def in_chans(self) -> int:

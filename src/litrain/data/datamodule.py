@@ -18,8 +18,9 @@ from litrain.data.base import DataInfo, SourceData, Split, split_len
 from litrain.data.inmemory import InMemoryLoader, in_memory_loader
 from litrain.data.samplers import EpochShuffleSampler
 from litrain.data.splits import Normalize, SplitDataset
+from litrain.data.targets import target_stats
 from litrain.data.transforms import Transform, build_augment, channel_stats, resize_images
-from litrain.errors import DataError
+from litrain.errors import ConfigError, DataError
 from litrain.registry import DATASETS, SAMPLERS
 
 
@@ -62,6 +63,9 @@ class DataModule:
             )
         normalize = self._normalizer(src.train, train_idx)
         augment = build_augment(self.cfg.augment, src.info.is_image)
+        self._check_field_augment(augment is not None)
+        if self.task.normalize_targets:  # training split only: nothing of val/test leaks in
+            self.info.target_mean, self.info.target_std = target_stats(_labels(src.train)[train_idx])
         train_tf = Normalize(*normalize, augment) if normalize else augment
         eval_tf = Normalize(*normalize, None) if normalize else None
         self.train_set = SplitDataset(src.train, train_idx, train_tf, seed=self.seed)
@@ -99,6 +103,14 @@ class DataModule:
             raise DataError(
                 f"task.num_classes={wanted} but the labels go up to {found - 1}: "
                 f"set task.num_classes to at least {found}"
+            )
+
+    def _check_field_augment(self, augments: bool) -> None:
+        info = self.info
+        if augments and info is not None and info.float_targets and len(info.target_shape) >= 2:
+            raise ConfigError(
+                f"data.augment={self.cfg.augment} flips/crops the inputs but not the target "
+                "fields, which would then no longer match: set data.augment none"
             )
 
     def _normalizer(self, train: Split, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:

@@ -243,7 +243,9 @@ def arrays(cfg: DataConfig) -> SourceData:
     x is (N, D) tabular or 1-D signals, (N, C, L) multi-channel signals, (N, C, H, W)
     images, or (N, H, W) grayscale images when stored as uint8 (a float (N, A, B) array is
     read as A-channel signals); uint8 x is scaled to [0, 1].
-    y is (N,) integer labels (an (N, 1) column too) or (N, K) 0/1 multilabel targets."""
+    y is (N,) integer labels (an (N, 1) column too) or (N, K) 0/1 multilabel targets; or
+    real-valued targets for regression: (N,) or (N, K) floats, or fields (N, C, L),
+    (N, C, H, W), (N, T, C, H, W) (``DataInfo.float_targets`` and ``target_shape``)."""
     root = _require_root(cfg, "an .npz file with x and y arrays, or x.npy + y.npy")
     if root.is_file() and root.suffix == ".npy":
         raise DataError(
@@ -260,8 +262,11 @@ def arrays(cfg: DataConfig) -> SourceData:
         raise DataError(f"no arrays found in {root}: put train.npz (with x and y) or x.npy + y.npy there")
     splits = {name: _load_arrays(path) for name, path in files.items()}
     x, y = splits["train"]
-    multilabel = y.ndim == 2
-    if multilabel:
+    float_targets = y.is_floating_point()
+    multilabel = y.ndim == 2 and not float_targets
+    if float_targets:
+        num_classes = 0
+    elif multilabel:
         num_classes = int(y.shape[1])
     else:
         num_classes = int(max(int(s[1].max()) for s in splits.values()) + 1)
@@ -269,11 +274,12 @@ def arrays(cfg: DataConfig) -> SourceData:
     for name, (sx, sy) in splits.items():
         if tuple(sx.shape[1:]) != shape:
             raise DataError(f"{files[name]}: samples have shape {tuple(sx.shape[1:])}, train has {shape}")
-        if tuple(sy.shape[1:]) != tuple(y.shape[1:]):
+        if tuple(sy.shape[1:]) != tuple(y.shape[1:]) or sy.is_floating_point() != float_targets:
             raise DataError(f"{files[name]}: y has shape {tuple(sy.shape)}, train's y {tuple(y.shape)}")
     info = DataInfo(
         shape, num_classes, [str(i) for i in range(num_classes)], multilabel, is_image=len(shape) == 3
     )
+    info.float_targets, info.target_shape = float_targets, tuple(y.shape[1:])
     return SourceData(splits["train"], info, splits.get("val"), splits.get("test"))
 
 
@@ -305,10 +311,12 @@ def _load_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
         xt = xt / 255.0
     if y.ndim == 2 and y.shape[1] == 1:  # a column of labels, as pandas hands them out
         y = y[:, 0]
-    if y.ndim not in (1, 2):
-        raise DataError(f"{path}: y has shape {y.shape}; expected (N,) labels or (N, K) 0/1 targets")
     if y.dtype.kind not in "fiub":
         raise DataError(f"{path}: y must be numeric, got dtype {y.dtype}")
+    if _real_valued(y):
+        return xt, _float_targets(path, y)
+    if y.ndim not in (1, 2):
+        raise DataError(f"{path}: y has shape {y.shape}; expected (N,) labels or (N, K) 0/1 targets")
     if y.ndim == 1:
         if y.dtype.kind not in "iub" and not np.all(np.mod(y, 1) == 0):
             raise DataError(f"{path}: y must hold integer class labels, got dtype {y.dtype}")
@@ -317,6 +325,36 @@ def _load_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
             raise DataError(f"{path}: y holds negative labels (min {int(yt.min())})")
     else:
         if not np.isin(y, (0, 1)).all():
-            raise DataError(f"{path}: (N, K) multilabel y must hold only 0 and 1")
+            raise DataError(
+                f"{path}: (N, K) multilabel y must hold only 0 and 1 (regression targets: store y as floats)"
+            )
         yt = torch.as_tensor(y).long()  # 0/1 ints, as torchmetrics wants multilabel targets
     return xt, yt
+
+
+def _real_valued(y: np.ndarray) -> bool:
+    """Whether y holds regression targets rather than class labels: any (N, A, B, ...)
+    array (a field), or floats that are not (N,) whole numbers nor (N, K) 0/1 values (those
+    stay labels when not negative, as they always were; a regression task reads labels as
+    floats too)."""
+    if y.ndim > 2:
+        return True
+    if y.dtype.kind != "f":
+        return False
+    if not np.isfinite(y).all():  # reported with the sample's index
+        return True
+    if y.ndim == 1:  # negative whole floats are values (labels are never negative)
+        return not np.all(np.mod(y, 1) == 0) or bool(y.min() < 0)
+    return not np.isin(y, (0, 1)).all()
+
+
+def _float_targets(path: Path, y: np.ndarray) -> torch.Tensor:
+    """float32 targets of any per-sample shape; a NaN or infinite value names its sample."""
+    finite = np.isfinite(y.reshape(len(y), -1)).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise DataError(
+            f"{path}: y of sample {int(bad[0])} holds NaN or infinite values ({len(bad)} "
+            "sample(s) in all): clean, impute or drop them first"
+        )
+    return torch.as_tensor(y, dtype=torch.float32)

@@ -46,8 +46,27 @@ def resolve_monitor(cfg: Config, task: Task | None) -> Config:
     if ck.monitor == "auto":
         monitor, mode = default[0], default[1] if ck.mode == "auto" else ck.mode
     else:
-        monitor, mode = ck.monitor, "min" if ck.monitor.endswith("loss") else "max"
+        monitor, mode = ck.monitor, _better_mode(ck.monitor, task)
     return cfg.model_copy(update={"checkpoint": ck.model_copy(update={"monitor": monitor, "mode": mode})})
+
+
+def output_shapes(task: Task | None) -> list[tuple[int, ...]] | None:
+    """The task's accepted per-sample outputs (a field's shape, ...); None: (num_outputs,).
+    Read with a default, as tasks written before the member give (num_outputs,) only."""
+    return getattr(task, "output_shapes", None)
+
+
+def _better_mode(monitor: str, task: Task | None) -> str:
+    """min for a loss; else what the task's metric of that name says is better (torchmetrics'
+    ``higher_is_better``: min for mse or nrmse, max for acc or r2); max when unknown."""
+    if monitor.endswith("loss"):
+        return "min"
+    if task is not None and "/" in monitor:
+        metrics = task.metrics(monitor.split("/", 1)[0] + "/")
+        better = getattr(dict(metrics.items(keep_base=False)).get(monitor), "higher_is_better", None)
+        if better is not None:
+            return "max" if better else "min"
+    return "max"
 
 
 def build_parts(cfg: Config) -> Parts:
@@ -69,12 +88,12 @@ def build_parts(cfg: Config) -> Parts:
     if cfg.model.class_path:
         # with litrain's data the user's module gets the forward check built-ins get
         shape, outputs = (info.input_shape, task.num_outputs) if info and task else ((), 0)
-        return Parts(cfg, dm, build_model(cfg.model, shape, outputs), task, info)
+        return Parts(cfg, dm, build_model(cfg.model, shape, outputs, output_shapes(task)), task, info)
     if info is None or task is None:
         raise ConfigError(
             f"data.class_path={cfg.data.class_path} gives no input shape, so model.name cannot "
             "be sized: also set model.class_path to your own LightningModule"
         )
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
-    model = build_model(model_cfg, info.input_shape, task.num_outputs)
+    model = build_model(model_cfg, info.input_shape, task.num_outputs, output_shapes(task))
     return Parts(cfg.model_copy(update={"model": model_cfg}), dm, model, task, info)

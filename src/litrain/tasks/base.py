@@ -31,6 +31,10 @@ class Task(Protocol):
         """Width of the model's output layer."""
         ...
 
+    # Per-sample model outputs the task takes (the first is the one errors name), or None
+    # for (num_outputs,) only; the model's forward check at build time holds the model to it.
+    output_shapes: list[tuple[int, ...]] | None
+
     def unpack(self, batch: Any) -> tuple[Any, Any]:
         """(inputs, targets) of one batch as the loaders yield it."""
         ...

@@ -14,6 +14,7 @@ from litrain.config import TaskConfig
 from litrain.data.base import DataInfo
 from litrain.errors import ConfigError
 from litrain.registry import LOSSES
+from litrain.tasks.regression_losses import REGRESSION_LOSSES
 
 
 def classification_task(cfg: TaskConfig, info: DataInfo) -> ClassificationTask:
@@ -24,7 +25,7 @@ def classification_task(cfg: TaskConfig, info: DataInfo) -> ClassificationTask:
     if info.float_targets:
         raise ConfigError(
             f"task.type={cfg.type} needs integer class labels, but the data's targets are real "
-            "numbers: choose a task.type that learns float targets"
+            "numbers: set task.type regression (--set task.type=regression) to learn them"
         )
     wants_multilabel = cfg.type == "multilabel" or cfg.multilabel
     if wants_multilabel and not info.multilabel:
@@ -49,6 +50,7 @@ class ClassificationTask:
 
     monitor = "val/acc"
     monitor_mode = "max"
+    output_shapes = None  # (N, num_outputs) logits
 
     def __init__(self, cfg: TaskConfig, num_classes: int) -> None:
         mode = "multilabel" if cfg.multilabel else cfg.type
@@ -57,6 +59,11 @@ class ClassificationTask:
         self.num_classes = num_classes
         if self.mode == "binary" and num_classes > 2:
             raise ConfigError(f"task.type=binary but the data has {num_classes} classes")
+        if cfg.loss in REGRESSION_LOSSES:
+            raise ConfigError(
+                f"task.loss={cfg.loss} is a regression loss and task.type={cfg.type} learns class "
+                "labels: use ce or bce (or drop task.loss), or set task.type regression"
+            )
         if self.mode == "multiclass" and cfg.loss == "bce":
             raise ConfigError("task.loss=bce needs task.type binary or multilabel")
         if self.mode != "multiclass" and cfg.loss == "ce":

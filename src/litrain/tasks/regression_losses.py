@@ -20,6 +20,9 @@ from litrain.tasks.losses import Loss
 # an all-zero target is then the absolute error / EPS rather than a division by zero.
 EPS = 1e-8
 
+# The names registered in litrain.tasks for these builders: a classification task refuses them.
+REGRESSION_LOSSES = ("mse", "l1", "huber", "smooth_l1", "rel_l2", "h1")
+
 
 def _pair(outputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
     return outputs.float(), targets.float().view_as(outputs)

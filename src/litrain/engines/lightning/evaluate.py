@@ -21,7 +21,7 @@ from litrain.engines.lightning.trainer import build_trainer
 from litrain.errors import ConfigError
 from litrain.launch.environment import for_evaluation
 from litrain.models.factory import check_forward
-from litrain.run.parts import Parts, build_parts
+from litrain.run.parts import Parts, build_parts, output_shapes
 from litrain.run.report import tensor_dict_to_floats, write_json
 
 
@@ -50,8 +50,11 @@ def evaluate(stage: str, cfg: Config, ckpt_path: Path, run_dir: Path, quiet: boo
     return metrics, parts
 
 
-def predict(cfg: Config, ckpt_path: Path, run_dir: Path, out: Path, split: str, quiet: bool) -> Parts:
-    """The task's predictions file for ``split`` (val or test; targets included)."""
+def predict(
+    cfg: Config, ckpt_path: Path, run_dir: Path, out: Path, split: str, quiet: bool
+) -> tuple[Parts, Path]:
+    """The task's predictions file for ``split`` (val or test; targets included), and the
+    path the task wrote it to (``out``, or e.g. a .npy beside it for field predictions)."""
     parts, module, trainer = restore(cfg, ckpt_path, run_dir, quiet)
     dm, task = parts.datamodule, parts.task
     if task is None:
@@ -64,8 +67,8 @@ def predict(cfg: Config, ckpt_path: Path, run_dir: Path, out: Path, split: str, 
     outputs = torch.cat(list(trainer.predict(module, dataloaders=loader))).float()
     targets = torch.cat([task.unpack(b)[1] for b in loader]) if split in ("val", "test") else None
     names = parts.info.class_names if parts.info else [str(i) for i in range(outputs.shape[1])]
-    task.write_predictions(out, outputs, targets, names)
-    return parts
+    written = task.write_predictions(out, outputs, targets, names)
+    return parts, written if written is not None else out  # a task that returns no path wrote out
 
 
 def _predicting(module: Any, parts: Parts) -> Any:
@@ -82,7 +85,8 @@ def _predicting(module: Any, parts: Parts) -> Any:
         "sample, or make its forward take the batch's inputs and return them"
     )
     try:
-        check_forward(module, name, parts.info.input_shape, parts.task.num_outputs, add)
+        shapes = output_shapes(parts.task)
+        check_forward(module, name, parts.info.input_shape, parts.task.num_outputs, add, shapes)
     except ConfigError as exc:
         if "task needs" in str(exc):
             raise ConfigError(
