@@ -24,6 +24,8 @@ class DataInfo:
     # so every loader, sampler and DDP shard handles it like any other target tensor.
     head_columns: dict[str, int] = field(default_factory=dict)
     head_classes: dict[str, int] = field(default_factory=dict)  # integer heads: classes seen
+    # One sample's target shape: () for labels and scalars, (C, L) or (C, H, W) for fields.
+    target_shape: tuple[int, ...] = ()
 
     @property
     def in_chans(self) -> int:
