@@ -81,15 +81,21 @@ def resolve_name(name: str) -> str:
     )
 
 
-def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_outputs: int) -> nn.Module:
+def build_model(
+    cfg: ModelConfig,
+    input_shape: tuple[int, ...],
+    num_outputs: int,
+    output_shape: tuple[int, ...] | None = None,
+) -> nn.Module:
     """An nn.Module mapping a batch of ``input_shape`` samples to ``num_outputs`` logits.
 
     ``input_shape`` is one sample as the data source gives it; a tiny forward pass checks
     that the model takes it, so a too-small image, a channel mismatch or an output width
     that does not fit the task is a clear ConfigError before training starts rather than a
-    shape error deep in the first step (or in torchmetrics)."""
+    shape error deep in the first step (or in torchmetrics). ``output_shape``: one sample's
+    output when it is not ``(num_outputs,)``, e.g. ``(C, L)`` for a field model."""
     if cfg.class_path:
-        return _user_model(cfg, input_shape, num_outputs)
+        return _user_model(cfg, input_shape, num_outputs, output_shape)
     name = resolve_name(cfg.name)
     lib, _, arch = name.partition(":")
     if cfg.pretrained and not arch and not cfg.weights:
@@ -110,11 +116,16 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_outputs: int
     if cfg.weights:
         load_weights(model, cfg.weights)
     if input_shape:
-        check_forward(model, name, input_shape, num_outputs)
+        check_forward(model, name, input_shape, num_outputs, output_shape=output_shape)
     return model
 
 
-def _user_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_outputs: int) -> nn.Module:
+def _user_model(
+    cfg: ModelConfig,
+    input_shape: tuple[int, ...],
+    num_outputs: int,
+    output_shape: tuple[int, ...] | None = None,
+) -> nn.Module:
     """The user's ``model.class_path`` module, with ``model.weights`` loaded into it.
 
     With litrain's data (``input_shape`` given) a plain nn.Module trains inside the engine
@@ -129,7 +140,14 @@ def _user_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_outputs: int
     if cfg.weights:
         load_weights(model, cfg.weights)
     if input_shape and num_outputs and not is_lightning_module(model):
-        check_forward(model, cfg.class_path, input_shape, num_outputs, _width_fix(cls, cfg, num_outputs))
+        check_forward(
+            model,
+            cfg.class_path,
+            input_shape,
+            num_outputs,
+            _width_fix(cls, cfg, num_outputs),
+            output_shape=output_shape,
+        )
     return model
 
 
@@ -169,11 +187,14 @@ def check_forward(
     input_shape: tuple[int, ...],
     num_outputs: int,
     width_fix: str | None = None,
+    output_shape: tuple[int, ...] | None = None,
 ) -> None:
     """Run a tiny zero batch (2 samples shaped like the data; eval mode, no grad, on the
     model's device, CPU at build time) through ``model``; raise a ConfigError that says what
-    to change when it does not fit or gives other than (B, num_outputs). ``width_fix`` says
-    how to change the output width (default: the task's class count decides it)."""
+    to change when it does not fit or gives other than (B, num_outputs) (or (B,
+    *output_shape) when given). ``width_fix`` says how to change the output width (default:
+    the task's class count decides it)."""
+    wanted = tuple(output_shape) if output_shape else (num_outputs,)
     was_training = model.training
     model.eval()
     try:
@@ -189,7 +210,7 @@ def check_forward(
         ) from None
     finally:
         model.train(was_training)
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, num_outputs):
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, *wanted):
         if isinstance(out, torch.Tensor) and out.ndim >= 1 and out.shape[0] == 2:
             got = "(" + ", ".join(["B", *(str(d) for d in out.shape[1:])]) + ")"
         elif isinstance(out, torch.Tensor):
@@ -197,7 +218,8 @@ def check_forward(
         else:
             got = f"a {type(out).__name__}, not a tensor,"
         fix = width_fix or f"its last layer must give {num_outputs} outputs"
-        raise ConfigError(f"model {name} gives {got}, task needs (B, {num_outputs}): {fix}")
+        needs = "(" + ", ".join(["B", *(str(d) for d in wanted)]) + ")"
+        raise ConfigError(f"model {name} gives {got}, task needs {needs}: {fix}")
 
 
 def _input_hint(model: nn.Module, input_shape: tuple[int, ...]) -> str:

@@ -69,12 +69,21 @@ def build_parts(cfg: Config) -> Parts:
     if cfg.model.class_path:
         # with litrain's data the user's module gets the forward check built-ins get
         shape, outputs = (info.input_shape, task.num_outputs) if info and task else ((), 0)
-        return Parts(cfg, dm, build_model(cfg.model, shape, outputs), task, info)
+        out_shape = field_output(info, task) if info and task else None
+        return Parts(cfg, dm, build_model(cfg.model, shape, outputs, out_shape), task, info)
     if info is None or task is None:
         raise ConfigError(
             f"data.class_path={cfg.data.class_path} gives no input shape, so model.name cannot "
             "be sized: also set model.class_path to your own LightningModule"
         )
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
-    model = build_model(model_cfg, info.input_shape, task.num_outputs)
+    model = build_model(model_cfg, info.input_shape, task.num_outputs, field_output(info, task))
     return Parts(cfg.model_copy(update={"model": model_cfg}), dm, model, task, info)
+
+
+def field_output(info: DataInfo, task: Task) -> tuple[int, ...] | None:
+    """One sample's model output for field targets ((C, L), (C, H, W)): num_outputs channels
+    on the target's grid; None (the default (num_outputs,)) for labels, scalars, vectors."""
+    if len(info.target_shape) < 2:
+        return None
+    return (task.num_outputs, *info.target_shape[1:])
