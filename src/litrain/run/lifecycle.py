@@ -17,8 +17,10 @@ from pathlib import Path
 from litrain.checkpoint.store import clean_stale_temps
 from litrain.config import Config
 from litrain.core.hardware import resolve_accelerator
+from litrain.core.noise import note
 from litrain.core.rng import seed_everything
 from litrain.launch.environment import agree_run_dir, is_global_zero
+from litrain.optim.optimizers import optimizer_note
 from litrain.reliability.preemption import Preempted
 from litrain.run.parts import Parts, build_parts
 from litrain.run.report import write_json
@@ -84,6 +86,10 @@ def _fit_in(cfg: Config, engine: Engine, out_dir: Path, resume: str | None, quie
     seed_everything(cfg.run.seed)
     parts = build_parts(cfg)
     cfg = parts.config
+    if parts.task is not None:  # the optimizer's own account of the parameters (muon's split)
+        line = optimizer_note(parts.model, cfg.optim)
+        if line:
+            note(line, quiet)
     engine.setup(parts, out_dir, quiet)
     if resume:
         engine.resume(resolve_checkpoint(resume, cfg, out_dir))
