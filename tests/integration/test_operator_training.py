@@ -131,3 +131,20 @@ def test_fno_learns_burgers_with_equal_losses_in_both_engines(field_task, optimi
     assert light[-1]["val/loss"] < 0.6 * light[0]["train/loss"]
     # the fields were generated once and read back by the second engine's run
     assert len(list((tmp_path / "pde").glob("burgers-*.npz"))) == 1
+
+
+def test_neuraloperators_fno_trains_through_model_class_path(field_task, tmp_path):
+    # the field's own library plugs in with model.class_path (init_args as its constructor takes them)
+    flags = _flags(tmp_path / "pde", "adamw")
+    flags += [
+        "--set",
+        "model.class_path=neuralop.models.FNO",
+        "--set",
+        "model.init_args={n_modes: [8], in_channels: 2, out_channels: 1, hidden_channels: 16, n_layers: 2}",
+    ]
+    out = tmp_path / "run"
+    assert run(["fit", "--run-dir", str(out), "--engine", "native", *flags]) == 0
+    history = json.loads((out / "history.json").read_text())
+    config = (out / "config.yaml").read_text()
+    assert "class_path: neuralop.models.FNO" in config
+    assert history[-1]["val/loss"] < 0.6 * history[0]["train/loss"]
