@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import torch
 import torchmetrics as tm
+from test_parity import final_weights, one_thread  # noqa: F401  (one_thread: autouse fixture)
 from torch import Tensor
 
 from litrain.cli import run
@@ -79,8 +80,8 @@ def field_task():
     TASKS.unregister("field_regression")
 
 
-def _flags(cache: Path, optimizer: str) -> list[str]:
-    sets = {
+def _flags(cache: Path, optimizer: str, epochs: int = 2) -> list[str]:
+    sets: dict[str, Any] = {
         "data.source": "pde",
         "data.pde": "burgers",
         "data.pde_resolution": 32,
@@ -97,8 +98,10 @@ def _flags(cache: Path, optimizer: str) -> list[str]:
         "optim.name": optimizer,
         "optim.lr": 0.005,
         "optim.scheduler.name": "none",
-        "trainer.max_epochs": 2,
+        "trainer.max_epochs": epochs,
     }
+    if optimizer == "muon":  # clipping walks the optimizer's groups: both parts are clipped
+        sets["trainer.gradient_clip_val"] = 0.5
     return [arg for k, v in sets.items() for arg in ("--set", f"{k}={v}")]
 
 
@@ -148,3 +151,20 @@ def test_neuraloperators_fno_trains_through_model_class_path(field_task, tmp_pat
     config = (out / "config.yaml").read_text()
     assert "class_path: neuralop.models.FNO" in config
     assert history[-1]["val/loss"] < 0.6 * history[0]["train/loss"]
+
+
+@pytest.mark.parametrize("engine", ["native", "lightning"])
+def test_a_muon_run_resumes_exactly_where_it_stopped(field_task, engine, tmp_path):
+    cache = tmp_path / "pde"
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    base = ["fit", "--engine", engine]
+    assert run([*base, "--run-dir", str(straight), *_flags(cache, "muon", epochs=2)]) == 0
+    assert run([*base, "--run-dir", str(split), *_flags(cache, "muon", epochs=1)]) == 0
+    resume = ["--resume", str(split / "checkpoints" / "last.ckpt")]
+    assert run([*base, "--run-dir", str(split), *resume, *_flags(cache, "muon", epochs=2)]) == 0
+    # Muon's momentum buffers and AdamW's moments came back: the weights are the same bits
+    expected, got = final_weights(straight), final_weights(split)
+    assert expected.keys() == got.keys()
+    assert all(torch.equal(expected[k], got[k]) for k in expected), [
+        k for k in expected if not torch.equal(expected[k], got[k])
+    ]
