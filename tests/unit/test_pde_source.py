@@ -94,5 +94,7 @@ def test_options_that_do_not_fit_are_config_errors(tmp_path):
         pde(_cfg(tmp_path, pde="darcy", pde_steps=3))
     with pytest.raises(ConfigError, match=r"no meaning for darcy"):
         pde(_cfg(tmp_path, pde="darcy", pde_coef=2.0))
-    with pytest.raises(ConfigError, match=r"data.pde_resolution=32 is too coarse for burgers at viscosity 0.002"):
+    with pytest.raises(
+        ConfigError, match=r"data.pde_resolution=32 is too coarse for burgers at viscosity 0.002"
+    ):
         pde(_cfg(tmp_path, pde="burgers", pde_coef=0.002))
