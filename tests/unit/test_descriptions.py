@@ -21,7 +21,7 @@ CLAIMS = {
     r"regression": lambda: "regression" in TASKS,
     r"multi-?task": lambda: "multitask" in TASKS,
     r"ensemble": lambda: "ensemble" in MODELS or "ensemble" in TASKS,
-    r"neural[- ]operator": lambda: any("operator" in n for n in MODELS.names()),
+    r"neural[- ]operator": lambda: "fno" in MODELS or any("operator" in n for n in MODELS.names()),
     r"video": lambda: "video" in DATASETS,
     r"calibrat": lambda: "calibration" in LOSSES or "calibrated" in TASKS,
     r"multilabel": lambda: "multilabel" in TASKS,

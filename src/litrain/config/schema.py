@@ -179,7 +179,7 @@ class DataConfig(Section):
     shape: list[int] = Field(
         [3, 32, 32], description="synthetic: shape of one sample (e.g. [3, 32, 32] or [20])."
     )
-    num_samples: int = Field(512, gt=0, description="synthetic: number of samples.")
+    num_samples: int = Field(512, gt=0, description="synthetic, pde: number of samples.")
     num_classes: int = Field(10, gt=0, description="synthetic: number of classes.")
     class_path: str | None = Field(
         None, description="Import path of your own LightningDataModule (explicit opt-in)."
@@ -188,6 +188,22 @@ class DataConfig(Section):
     storage_options: dict[str, Any] = Field(
         {}, description="fsspec options for remote URLs (s3: endpoint_url, key, secret, client_kwargs)."
     )
+    pde: Literal["burgers", "heat", "advection", "darcy"] = Field(
+        "burgers",
+        description="pde source: burgers, heat or advection (1-D, periodic) or darcy (2-D flow).",
+    )
+    pde_resolution: int = Field(64, ge=8, description="pde: grid points per spatial axis.")
+    pde_time: float = Field(1.0, gt=0, description="pde (1-D): time t of the target solution.")
+    pde_coef: float | None = Field(
+        None,
+        gt=0,
+        description="pde: burgers viscosity (default 0.1), heat diffusivity (0.01), advection speed (0.5).",
+    )
+    pde_steps: int = Field(
+        1, ge=1, description="pde (1-D): target time steps T (a rollout at t*k/T, as T channels)."
+    )
+    pde_grid: bool = Field(True, description="pde: add the grid coordinates as input channels.")
+    pde_seed: int = Field(0, description="pde: seed of the generated fields (not run.seed).")
 
     @field_validator("in_memory", mode="before")
     @classmethod
@@ -209,6 +225,18 @@ class ModelConfig(Section):
         None, description="Import path of your own LightningModule or nn.Module (opt-in)."
     )
     init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
+    modes: int | list[int] = Field(
+        16, description="fno: Fourier modes kept per spatial axis (one number, or one per axis)."
+    )
+    width: int = Field(32, gt=0, description="fno: channels of the hidden layers; unet: first level's.")
+    layers: int = Field(4, gt=0, description="fno: Fourier layers; unet: down/up levels.")
+
+    @field_validator("modes")
+    @classmethod
+    def _positive_modes(cls, v: int | list[int]) -> int | list[int]:
+        if any(m <= 0 for m in ([v] if isinstance(v, int) else v)) or v == []:
+            raise ValueError("must be a positive number, or a list of them (one per spatial axis)")
+        return v
 
 
 class TaskConfig(Section):

@@ -17,6 +17,8 @@ for _name in (
     "synthetic",
 ):
     DATASETS.register(_name, f"litrain.data.sources:{_name}")
+# Procedural PDE fields (1-D Burgers/heat/advection, 2-D Darcy), generated and cached.
+DATASETS.register("pde", "litrain.data.pde:pde")
 
 # Train augmentation presets (data.augment): () -> a per-sample transform or None.
 for _name in ("none", "flip", "crop", "light"):

@@ -12,6 +12,10 @@ from litrain.registry import MODELS
 # Built-in models: (input_shape, num_outputs, ModelConfig) -> nn.Module, in builtin.py.
 for _name in ("mlp", "cnn", "resnet18_cifar", "resnet34_cifar"):
     MODELS.register(_name, f"litrain.models.builtin:{_name}")
+# Field models for neural-operator training (models/operators.py): (C, L) or (C, H, W) in,
+# (num_outputs, *grid) out.
+for _name in ("fno", "unet"):
+    MODELS.register(_name, f"litrain.models.operators:{_name}")
 del _name
 
 __all__ = ["build_model", "resolve_name"]

@@ -9,6 +9,8 @@ from litrain.registry import OPTIMIZERS, SCHEDULERS
 # Optimizers: (params, OptimConfig) -> torch.optim.Optimizer.
 for _name in ("sgd", "adam", "adamw"):
     OPTIMIZERS.register(_name, f"litrain.optim.optimizers:{_name}")
+# Muon for hidden weight matrices + AdamW for the rest, as one optimizer (builder gets the model).
+OPTIMIZERS.register("muon", "litrain.optim.muon:muon")
 
 # Schedules: (optimizer, OptimConfig, Steps) -> [ScheduleSpec]; warmup is added by
 # build_schedulers for every one of them.

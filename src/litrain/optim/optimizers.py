@@ -36,6 +36,22 @@ def adamw(params: Params, cfg: OptimConfig) -> Optimizer:
     return torch.optim.AdamW(params, lr=base_lr(cfg), weight_decay=cfg.weight_decay)
 
 
-def build_optimizer(params: Params, cfg: OptimConfig) -> Optimizer:
-    """The optimizer ``optim.name`` names, over ``params``."""
-    return OPTIMIZERS.get(cfg.name)(params, cfg)
+def build_optimizer(model: torch.nn.Module | Params, cfg: OptimConfig) -> Optimizer:
+    """The optimizer ``optim.name`` names, over ``model``'s parameters (or over ``params``
+    given as such). A builder marked ``takes_module`` (muon, which splits the parameters by
+    layer) gets the module itself."""
+    builder = OPTIMIZERS.get(cfg.name)
+    if not getattr(builder, "takes_module", False):
+        return builder(model.parameters() if isinstance(model, torch.nn.Module) else model, cfg)
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(
+            f"optimizer {cfg.name} splits parameters by layer: pass the model, not its parameters"
+        )
+    return builder(model, cfg)
+
+
+def optimizer_note(model: torch.nn.Module, cfg: OptimConfig) -> str | None:
+    """The line a run logs at start about how ``optim.name`` treats ``model``'s parameters
+    (muon: which go to Muon, which to AdamW); None for the others."""
+    describe = getattr(OPTIMIZERS.get(cfg.name), "describe", None)
+    return describe(model) if describe else None

@@ -17,8 +17,10 @@ from pathlib import Path
 from litrain.checkpoint.store import clean_stale_temps
 from litrain.config import Config
 from litrain.core.hardware import resolve_accelerator
+from litrain.core.noise import note
 from litrain.core.rng import seed_everything
 from litrain.launch.environment import agree_run_dir, is_global_zero
+from litrain.optim.optimizers import optimizer_note
 from litrain.reliability.preemption import Preempted
 from litrain.run.parts import Parts, build_parts
 from litrain.run.report import write_json
@@ -91,6 +93,10 @@ def _fit_in(
     if init is not None and not resume:  # a resumed run's own weights win
         init.apply(parts.model, quiet)
     cfg = parts.config
+    if parts.task is not None:  # the optimizer's own account of the parameters (muon's split)
+        line = optimizer_note(parts.model, cfg.optim)
+        if line:
+            note(line, quiet)
     engine.setup(parts, out_dir, quiet)
     if resume:
         engine.resume(resolve_checkpoint(resume, cfg, out_dir))

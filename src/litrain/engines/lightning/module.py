@@ -253,7 +253,7 @@ class TaskModule(L.LightningModule):
         return self.task.prediction(self(x))
 
     def configure_optimizers(self) -> Any:
-        optimizer = build_optimizer(self.parameters(), self.optim_cfg)
+        optimizer = build_optimizer(self, self.optim_cfg)
         if self.lr != "auto":
             for group in optimizer.param_groups:  # the LR finder may have changed self.lr
                 group["lr"] = float(self.lr)

@@ -132,7 +132,7 @@ class NativeTrainer:
         )
         self.steps_per_epoch = -(-self.train_batches // self.accumulate)
 
-        self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
+        self.optimizer = build_optimizer(self.model, cfg.optim)
         self.schedules = build_schedulers(self.optimizer, cfg.optim, self.steps_per_epoch, self.total_steps())
         self.val_metrics = task.metrics("val/").to(device)
         # logging.train_metrics: the task's metrics on the training batches too
