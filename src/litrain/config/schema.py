@@ -183,6 +183,28 @@ class DataConfig(Section):
         None, description="Import path of your own LightningDataModule (explicit opt-in)."
     )
     init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
+    frames_per_clip: int = Field(8, gt=0, description="video: frames in one clip.")
+    frame_stride: int = Field(1, gt=0, description="video: take every n-th frame (random/center sampling).")
+    clip_sampling: Literal["uniform", "random", "center"] = Field(
+        "center",
+        description="video: which frames form a clip: uniform (spread over the whole video), "
+        "random (random start in training, seeded; center for val/test) or center.",
+    )
+    img_height: int | None = Field(
+        None, gt=0, description="video/annotated images: resize frames to this height."
+    )
+    img_width: int | None = Field(
+        None, gt=0, description="video/annotated images: resize frames to this width."
+    )
+    annotations: str | None = Field(
+        None,
+        description="video_files/image_annotations: the CSV or JSON annotation file "
+        "(default: annotations.csv or annotations.json in data.root).",
+        json_schema_extra=PATH,
+    )
+    on_bad_sample: Literal["error", "skip"] = Field(
+        "error", description="An unreadable or too-short sample: stop with an error, or skip it (counted)."
+    )
 
     @field_validator("in_memory", mode="before")
     @classmethod
@@ -204,6 +226,11 @@ class ModelConfig(Section):
         None, description="Import path of your own LightningModule or nn.Module (opt-in)."
     )
     init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
+    view_pool: Literal["none", "max", "mean", "attention"] = Field(
+        "none",
+        description="Multi-view inputs (N, V, ...): pool the per-view features with max, mean or "
+        "attention (masked views ignored); none: inputs have no view axis.",
+    )
 
 
 class TaskConfig(Section):

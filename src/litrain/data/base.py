@@ -24,10 +24,18 @@ class DataInfo:
     # so every loader, sampler and DDP shard handles it like any other target tensor.
     head_columns: dict[str, int] = field(default_factory=dict)
     head_classes: dict[str, int] = field(default_factory=dict)  # integer heads: classes seen
+    # Multi-view data: samples are (V, ...) with V = views; 0 = no view axis. input_shape is
+    # one sample as the loaders give it, view axis included; view_shape is one view's.
+    views: int = 0
+
+    @property
+    def view_shape(self) -> tuple[int, ...]:
+        return self.input_shape[1:] if self.views else self.input_shape
 
     @property
     def in_chans(self) -> int:
-        return self.input_shape[0] if len(self.input_shape) > 1 else 1
+        shape = self.view_shape
+        return shape[0] if len(shape) > 1 else 1
 
 
 Split = tuple[torch.Tensor, torch.Tensor] | Dataset
