@@ -34,7 +34,7 @@ def usable_samples(ann: Annotations, bad: dict[Path, str], on_bad: str, what: st
     ``on_bad`` error the first bad file is a DataError; with skip its samples are left out
     and counted on stderr."""
     if bad and on_bad == "error":
-        first = next(iter(bad.values()))
+        first = next(bad[f] for files in ann.files for f in files if f in bad)  # in sample order
         raise DataError(f"{first} (or set data.on_bad_sample=skip to leave such samples out)")
     keep = [i for i, files in enumerate(ann.files) if not any(f in bad for f in files if f is not None)]
     if bad:

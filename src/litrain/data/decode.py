@@ -89,5 +89,8 @@ def decode_clip(path: Path, indices: np.ndarray, height: int, width: int) -> tor
 
 
 def _first_line(exc: BaseException) -> str:
+    reason = getattr(exc, "strerror", None)  # FFmpeg's reason, without the path again
+    if isinstance(reason, str) and reason:
+        return reason
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

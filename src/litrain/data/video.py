@@ -211,7 +211,7 @@ def video_files(cfg: DataConfig) -> SourceData:
     keep = usable_samples(ann, bad, cfg.on_bad_sample, "video")
     first = next(meta[f] for i in keep for f in ann.files[i] if f is not None)
     size = (cfg.img_height or first[1], cfg.img_width or first[2])
-    frames = [[meta[f][0] if f is not None else 0 for f in files] for files in ann.files]
+    frames = [[meta[f][0] if f in meta else 0 for f in files] for files in ann.files]
 
     def make(samples: list[int], targets: torch.Tensor) -> Dataset:
         return VideoFiles(
