@@ -190,6 +190,44 @@ def test_frames_per_clip_longer_than_every_video(tmp_path):
         video_files(_cfg(tmp_path, frames_per_clip=11, on_bad_sample="skip"))
 
 
+def test_a_video_failing_at_decode_time_is_replaced_with_skip(tmp_path, monkeypatch):
+    import litrain.data.video as video
+
+    two_view_set(tmp_path, n=3, frames=10)
+    real = video.decode_clip
+
+    def decode(path, *args):
+        if path.name == "s1_side.mp4":
+            raise DataError(f"cannot decode video {path}: truncated")
+        return real(path, *args)
+
+    monkeypatch.setattr(video, "decode_clip", decode)
+    with pytest.raises(DataError, match=r"s1_side\.mp4: truncated"):
+        video_files(_cfg(tmp_path, frames_per_clip=4)).train[1]
+    ds = video_files(_cfg(tmp_path, frames_per_clip=4, on_bad_sample="skip")).train
+    with pytest.warns(UserWarning, match=r"s1_side\.mp4: truncated; sample 1 replaced by the next"):
+        x, y = ds[1]
+    assert torch.equal(x, ds[2][0]) and int(y) == int(ds.targets[2])
+
+
+def test_random_clips_are_the_same_with_0_and_2_workers(tmp_path):
+    two_view_set(tmp_path, n=4, frames=10)
+
+    def batches(workers: int) -> list[torch.Tensor]:
+        cfg = _cfg(tmp_path, frames_per_clip=3, frame_stride=2, clip_sampling="random", batch_size=2)
+        dm = DataModule(cfg.model_copy(update={"num_workers": workers, "val_split": 0.0}), seed=3)
+        dm.setup("fit")
+        loader = dm.train_dataloader()
+        out = []
+        for epoch in range(2):
+            loader.sampler.set_epoch(epoch)
+            out += [x for x, _ in loader]
+        return out
+
+    zero, two = batches(0), batches(2)
+    assert len(zero) == 4 and all(torch.equal(a, b) for a, b in zip(zero, two, strict=True))
+
+
 # -- annotated images -----------------------------------------------------------------
 
 

@@ -67,6 +67,11 @@ def test_mvit_needs_16_frames_of_224():
     assert model.head[-1].out_features == 4
 
 
+def test_a_too_small_clip_says_which_keys_to_change():
+    with pytest.raises(ConfigError, match=r"torchvision:s3d cannot take .*data.frames_per_clip.*r3d_18"):
+        build_model(ModelConfig(name="s3d", view_pool="max"), (2, 3, 2, 16, 16), 3, views=2)
+
+
 def test_video_model_refuses_images():
     with pytest.raises(ConfigError, match=r"takes clips \(C, T, H, W\).*video_arrays, video_files"):
         build_model(ModelConfig(name="torchvision:r3d_18"), (3, 32, 32), 4)

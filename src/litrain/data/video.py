@@ -10,6 +10,7 @@ from the first ``stats_samples`` training clips.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -157,16 +158,36 @@ class VideoFiles(Dataset):
         self.files, self.frames, self.samples, self.targets = files, frames, samples, targets
         self.fpc, self.stride, self.mode = cfg.frames_per_clip, cfg.frame_stride, cfg.clip_sampling
         self.size, self.multi_view = size, multi_view
+        self.skip = cfg.on_bad_sample == "skip"
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._sample(i, None), self.targets[i]
+        return self._read(i, None, 0)
 
     def epoch_sample(self, i: int, epoch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        u = clip_position(seed, epoch, self.samples[i]) if self.mode == "random" else None
-        return self._sample(i, u), self.targets[i]
+        return self._read(i, epoch, seed)
+
+    def _read(self, i: int, epoch: int | None, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample ``i``; a video that fails to decode here (it passed the probe at setup) is
+        an error, or with on_bad_sample=skip replaced by the next sample that decodes."""
+        for k in range(len(self) if self.skip else 1):
+            j = (i + k) % len(self)
+            u = (
+                clip_position(seed, epoch, self.samples[j])
+                if self.mode == "random" and epoch is not None
+                else None
+            )
+            try:
+                return self._sample(j, u), self.targets[j]
+            except DataError as exc:
+                if not self.skip:
+                    raise
+                warnings.warn(
+                    f"data.on_bad_sample=skip: {exc}; sample {j} replaced by the next", stacklevel=2
+                )
+        raise DataError("data.on_bad_sample=skip: no video of this split decodes")
 
     def _sample(self, i: int, u: float | None) -> torch.Tensor:
         h, w = self.size

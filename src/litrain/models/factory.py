@@ -255,6 +255,15 @@ def check_forward(
 def _input_hint(model: nn.Module, input_shape: tuple[int, ...]) -> str:
     """Advice for samples a model cannot take: for images, the smallest larger side it does
     take (tried, not guessed; never the size already in use)."""
+    from litrain.models.views import MultiView
+
+    if isinstance(model, MultiView):  # the backbone sees one view
+        model, input_shape = model.backbone, input_shape[1:]
+    if len(input_shape) == 4:
+        return (
+            "use larger clips (data.frames_per_clip, data.img_height, data.img_width) or a video "
+            "model that takes small ones (r3d_18, mc3_18, r2plus1d_18)"
+        )
     if len(input_shape) != 3:
         return "pick a model made for this input (mlp for vectors, cnn for (C, L) signals)"
     side = min(input_shape[1:])
