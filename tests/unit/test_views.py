@@ -102,6 +102,8 @@ def test_features_path_gives_the_penultimate_layer():
     assert backbone(torch.randn(3, 5)).shape == (3, 7)
     tv, tv_width = build_features(ModelConfig(), "torchvision:resnet18", (3, 32, 32))
     assert tv_width == 512 and tv.eval()(torch.zeros(1, 3, 32, 32)).shape == (1, 512)
+    tm, tm_width = build_features(ModelConfig(), "timm:test_resnet", (3, 32, 32))  # num_classes=0
+    assert tm_width == tm.num_features and tm.eval()(torch.zeros(1, 3, 32, 32)).shape == (1, tm_width)
 
 
 def test_view_pool_and_data_must_agree():
