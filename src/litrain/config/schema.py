@@ -204,6 +204,28 @@ class DataConfig(Section):
     )
     pde_grid: bool = Field(True, description="pde: add the grid coordinates as input channels.")
     pde_seed: int = Field(0, description="pde: seed of the generated fields (not run.seed).")
+    frames_per_clip: int = Field(8, gt=0, description="video: frames in one clip.")
+    frame_stride: int = Field(1, gt=0, description="video: take every n-th frame (random/center sampling).")
+    clip_sampling: Literal["uniform", "random", "center"] = Field(
+        "center",
+        description="video: which frames form a clip: uniform (spread over the whole video), "
+        "random (random start in training, seeded; center for val/test) or center.",
+    )
+    img_height: int | None = Field(
+        None, gt=0, description="video/annotated images: resize frames to this height."
+    )
+    img_width: int | None = Field(
+        None, gt=0, description="video/annotated images: resize frames to this width."
+    )
+    annotations: str | None = Field(
+        None,
+        description="video_files/image_annotations: the CSV or JSON annotation file "
+        "(default: annotations.csv or annotations.json in data.root).",
+        json_schema_extra=PATH,
+    )
+    on_bad_sample: Literal["error", "skip"] = Field(
+        "error", description="An unreadable or too-short sample: stop with an error, or skip it (counted)."
+    )
 
     @field_validator("in_memory", mode="before")
     @classmethod
@@ -237,6 +259,12 @@ class ModelConfig(Section):
         if any(m <= 0 for m in ([v] if isinstance(v, int) else v)) or v == []:
             raise ValueError("must be a positive number, or a list of them (one per spatial axis)")
         return v
+
+    view_pool: Literal["none", "max", "mean", "attention"] = Field(
+        "none",
+        description="Multi-view inputs (N, V, ...): pool the per-view features with max, mean or "
+        "attention (masked views ignored); none: inputs have no view axis.",
+    )
 
 
 class TaskConfig(Section):

@@ -19,6 +19,10 @@ for _name in (
     DATASETS.register(_name, f"litrain.data.sources:{_name}")
 # Procedural PDE fields (1-D Burgers/heat/advection, 2-D Darcy), generated and cached.
 DATASETS.register("pde", "litrain.data.pde:pde")
+# Video clips (memory-mapped arrays, decoded files) and annotated multi-view images.
+DATASETS.register("video_arrays", "litrain.data.video:video_arrays")
+DATASETS.register("video_files", "litrain.data.video:video_files")
+DATASETS.register("image_annotations", "litrain.data.annotated_images:image_annotations")
 
 # Train augmentation presets (data.augment): () -> a per-sample transform or None.
 for _name in ("none", "flip", "crop", "light"):

@@ -31,10 +31,18 @@ class DataInfo:
     # by the DataModule from the seeded split, so a rebuilt run gets the same numbers.
     target_mean: torch.Tensor | None = None
     target_std: torch.Tensor | None = None
+    # Multi-view data: samples are (V, ...) with V = views; 0 = no view axis. input_shape is
+    # one sample as the loaders give it, view axis included; view_shape is one view's.
+    views: int = 0
+
+    @property
+    def view_shape(self) -> tuple[int, ...]:
+        return self.input_shape[1:] if self.views else self.input_shape
 
     @property
     def in_chans(self) -> int:
-        return self.input_shape[0] if len(self.input_shape) > 1 else 1
+        shape = self.view_shape
+        return shape[0] if len(shape) > 1 else 1
 
 
 Split = tuple[torch.Tensor, torch.Tensor] | Dataset

@@ -90,8 +90,8 @@ class DataModule:
             split = getattr(src, name)
             if isinstance(split, tuple):
                 setattr(src, name, (resize_images(split[0], size), split[1]))
-        c = src.info.input_shape[0]
-        src.info.input_shape = (c, size, size)
+        # the leading axes stay: (C,) of an image, (V, C) of multi-view images
+        src.info.input_shape = (*src.info.input_shape[:-2], size, size)
         return src
 
     def _check_labels(self, src: SourceData) -> None:
@@ -116,10 +116,13 @@ class DataModule:
     def _normalizer(self, train: Split, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         if not self.cfg.normalize:
             return None
+        views = self.info.views if self.info is not None else 0
         if isinstance(train, tuple):
-            return channel_stats(train[0][idx])
-        sample = idx[: min(len(idx), 256)]  # file-backed: stats from a fixed subset
-        return channel_stats(torch.stack([train[int(i)][0] for i in sample]))
+            return channel_stats(train[0][idx], views)
+        # file-backed: stats from a fixed subset (a source of large samples, e.g. video
+        # clips, caps it lower with a stats_samples attribute)
+        sample = idx[: min(len(idx), getattr(train, "stats_samples", 256))]
+        return channel_stats(torch.stack([train[int(i)][0] for i in sample]), views)
 
     def _note_unused_workers(self) -> None:
         """Once per data module: data.num_workers does nothing for in-memory batches."""

@@ -33,6 +33,8 @@ class SplitDataset(Dataset):
         j = int(self.indices[i])
         if isinstance(self.base, tuple):
             x, y = self.base[0][j], self.base[1][j]
+        elif epoch is not None and hasattr(self.base, "epoch_sample"):
+            x, y = self.base.epoch_sample(j, epoch, self.seed)  # e.g. a video clip drawn per epoch
         else:
             x, y = self.base[j]
         if self.transform is not None:

@@ -13,9 +13,14 @@ from litrain.registry import AUGMENTS
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
 
-def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def channel_stats(x: torch.Tensor, views: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and std per channel for (N, C, ...) inputs, per feature for (N, D) tables.
-    Returned shaped to broadcast against one sample."""
+    Returned shaped to broadcast against one sample. Multi-view (N, V, C, ...) inputs
+    (``views`` > 0) pool the views; NaN (a missing view) is left out of both statistics."""
+    if views:
+        x = x.flatten(0, 1)
+    if bool(torch.isnan(x).any()):
+        return _nan_channel_stats(x)
     if x.ndim == 2:
         mean, std = x.mean(0), x.std(0)
     else:
@@ -24,6 +29,16 @@ def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean = mean.view(-1, *([1] * (x.ndim - 2)))
         std = std.view(-1, *([1] * (x.ndim - 2)))
     return mean, std.clamp_min(1e-6)  # constant features (digits' border pixels) stay finite
+
+
+def _nan_channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """channel_stats ignoring NaN entries (unbiased std, as torch.std)."""
+    dims = [0] if x.ndim == 2 else [0, *range(2, x.ndim)]
+    mean = x.nanmean(dims, keepdim=True)
+    count = (~torch.isnan(x)).sum(dims, keepdim=True)
+    var = (x - mean).square().nansum(dims, keepdim=True) / (count - 1).clamp_min(1)
+    mean, std = mean.squeeze(0), var.sqrt().squeeze(0)
+    return mean, std.nan_to_num(1.0).clamp_min(1e-6)
 
 
 def resize_images(x: torch.Tensor, size: int) -> torch.Tensor:

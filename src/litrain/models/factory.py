@@ -33,7 +33,8 @@ def _timm_names() -> list[str]:
 def _torchvision_names() -> list[str]:
     import torchvision.models as tvm
 
-    return tvm.list_models(module=tvm)  # classification models only
+    # image classification models, then the video classifiers of torchvision.models.video
+    return tvm.list_models(module=tvm) + tvm.list_models(module=tvm.video)
 
 
 def _is_timm(arch: str) -> bool:
@@ -86,6 +87,7 @@ def build_model(
     input_shape: tuple[int, ...],
     num_outputs: int,
     output_shapes: Sequence[tuple[int, ...]] | None = None,
+    views: int = 0,
 ) -> nn.Module:
     """An nn.Module mapping a batch of ``input_shape`` samples to ``num_outputs`` logits.
 
@@ -93,10 +95,61 @@ def build_model(
     that the model takes it, so a too-small image, a channel mismatch or an output width
     that does not fit the task is a clear ConfigError before training starts rather than a
     shape error deep in the first step (or in torchmetrics). ``output_shapes`` are the
-    per-sample outputs the task takes (default: ``(num_outputs,)``), e.g. a field's shape."""
+    per-sample outputs the task takes (default: ``(num_outputs,)``), e.g. a field's shape.
+
+    Multi-view data (``views`` > 0, samples ``(V, *view_shape)``) needs ``model.view_pool``:
+    the backbone then gives features of one view and ``models.views.MultiView`` shares it
+    across the views, pools them and adds the head."""
     if cfg.class_path:
         return _user_model(cfg, input_shape, num_outputs, output_shapes)
     name = resolve_name(cfg.name)
+    if views or cfg.view_pool != "none":
+        model = _multi_view(cfg, name, input_shape, num_outputs, views)
+    else:
+        model = _single_view(cfg, name, input_shape, num_outputs)
+    if input_shape:
+        check_forward(model, name, input_shape, num_outputs, output_shapes=output_shapes)
+    return model
+
+
+def _multi_view(
+    cfg: ModelConfig, name: str, input_shape: tuple[int, ...], num_outputs: int, views: int
+) -> nn.Module:
+    from litrain.models.views import MultiView
+
+    if not views:
+        raise ConfigError(
+            f"model.view_pool={cfg.view_pool} pools a view axis, but the data's samples "
+            f"{tuple(input_shape)} have none: set model.view_pool=none, or use multi-view data"
+        )
+    if cfg.view_pool == "none":
+        raise ConfigError(
+            f"the data has {views} views per sample (samples {tuple(input_shape)}): set "
+            "model.view_pool to max, mean or attention"
+        )
+    backbone, width = build_features(cfg, name, tuple(input_shape[1:]))
+    return MultiView(backbone, width, num_outputs, cfg.view_pool, cfg.dropout)
+
+
+def build_features(cfg: ModelConfig, name: str, input_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
+    """(backbone, feature width): the model ``name`` for ``input_shape`` samples with its
+    classifier removed, so it maps (B, *input_shape) to (B, width) penultimate features.
+    Weights (``model.weights``, pretrained) load first, into the model with its head."""
+    lib = name.partition(":")[0]
+    model = _single_view(cfg.model_copy(update={"dropout": 0.0}), name, input_shape, 1)
+    if lib == "timm":
+        model.reset_classifier(0)  # timm's own way: the pooled features, no classifier
+        return model, int(model.num_features)
+    head = head_name(model)
+    if head is None:
+        raise ConfigError(f"model {name} has no classifier layer litrain can remove for view pooling")
+    last = model.get_submodule(head)
+    width = last.in_features if isinstance(last, nn.Linear) else last.in_channels
+    _set_module(model, head, nn.Identity())
+    return model, int(width)
+
+
+def _single_view(cfg: ModelConfig, name: str, input_shape: tuple[int, ...], num_outputs: int) -> nn.Module:
     lib, _, arch = name.partition(":")
     if cfg.pretrained and not arch and not cfg.weights:
         raise ConfigError(f"model {name} has no published weights: set model.weights to a local file")
@@ -112,11 +165,9 @@ def build_model(
     elif lib == "timm":
         model = _timm(arch, input_shape, in_chans, num_outputs, cfg)
     else:
-        model = _torchvision(arch, in_chans, num_outputs, cfg)
+        model = _torchvision(arch, in_chans, num_outputs, cfg, input_shape)
     if cfg.weights:
         load_weights(model, cfg.weights)
-    if input_shape:
-        check_forward(model, name, input_shape, num_outputs, output_shapes=output_shapes)
     return model
 
 
@@ -223,6 +274,15 @@ def check_forward(
 def _input_hint(model: nn.Module, input_shape: tuple[int, ...]) -> str:
     """Advice for samples a model cannot take: for images, the smallest larger side it does
     take (tried, not guessed; never the size already in use)."""
+    from litrain.models.views import MultiView
+
+    if isinstance(model, MultiView):  # the backbone sees one view
+        model, input_shape = model.backbone, input_shape[1:]
+    if len(input_shape) == 4:
+        return (
+            "use larger clips (data.frames_per_clip, data.img_height, data.img_width) or a video "
+            "model that takes small ones (r3d_18, mc3_18, r2plus1d_18)"
+        )
     if len(input_shape) != 3:
         return "pick a model made for this input (mlp for vectors, cnn for (C, L) signals)"
     side = min(input_shape[1:])
@@ -400,9 +460,15 @@ def _is_network_error(exc: BaseException) -> bool:
 _TV_AUX = {"googlenet", "inception_v3"}
 
 
-def _torchvision(arch: str, in_chans: int, num_outputs: int, cfg: ModelConfig) -> nn.Module:
+def _torchvision(
+    arch: str, in_chans: int, num_outputs: int, cfg: ModelConfig, input_shape: tuple[int, ...] = ()
+) -> nn.Module:
     import torchvision.models as tvm
 
+    from litrain.models.video import adapt_video_model, check_video_input, is_video
+
+    if is_video(arch):
+        check_video_input(arch, input_shape)
     weights = None
     source = None
     if cfg.pretrained and not cfg.weights:
@@ -418,6 +484,8 @@ def _torchvision(arch: str, in_chans: int, num_outputs: int, cfg: ModelConfig) -
     kwargs = {"aux_logits": False} if arch in _TV_AUX else {}
     with _network_errors(source):
         model = tvm.get_model(arch, weights=weights, **kwargs)
+    if is_video(arch):
+        adapt_video_model(model, arch)
     _replace_head(model, arch, num_outputs, cfg.dropout)
     _adapt_stem(model, in_chans)
     return model
@@ -432,7 +500,7 @@ def head_name(model: nn.Module) -> str | None:
     classifier = getattr(model, "classifier", None)
     if isinstance(classifier, nn.Module):
         for n, m in reversed(list(classifier.named_modules())):
-            if isinstance(m, nn.Conv2d):
+            if isinstance(m, nn.Conv2d | nn.Conv3d):  # squeezenet; s3d's 1x1x1 conv
                 return f"classifier.{n}"
     return None
 
@@ -444,8 +512,8 @@ def _replace_head(model: nn.Module, arch: str, num_outputs: int, dropout: float)
         raise ConfigError(f"torchvision:{arch} has no classifier layer litrain can replace")
     last = model.get_submodule(name)
     head: nn.Module
-    if isinstance(last, nn.Conv2d):
-        head = nn.Conv2d(last.in_channels, num_outputs, last.kernel_size)
+    if isinstance(last, nn.Conv2d | nn.Conv3d):
+        head = type(last)(last.in_channels, num_outputs, last.kernel_size)
     else:
         assert isinstance(last, nn.Linear)
         head = nn.Linear(last.in_features, num_outputs)
@@ -458,10 +526,10 @@ def _adapt_stem(model: nn.Module, in_chans: int) -> None:
     """Give the first conv ``in_chans`` inputs. Pretrained RGB filters are averaged and
     rescaled by 3/in_chans (as timm does), so a gray image copied to 3 channels and the
     1-channel model see the same activations."""
-    name, conv = next((n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d))
+    name, conv = next((n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Conv3d))
     if conv.in_channels == in_chans:
         return
-    new = nn.Conv2d(
+    new = type(conv)(
         in_chans,
         conv.out_channels,
         conv.kernel_size,
@@ -479,9 +547,10 @@ def _adapt_stem(model: nn.Module, in_chans: int) -> None:
 
 
 def _adapt_conv_weight(w: torch.Tensor, in_chans: int) -> torch.Tensor:
-    """(out, c, kh, kw) filters -> (out, in_chans, kh, kw) with the same response to a
-    constant-across-channels input."""
-    return (w.mean(1, keepdim=True) * w.shape[1] / in_chans).expand(-1, in_chans, -1, -1).clone()
+    """(out, c, kh, kw) filters (or video's (out, c, kt, kh, kw)) -> in_chans input
+    channels, with the same response to a constant-across-channels input."""
+    rest = [-1] * (w.ndim - 2)
+    return (w.mean(1, keepdim=True) * w.shape[1] / in_chans).expand(-1, in_chans, *rest).clone()
 
 
 def _set_module(model: nn.Module, dotted: str, module: nn.Module) -> None:
@@ -541,7 +610,7 @@ def load_weights(model: nn.Module, path: str) -> None:
                 head_alias[f"{other}.{suffix}"] = f"{head}.{suffix}"
     state = {head_alias.get(k, k) if k not in own else k: v for k, v in state.items()}
     head_keys = {f"{head}.weight", f"{head}.bias"} if head else set()
-    stem = next((n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)), None)
+    stem = next((n for n, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Conv3d)), None)
     mismatched, fresh, dropped = [], [], set()
     for k, v in list(state.items()):
         if k not in own or own[k].shape == v.shape:
@@ -550,7 +619,7 @@ def load_weights(model: nn.Module, path: str) -> None:
             fresh.append(f"{k} {tuple(v.shape)} -> {tuple(own[k].shape)}")
             dropped.add(k)
             del state[k]  # another class count: keep the fresh head
-        elif stem and k == f"{stem}.weight" and v.ndim == 4 and v.shape[2:] == own[k].shape[2:]:
+        elif stem and k == f"{stem}.weight" and v.ndim in (4, 5) and v.shape[2:] == own[k].shape[2:]:
             state[k] = _adapt_conv_weight(v, own[k].shape[1])
         else:
             mismatched.append(f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}")

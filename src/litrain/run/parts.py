@@ -95,5 +95,5 @@ def build_parts(cfg: Config) -> Parts:
             "be sized: also set model.class_path to your own LightningModule"
         )
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
-    model = build_model(model_cfg, info.input_shape, task.num_outputs, output_shapes(task))
+    model = build_model(model_cfg, info.input_shape, task.num_outputs, output_shapes(task), views=info.views)
     return Parts(cfg.model_copy(update={"model": model_cfg}), dm, model, task, info)
