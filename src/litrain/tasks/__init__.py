@@ -8,6 +8,7 @@ from litrain.registry import LOSSES, TASKS
 # Tasks: (TaskConfig, DataInfo) -> a Task (litrain.tasks.base), sized from the data.
 for _name in ("classification", "binary", "multilabel"):
     TASKS.register(_name, "litrain.tasks.classification:classification_task")
+TASKS.register("multitask", "litrain.tasks.multitask:multitask_task")
 
 # Losses: (TaskConfig) -> loss(outputs, targets).
 LOSSES.register("ce", "litrain.tasks.losses:cross_entropy")

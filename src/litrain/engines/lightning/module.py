@@ -15,6 +15,7 @@ from torch import nn
 
 from litrain.checkpoint.convert import is_native, read_any, to_lightning
 from litrain.config import OptimConfig
+from litrain.engines.lightning.epoch_values import epoch_value_metrics, start_epoch
 from litrain.errors import ConfigError
 from litrain.optim.optimizers import build_optimizer
 from litrain.optim.schedulers import build_schedulers
@@ -125,6 +126,7 @@ class TaskModule(L.LightningModule):
         self.val_loss_mean = tm.MeanMetric()
         self.test_loss_mean = tm.MeanMetric()
         self.train_loss_mean = RunningMean()
+        self.task_values = epoch_value_metrics(task)  # the task's per-epoch values, if any
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> TaskModule:  # type: ignore[override]
@@ -175,6 +177,7 @@ class TaskModule(L.LightningModule):
         for name, metric in (self.train_metrics or {}).items():  # the same way: train/acc ...
             self.log(f"{name}_epoch", metric, on_step=False, on_epoch=True)
             self.log(name, metric, on_step=False, on_epoch=True, logger=False)
+        start_epoch(self, self.task, self.task_values)
 
     def _update_train_metrics(self, outputs: torch.Tensor, y: Any) -> None:
         """Accumulate this batch into the epoch's training metrics; on the steps the logger
