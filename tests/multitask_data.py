@@ -7,7 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-HEADS = {"severity": {"type": "classification"}, "action": {"type": "binary"}, "score": {"type": "regression"}}
+HEADS = {
+    "severity": {"type": "classification"},
+    "action": {"type": "binary"},
+    "score": {"type": "regression"},
+}
 
 
 def arrays(n: int = 240, seed: int = 0) -> dict[str, np.ndarray]:

@@ -79,7 +79,9 @@ def test_metrics_equal_sklearn():
     sev_p = out[:, :3].softmax(-1).numpy()
     sev_t, sev_hat = y[:, 0].long().numpy(), sev_p.argmax(1)
     assert got["val/severity/acc"] == pytest.approx(skm.accuracy_score(sev_t, sev_hat), abs=1e-6)
-    assert got["val/severity/balanced_acc"] == pytest.approx(skm.balanced_accuracy_score(sev_t, sev_hat), abs=1e-6)
+    assert got["val/severity/balanced_acc"] == pytest.approx(
+        skm.balanced_accuracy_score(sev_t, sev_hat), abs=1e-6
+    )
     assert got["val/severity/f1"] == pytest.approx(skm.f1_score(sev_t, sev_hat, average="macro"), abs=1e-6)
     assert got["val/severity/auroc"] == pytest.approx(
         skm.roc_auc_score(sev_t, sev_p, multi_class="ovr", average="macro"), abs=1e-5
@@ -88,7 +90,9 @@ def test_metrics_equal_sklearn():
     p1 = out[:, 3].sigmoid().numpy()
     act_t, act_hat = y[:, 1].long().numpy(), (p1 > 0.5).astype(int)
     assert got["val/action/acc"] == pytest.approx(skm.accuracy_score(act_t, act_hat), abs=1e-6)
-    assert got["val/action/balanced_acc"] == pytest.approx(skm.balanced_accuracy_score(act_t, act_hat), abs=1e-6)
+    assert got["val/action/balanced_acc"] == pytest.approx(
+        skm.balanced_accuracy_score(act_t, act_hat), abs=1e-6
+    )
     assert got["val/action/f1"] == pytest.approx(skm.f1_score(act_t, act_hat), abs=1e-6)
     assert got["val/action/auroc"] == pytest.approx(skm.roc_auc_score(act_t, p1), abs=1e-5)
 
@@ -142,7 +146,9 @@ def test_predictions_csv_has_columns_per_head(tmp_path: Path):
 
 def test_heads_and_columns_mismatch_names_both_lists():
     heads = {"severity": {"type": "classification"}, "colour": {"type": "binary"}}
-    info = DataInfo((4,), 0, float_targets=True, head_columns={"severity": 1, "score": 1}, head_classes=CLASSES)
+    info = DataInfo(
+        (4,), 0, float_targets=True, head_columns={"severity": 1, "score": 1}, head_classes=CLASSES
+    )
     with pytest.raises(ConfigError) as err:
         multitask_task(TaskConfig(type="multitask", heads=heads), info)
     msg = str(err.value)

@@ -66,9 +66,13 @@ def test_dwa_weights_from_known_epoch_losses():
     got3 = _epoch(w, 3, [])
     r = np.array([0.5 / 1, 1.0 / 1.5])
     np.testing.assert_allclose(got3.numpy(), 2 * np.exp(r / 2) / np.exp(r / 2).sum(), rtol=0, atol=1e-7)
-    torch.testing.assert_close(dwa_weights(torch.tensor([1.0, 1.0]), torch.tensor([2.0, 2.0]), 2.0), torch.ones(2))
+    torch.testing.assert_close(
+        dwa_weights(torch.tensor([1.0, 1.0]), torch.tensor([2.0, 2.0]), 2.0), torch.ones(2)
+    )
     # the loss uses these weights
-    assert float(w.combine(torch.tensor([1.0, 2.0]), torch.ones(2), None)) == float((got3 * torch.tensor([1.0, 2.0])).sum())
+    assert float(w.combine(torch.tensor([1.0, 2.0]), torch.ones(2), None)) == float(
+        (got3 * torch.tensor([1.0, 2.0])).sum()
+    )
 
 
 def test_dwa_state_survives_a_checkpoint_mid_epoch_and_at_an_epoch_end():

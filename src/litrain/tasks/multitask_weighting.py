@@ -111,11 +111,12 @@ class MultiTaskModel(nn.Module):
 
     def __init__(self, model: nn.Module, weighting: Weighting) -> None:
         super().__init__()
-        self.model = model
+        # not "model": a checkpoint's keys then never start with TaskModule's "model." twice
+        self.net = model
         self.weighting = weighting
 
     def forward(self, x: Tensor) -> Tensor:
-        out = self.model(x)
+        out = self.net(x)
         if not self.weighting.extra_outputs:
             return out
         s = self.weighting.log_vars.float().unsqueeze(0).expand(len(out), -1)
