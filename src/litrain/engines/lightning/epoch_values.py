@@ -37,7 +37,8 @@ def epoch_value_metrics(task: Any) -> nn.ModuleDict | None:
 
 
 def start_epoch(module: Any, task: Any, metrics: nn.ModuleDict | None) -> None:
-    """The task's epoch-start hook, then its epoch values registered for this epoch."""
+    """The task's epoch-start hook (idempotent within an epoch), then its epoch values
+    registered for this epoch. Called before the epoch's first batch, resumed ones too."""
     hook = getattr(task, "on_train_epoch_start", None)
     if hook is not None:
         hook(module.current_epoch)

@@ -127,6 +127,7 @@ class TaskModule(L.LightningModule):
         self.test_loss_mean = tm.MeanMetric()
         self.train_loss_mean = RunningMean()
         self.task_values = epoch_value_metrics(task)  # the task's per-epoch values, if any
+        self._task_epoch = -1  # the epoch the task's epoch hook last ran for
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> TaskModule:  # type: ignore[override]
@@ -177,7 +178,13 @@ class TaskModule(L.LightningModule):
         for name, metric in (self.train_metrics or {}).items():  # the same way: train/acc ...
             self.log(f"{name}_epoch", metric, on_step=False, on_epoch=True)
             self.log(name, metric, on_step=False, on_epoch=True, logger=False)
-        start_epoch(self, self.task, self.task_values)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # The task's epoch hook: here, not in on_train_epoch_start, which Lightning skips
+        # when it resumes inside an epoch.
+        if self._task_epoch != self.current_epoch:
+            self._task_epoch = self.current_epoch
+            start_epoch(self, self.task, self.task_values)
 
     def _update_train_metrics(self, outputs: torch.Tensor, y: Any) -> None:
         """Accumulate this batch into the epoch's training metrics; on the steps the logger
