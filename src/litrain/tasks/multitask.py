@@ -33,6 +33,12 @@ DEFAULT_LOSS = {"classification": "ce", "binary": "bce", "multilabel": "bce", "r
 def multitask_task(cfg: TaskConfig, info: DataInfo) -> MultiTaskTask:
     """The task for ``task.type`` multitask, its heads matched to the data's target columns."""
     data = list(info.head_columns)
+    if not data:
+        raise ConfigError(
+            f"task.type=multitask needs one target per head, task.heads {sorted(cfg.heads)}, but the "
+            "data has a single y: save y_<head> arrays (np.savez(path, x=x, y_<head>=...)) or "
+            "targets/<head>.npy beside x.npy"
+        )
     if sorted(cfg.heads) != sorted(data):
         missing = sorted(set(cfg.heads) - set(data))
         extra = sorted(set(data) - set(cfg.heads))
