@@ -1,5 +1,5 @@
-"""A multitask run under 2-process DDP (gloo): the per-head metrics equal the 1-process
-ones, and the loss weighting's state (learned log-variances, dwa weights and epoch sums) is
+"""A multitask run under 2-process DDP (gloo): its per-head metrics equal 1 process's on the
+same weights, and the loss weighting's state (learned log-variances, dwa weights and epoch sums) is
 the same on both ranks."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from multitask_data import HEADS, write_npz
 
 pytestmark = pytest.mark.distributed
 HERE = str(Path(__file__).parent)  # dump_weighting_callback is imported from here
-KEYS = ("val/loss", "val/mean_acc", "val/severity/acc", "val/severity/balanced_acc", "val/action/auroc")
 
 
 def _fit(tmp: Path, name: str, devices: int, batch: int, weighting: str) -> Path:
@@ -51,48 +50,28 @@ def _fit(tmp: Path, name: str, devices: int, batch: int, weighting: str) -> Path
 
 
 @pytest.mark.slow
-def test_multitask_ddp_matches_one_process_and_ranks_agree(tmp_path: Path):
-    one = _fit(tmp_path, "one", 1, 64, "uncertainty")
-    two = _fit(tmp_path, "two", 2, 32, "uncertainty")  # the same global batch of 64
-    s1, s2 = summary(one / "run"), summary(two / "run")
-    assert s1["steps"] == s2["steps"] == 9
-    for key in KEYS:  # the same training up to float summation order
-        assert s2["metrics"][key] == pytest.approx(s1["metrics"][key], abs=2e-3), key
-
+def test_multitask_ddp_metrics_equal_one_process_and_ranks_agree(tmp_path: Path):
+    two = _fit(tmp_path, "two", 2, 32, "uncertainty")
     r0, r1 = (torch.load(two / "dump" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0.keys() == r1.keys() == {"model.weighting.log_vars"}
     assert torch.equal(r0["model.weighting.log_vars"], r1["model.weighting.log_vars"])
-    assert not torch.equal(r0["model.weighting.log_vars"], torch.zeros(3))
-    torch.testing.assert_close(
-        r0["model.weighting.log_vars"],
-        torch.load(one / "dump" / "rank0.pt", weights_only=True)["model.weighting.log_vars"],
-        rtol=0,
-        atol=2e-4,
-    )
+    assert not torch.equal(r0["model.weighting.log_vars"], torch.zeros(3))  # trained
 
-    # one checkpoint evaluated by 1 and by 2 processes: every per-head metric is the same number
-    results = {}
-    for devices in ("1", "2"):
-        argv = [
-            "validate",
-            "--run-dir",
-            str(two / "run"),
-            "--ckpt",
-            "last",
-            "--accelerator",
-            "cpu",
-            "--devices",
-            devices,
-            "--quiet",
-            "--set",
-            "trainer.callbacks=[]",  # the run's dump callback is for training only
-        ]
-        run([*LITRAIN, *argv], tmp_path)
-        results[devices] = json.loads((two / "run" / "validate_metrics.json").read_text())["metrics"]
-    assert {"val/severity/f1", "val/loss/score", "val/score/mae", "val/mean_acc"} <= set(results["1"])
-    assert set(results["1"]) == set(results["2"])
-    for key, value in results["1"].items():
-        assert results["2"][key] == pytest.approx(value, rel=1e-6, abs=1e-7), key
+    # the 2-process run's last validation (its final weights) against 1 process on them
+    ddp = summary(two / "run")["metrics"]
+    argv = ["validate", "--run-dir", str(two / "run"), "--ckpt", "last", "--accelerator", "cpu"]
+    # the run's dump callback is for training only
+    run([*LITRAIN, *argv, "--devices", "1", "--quiet", "--set", "trainer.callbacks=[]"], tmp_path)
+    one = json.loads((two / "run" / "validate_metrics.json").read_text())["metrics"]
+    assert {
+        "val/severity/f1",
+        "val/action/balanced_acc",
+        "val/loss/score",
+        "val/score/mae",
+        "val/mean_acc",
+    } <= set(one)
+    for key, value in one.items():
+        assert ddp[key] == pytest.approx(value, rel=1e-6, abs=1e-7), key
 
 
 @pytest.mark.slow

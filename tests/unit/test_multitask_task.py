@@ -4,6 +4,7 @@ against scikit-learn / torch references, and predictions.csv."""
 from __future__ import annotations
 
 import csv
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +169,17 @@ def test_heads_and_columns_mismatch_names_both_lists():
 def test_bad_head_settings_name_the_key(head: dict, words: str):
     with pytest.raises(ConfigError, match=words.replace(".", r"\.").replace("[", r"\[")):
         make_task({**HEADS, "severity": head})
+
+
+def test_task_and_wrapped_model_pickle_together():
+    """ddp_spawn pickles the module, task included: the task's weighting must stay the one
+    inside the model, and the class-weighted loss must pickle."""
+    task = make_task(weighting="dwa")
+    model = task.wrap_model(torch.nn.Linear(4, task.num_outputs))
+    model2, task2 = pickle.loads(pickle.dumps((model, task)))
+    assert task2.weighting is model2.weighting
+    out, y = batch()
+    model2.train()
+    task2.loss(out, y)
+    assert float(model2.weighting.dwa_count) == len(y)  # the training loss counted into the model's sums
+    torch.testing.assert_close(task2.loss(out, y), task.loss(out, y), rtol=0, atol=0)
