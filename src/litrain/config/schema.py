@@ -267,6 +267,24 @@ class ModelConfig(Section):
     )
 
 
+class HeadConfig(Section):
+    """One head of a multi-task model (``task.heads.<name>``)."""
+
+    type: Literal["classification", "binary", "multilabel", "regression"] = Field(
+        "classification", description="classification (multiclass), binary, multilabel or regression."
+    )
+    num_classes: int | None = Field(None, gt=0, description="Classes or labels (default: from data).")
+    loss: LossName | None = Field(
+        None,
+        description="A loss name; default ce (classification), bce (binary/multilabel), mse (regression).",
+    )
+    weight: float = Field(1.0, ge=0, description="Fixed weight of this head's loss.")
+    class_weights: list[float] | None = Field(None, description="classification: ce weight per class.")
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing factor.")
+    pos_weight: float | None = Field(None, gt=0, description="binary: weight of positive samples.")
+    huber_delta: float = Field(1.0, gt=0, description="huber/smooth_l1 loss: where it turns linear.")
+
+
 class TaskConfig(Section):
     type: TaskName = Field("classification", description="classification (multiclass), binary or multilabel.")
     num_classes: int | None = Field(None, gt=0, description="Classes (default: from data).")
@@ -282,6 +300,25 @@ class TaskConfig(Section):
         description="regression: learn targets standardised with the training split's mean/std "
         "(per column/channel); metrics and predictions stay in the original units.",
     )
+    heads: dict[str, HeadConfig] = Field(
+        {}, description="multitask: one head per target, {name: {type, num_classes, loss, weight, ...}}."
+    )
+    weighting: Literal["fixed", "uncertainty", "dwa"] = Field(
+        "fixed", description="multitask: fixed head weights, learned uncertainty weights, or dwa."
+    )
+    dwa_temperature: float = Field(
+        2.0, gt=0, description="multitask dwa: softmax temperature of the weights."
+    )
+
+    @model_validator(mode="after")
+    def _heads_need_multitask(self) -> TaskConfig:
+        if self.type == "multitask" and not self.heads:
+            raise rule_error("task.type=multitask needs task.heads: {<name>: {type: ...}} for each target")
+        if self.heads and self.type != "multitask":
+            raise rule_error(
+                f"task.heads is set but task.type={self.type}: set task.type multitask or drop task.heads"
+            )
+        return self
 
     @model_validator(mode="after")
     def _pos_weight_needs_bce(self) -> TaskConfig:

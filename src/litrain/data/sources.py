@@ -256,10 +256,15 @@ def arrays(cfg: DataConfig) -> SourceData:
         files = {"train": root}
     elif (root / "train.npz").is_file():
         files = {s: root / f"{s}.npz" for s in ("train", "val", "test") if (root / f"{s}.npz").is_file()}
-    elif (root / "x.npy").is_file() and (root / "y.npy").is_file():
+    elif (root / "x.npy").is_file() and ((root / "y.npy").is_file() or (root / "targets").is_dir()):
         files = {"train": root}
     else:
         raise DataError(f"no arrays found in {root}: put train.npz (with x and y) or x.npy + y.npy there")
+    from litrain.data.multitarget import multitarget_source
+
+    packed = multitarget_source(files)  # y_<head> arrays: one target per head (multi-task)
+    if packed is not None:
+        return packed
     splits = {name: _load_arrays(path) for name, path in files.items()}
     x, y = splits["train"]
     float_targets = y.is_floating_point()

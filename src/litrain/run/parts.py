@@ -13,7 +13,7 @@ from litrain.config import Config
 from litrain.data.base import DataInfo
 from litrain.data.datamodule import DataModule, build_datamodule
 from litrain.errors import ConfigError
-from litrain.models.factory import build_model, resolve_name
+from litrain.models.factory import build_model, is_lightning_module, resolve_name
 from litrain.registry import TASKS
 from litrain.tasks.base import NO_TASK_MONITOR, Task
 
@@ -88,7 +88,8 @@ def build_parts(cfg: Config) -> Parts:
     if cfg.model.class_path:
         # with litrain's data the user's module gets the forward check built-ins get
         shape, outputs = (info.input_shape, task.num_outputs) if info and task else ((), 0)
-        return Parts(cfg, dm, build_model(cfg.model, shape, outputs, output_shapes(task)), task, info)
+        model = wrap_model(task, build_model(cfg.model, shape, outputs, output_shapes(task)))
+        return Parts(cfg, dm, model, task, info)
     if info is None or task is None:
         raise ConfigError(
             f"data.class_path={cfg.data.class_path} gives no input shape, so model.name cannot "
@@ -96,4 +97,15 @@ def build_parts(cfg: Config) -> Parts:
         )
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
     model = build_model(model_cfg, info.input_shape, task.num_outputs, output_shapes(task), views=info.views)
+    model = wrap_model(task, model)
     return Parts(cfg.model_copy(update={"model": model_cfg}), dm, model, task, info)
+
+
+def wrap_model(task: Task | None, model: nn.Module) -> nn.Module:
+    """The model as the task trains it: a task's optional ``wrap_model`` adds its own state
+    (a multi-task loss's learned weights) as a submodule, so every engine, DDP, the optimizer
+    and checkpoints handle it like any weight. A LightningModule trains itself: left as is."""
+    wrap = getattr(task, "wrap_model", None)
+    if wrap is None or is_lightning_module(model):
+        return model
+    return wrap(model)

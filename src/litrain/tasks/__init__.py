@@ -9,6 +9,7 @@ from litrain.registry import LOSSES, TASKS
 for _name in ("classification", "binary", "multilabel"):
     TASKS.register(_name, "litrain.tasks.classification:classification_task")
 TASKS.register("regression", "litrain.tasks.regression:regression_task")
+TASKS.register("multitask", "litrain.tasks.multitask:multitask_task")
 
 # Losses: (TaskConfig) -> loss(outputs, targets).
 LOSSES.register("ce", "litrain.tasks.losses:cross_entropy")

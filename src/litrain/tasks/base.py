@@ -68,6 +68,17 @@ class Task(Protocol):
         ...
 
 
+# Optional members a task may have (the engines and run.parts look them up with getattr):
+#   wrap_model(model: nn.Module) -> nn.Module
+#       applied by run.parts.build_parts after the model is built; returns a module holding
+#       the task's own trainable or saved state (e.g. learned loss weights) as parameters and
+#       buffers, so DDP, optimizers, checkpoints and both engines treat it like any weight.
+#   on_train_epoch_start(epoch: int) -> None
+#       called by both engines before each training epoch's first batch (resumed ones too).
+#   epoch_values() -> dict[str, float]
+#       values both engines log once per training epoch, at its end (train/weight/<head>).
+
+
 # checkpoint.monitor=auto for a user's own LightningModule on its own data, where no litrain
 # task exists to ask: the metric litrain's default has always ranked such runs by.
 NO_TASK_MONITOR = ("val/acc", "max")

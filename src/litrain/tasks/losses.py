@@ -18,13 +18,21 @@ from litrain.config import TaskConfig
 Loss = Callable[[Tensor, Tensor], Tensor]
 
 
-def _cross_entropy(logits: Tensor, y: Tensor, smoothing: float) -> Tensor:
-    return F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
+def _cross_entropy(
+    logits: Tensor, y: Tensor, smoothing: float, class_weights: tuple[float, ...] | None = None
+) -> Tensor:
+    weight = torch.tensor(class_weights, device=logits.device) if class_weights else None
+    return F.cross_entropy(logits.float(), y, weight=weight, label_smoothing=smoothing)
 
 
 def cross_entropy(cfg: TaskConfig) -> Loss:
-    """Softmax cross-entropy on (N, C) logits and (N,) class indices."""
-    return partial(_cross_entropy, smoothing=cfg.label_smoothing)
+    """Softmax cross-entropy on (N, C) logits and (N,) class indices; a config with
+    ``class_weights`` (a multi-task head's) weights each class's samples, with PyTorch's
+    weighted mean (divided by the sum of the samples' weights)."""
+    weights = getattr(cfg, "class_weights", None)
+    return partial(
+        _cross_entropy, smoothing=cfg.label_smoothing, class_weights=tuple(weights) if weights else None
+    )
 
 
 def _binary_cross_entropy(logits: Tensor, y: Tensor, smoothing: float, pos_weight: float | None) -> Tensor:

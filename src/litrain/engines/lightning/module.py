@@ -15,6 +15,7 @@ from torch import nn
 
 from litrain.checkpoint.convert import is_native, read_any, to_lightning
 from litrain.config import OptimConfig
+from litrain.engines.lightning.epoch_values import epoch_value_metrics, start_epoch
 from litrain.errors import ConfigError
 from litrain.optim.optimizers import build_optimizer
 from litrain.optim.schedulers import build_schedulers
@@ -125,6 +126,8 @@ class TaskModule(L.LightningModule):
         self.val_loss_mean = tm.MeanMetric()
         self.test_loss_mean = tm.MeanMetric()
         self.train_loss_mean = RunningMean()
+        self.task_values = epoch_value_metrics(task)  # the task's per-epoch values, if any
+        self._task_epoch = -1  # the epoch the task's epoch hook last ran for
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> TaskModule:  # type: ignore[override]
@@ -175,6 +178,13 @@ class TaskModule(L.LightningModule):
         for name, metric in (self.train_metrics or {}).items():  # the same way: train/acc ...
             self.log(f"{name}_epoch", metric, on_step=False, on_epoch=True)
             self.log(name, metric, on_step=False, on_epoch=True, logger=False)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # The task's epoch hook: here, not in on_train_epoch_start, which Lightning skips
+        # when it resumes inside an epoch.
+        if self._task_epoch != self.current_epoch:
+            self._task_epoch = self.current_epoch
+            start_epoch(self, self.task, self.task_values)
 
     def _update_train_metrics(self, outputs: torch.Tensor, y: Any) -> None:
         """Accumulate this batch into the epoch's training metrics; on the steps the logger

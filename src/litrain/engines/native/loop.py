@@ -219,6 +219,9 @@ class NativeTrainer:
     def train_epoch(self, epoch: int) -> None:
         self._set_epoch(self.train_loader, epoch)
         self.model.train()
+        hook = getattr(self.task, "on_train_epoch_start", None)  # optional Task member
+        if hook is not None:
+            hook(epoch)
         ep = EpochState(loss_sum=torch.zeros((), device=self.device))
         start, batches = 0, self.train_loader
         if self._resume_at is not None:  # inside the epoch a mid-epoch checkpoint left
@@ -420,10 +423,13 @@ class NativeTrainer:
         if self.train_metrics is not None:
             train = {k: float(v) for k, v in self.train_metrics.compute().items()}
             self.train_metrics.reset()
+        values = getattr(self.task, "epoch_values", None)  # optional Task member
+        task_values = values() if values is not None else {}
         if self.csv is not None:
             epoch_row = {"train/loss_epoch": train_loss, **{f"{k}_epoch": v for k, v in train.items()}}
+            epoch_row.update(task_values)
             self.csv.log(epoch_row, epoch, st.global_step - 1)
-        metrics = {"train/loss": train_loss, "train/lr": ep.lr, **train, **val}
+        metrics = {"train/loss": train_loss, "train/lr": ep.lr, **train, **task_values, **val}
         for spec in self.schedules:
             if spec.interval == "epoch":
                 spec.scheduler.step(self._monitored(spec.monitor, metrics))  # type: ignore[arg-type]
