@@ -245,10 +245,13 @@ class SchedulerConfig(Section):
     warmup_epochs: float = Field(0, ge=0, description="Linear warmup length in epochs.")
     step_size: int = Field(10, gt=0, description="step: epochs between decays.")
     milestones: list[int] = Field([30, 60], description="multistep: epochs to decay at.")
-    gamma: float = Field(0.1, gt=0, description="step/multistep/plateau: decay factor.")
+    gamma: float = Field(0.1, gt=0, description="step/multistep/plateau: decay; exponential: per epoch.")
     patience: int = Field(3, ge=0, description="plateau: epochs without improvement.")
     monitor: str = Field("val/loss", description="plateau: metric to watch.")
-    min_lr: float = Field(0.0, ge=0, description="cosine: final learning rate.")
+    min_lr: float = Field(0.0, ge=0, description="cosine, cosine_restarts, linear, polynomial: final lr.")
+    T_0: int = Field(10, gt=0, description="cosine_restarts: epochs of the first cosine cycle.")
+    T_mult: int = Field(1, ge=1, description="cosine_restarts: factor by which each cycle grows.")
+    power: float = Field(1.0, gt=0, description="polynomial: exponent of the decay to min_lr.")
 
 
 class OptimConfig(Section):
