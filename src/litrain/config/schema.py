@@ -359,6 +359,12 @@ class TrainerConfig(Section):
         ["SIGTERM", "SIGUSR1"],
         description="Signals that save a checkpoint at the next step and exit 75 ([] to disable).",
     )
+    channels_last: bool = Field(
+        False, description="Conv nets: weights and 4-D input batches in channels_last memory format."
+    )
+    memory_cleanup_interval: int | None = Field(
+        None, gt=0, description="Run gc (and empty the CUDA cache) every N optimizer steps."
+    )
 
     @field_validator("max_time", mode="before")
     @classmethod
@@ -412,6 +418,11 @@ class CheckpointConfig(Section):
     dir: str | None = Field(
         None, description="Checkpoint directory (default run_dir/checkpoints).", json_schema_extra=PATH
     )
+    keep_every_n_epochs: int | None = Field(
+        None,
+        gt=0,
+        description="Also keep epoch=NN-periodic.ckpt every N epochs (never pruned by top-k).",
+    )
 
 
 class EarlyStoppingConfig(Section):
@@ -461,6 +472,16 @@ class LoggingConfig(Section):
         description="Also log the task's metrics on training batches (train/acc, ... per step "
         "and per epoch); costs one metric update per step.",
     )
+    grad_norm: float | None = Field(
+        None,
+        gt=0,
+        description="Log the gradient norm of this order (2, 1, inf), total and per top-level "
+        "module (train/grad_norm, train/grad_norm/<module>); null: off.",
+    )
+    memory: bool = Field(
+        False, description="Log process RSS and, on CUDA, allocated/peak device memory (MB)."
+    )
+    throughput: bool = Field(False, description="Log training samples per second.")
 
 
 class Config(Section):

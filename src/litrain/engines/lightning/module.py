@@ -125,6 +125,12 @@ class TaskModule(L.LightningModule):
         self.val_loss_mean = tm.MeanMetric()
         self.test_loss_mean = tm.MeanMetric()
         self.train_loss_mean = RunningMean()
+        # trainer.channels_last: 4-D batches converted as they reach the device
+        self.input_layout = None
+        if ((config or {}).get("trainer") or {}).get("channels_last"):
+            from litrain.core.layout import InputLayout
+
+            self.input_layout = InputLayout(quiet=True)
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> TaskModule:  # type: ignore[override]
@@ -150,6 +156,9 @@ class TaskModule(L.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        return batch if self.input_layout is None else self.input_layout.convert(batch)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = self.task.unpack(batch)
