@@ -105,3 +105,58 @@ def test_memory_cleanup_runs_gc_every_n_steps(tmp_path, engine, monkeypatch):
     )
     assert result.summary["steps"] == 6
     assert len(calls) == 3  # after steps 2, 4 and 6
+
+
+@pytest.mark.parametrize("engine", ["lightning", "native"])
+def test_the_nan_guard_catches_a_bad_gradient_from_the_logged_norms(tmp_path, engine, monkeypatch):
+    """An Inf gradient (with a finite loss) on a logged step: the guard, reading the monitor's
+    norms, skips the step, so the weights stay finite and the logged norm shows the Inf."""
+    from litrain.core.gradnorm import GradNorms
+
+    measure, calls = GradNorms.measure, []
+
+    def corrupting(self, scale=1.0):
+        calls.append(1)
+        if len(calls) == 2:  # the second step
+            next(p for _, p in self.named if p.grad is not None).grad.view(-1)[0] = float("inf")
+        return measure(self, scale)
+
+    monkeypatch.setattr(GradNorms, "measure", corrupting)
+    result = litrain.fit(
+        run_dir=tmp_path,
+        quiet=True,
+        overwrite=True,
+        **{**RUN, "checkpoint.save_last": True},
+        **{
+            "run.engine": engine,
+            "trainer.log_every_n_steps": 1,
+            "logging.grad_norm": 2,
+            "trainer.nan_policy": "skip",
+        },
+    )
+    logged = rows(result.run_dir, "train/grad_norm")
+    assert [math.isinf(r["train/grad_norm"]) for r in logged] == [False, True, False]
+    assert max(r.get("train/skipped_steps", 0) for r in logged) == 1
+    weights = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    assert all(torch.isfinite(v).all() for v in weights.values())
+
+
+@pytest.mark.parametrize("engine", ["lightning", "native"])
+def test_logged_norms_cost_no_second_pass_for_the_nan_guard(tmp_path, engine, monkeypatch):
+    """One foreach norm per step, not two: the guard's finiteness check uses the norms the
+    monitor computed for the log."""
+    foreach_norm, calls = torch._foreach_norm, []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return foreach_norm(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "_foreach_norm", counted)
+    result = litrain.fit(
+        run_dir=tmp_path,
+        quiet=True,
+        overwrite=True,
+        **RUN,
+        **{"run.engine": engine, "trainer.log_every_n_steps": 1, "logging.grad_norm": 2},
+    )
+    assert result.summary["steps"] == 3 and len(calls) == 3

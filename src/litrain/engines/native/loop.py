@@ -121,8 +121,7 @@ class NativeTrainer:
         self.model = self.precision.convert_module(model.to(device))
         # trainer.channels_last: before compile, as in the Lightning engine
         self.input_layout = None
-        if t.channels_last:
-            model_to_channels_last(self.model, quiet)
+        if t.channels_last and model_to_channels_last(self.model, quiet):  # inputs only for convs
             self.input_layout = InputLayout(quiet)
         # in place, with the eager fallback inside the module (the Lightning engine's too)
         compile_model(self.model, t.compile, t.compile_mode, t.compile_dynamic)
