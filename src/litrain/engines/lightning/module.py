@@ -125,7 +125,7 @@ class TaskModule(L.LightningModule):
         self.val_loss_mean = tm.MeanMetric()
         self.test_loss_mean = tm.MeanMetric()
         self.train_loss_mean = RunningMean()
-        # trainer.channels_last: 4-D batches converted as they reach the device
+        # trainer.channels_last: 4-D inputs converted on their way into the model
         self.input_layout = None
         if ((config or {}).get("trainer") or {}).get("channels_last"):
             from litrain.core.layout import InputLayout
@@ -155,10 +155,9 @@ class TaskModule(L.LightningModule):
             super().__setattr__(name, value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_layout is not None:  # here, not in a batch hook a DataModule may own
+            x = self.input_layout.convert(x)
         return self.model(x)
-
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        return batch if self.input_layout is None else self.input_layout.convert(batch)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = self.task.unpack(batch)
