@@ -60,7 +60,8 @@ def test_fit_help_lists_registered_names_without_torch(tmp_path):
     names = out.stdout.split("registered names:")[1]
     for line in (
         "optimizers (optim.name): adam, adamw, sgd",
-        "schedulers (optim.scheduler.name): cosine, multistep, none, onecycle, plateau, step",
+        "schedulers (optim.scheduler.name): cosine, cosine_restarts, exponential, linear, multistep, none,",
+        "onecycle, plateau, polynomial, step",
         "losses (task.loss): bce, ce",
         "engines (run.engine): lightning, native",
         "samplers: random",
