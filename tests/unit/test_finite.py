@@ -39,3 +39,12 @@ def test_huge_finite_gradients_whose_norm_overflows_are_finite() -> None:
 def test_nothing_to_check_is_finite() -> None:
     assert all_finite([])
     assert all_finite([], torch.tensor(0.5))
+
+
+def test_norms_already_computed_decide_without_a_second_pass() -> None:
+    ts = grads()
+    norms = torch.stack(torch._foreach_norm(ts, 1.0))
+    assert all_finite(ts, torch.tensor(1.0), norms)
+    ts[2][3] = float("nan")
+    bad = torch.stack(torch._foreach_norm(ts, 1.0))
+    assert not all_finite(ts, torch.tensor(1.0), bad)

@@ -118,3 +118,36 @@ def test_a_new_optimizer_is_one_function_and_one_registration(monkeypatch):
     assert "sgd_plain" not in OPTIMIZERS
     with pytest.raises(Exception, match="unknown optimizer 'sgd_plain'; close matches: sgd"):
         OptimConfig(name="sgd_plain")
+
+
+def test_cosine_restarts_is_torchs_warm_restarts_in_steps():
+    cfg, opt = make("cosine_restarts", T_0=1, T_mult=2, min_lr=0.1)
+    out = lrs(build_schedulers(opt, cfg, 4, 40), opt, 40, 4)
+    ref_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=1.0)
+    ref = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(ref_opt, T_0=4, T_mult=2, eta_min=0.1)
+    expected = []
+    for _ in range(40):
+        expected.append(ref_opt.param_groups[0]["lr"])
+        ref_opt.step()
+        ref.step()
+    assert out == pytest.approx(expected)
+    assert out[4] == pytest.approx(1.0) and out[12] == pytest.approx(1.0)  # restarts at 4, 4+8
+
+
+def test_linear_and_polynomial_decay_to_min_lr_after_warmup():
+    cfg, opt = make("linear", min_lr=0.2, warmup_epochs=1)
+    out = lrs(build_schedulers(opt, cfg, 10, 110), opt, 110, 10)
+    assert out[:10] == pytest.approx([(i + 1) / 11 for i in range(10)])
+    assert out[10] == pytest.approx(1.0)
+    assert out[60] == pytest.approx(1 - 0.8 * 0.5)
+    cfg, opt = make("polynomial", min_lr=0.0, power=2.0)
+    out = lrs(build_schedulers(opt, cfg, 10, 100), opt, 100, 10)
+    assert out[25] == pytest.approx((1 - 0.25) ** 2)
+    assert out[99] == pytest.approx((1 - 0.99) ** 2)
+
+
+def test_exponential_multiplies_by_gamma_each_epoch():
+    cfg, opt = make("exponential", gamma=0.5, warmup_epochs=1)
+    out = lrs(build_schedulers(opt, cfg, 5, 30), opt, 30, 5)
+    assert out[4] == pytest.approx(5 / 6)  # warmup's last step
+    assert out[5] == pytest.approx(0.5) and out[9] == pytest.approx(0.5) and out[29] == pytest.approx(0.5**5)

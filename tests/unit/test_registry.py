@@ -74,7 +74,11 @@ def test_every_registry_lists_without_torch_or_lightning():
         ("tasks", {"classification", "binary", "multilabel"}),
         ("losses", {"ce", "bce"}),
         ("optimizers", {"sgd", "adam", "adamw"}),
-        ("schedulers", {"none", "cosine", "step", "multistep", "onecycle", "plateau"}),
+        (
+            "schedulers",
+            {"none", "cosine", "step", "multistep", "onecycle", "plateau"}
+            | {"cosine_restarts", "linear", "polynomial", "exponential"},
+        ),
         ("augment presets", {"none", "flip", "crop", "light"}),
         ("samplers", {"random"}),
         ("strategies", {"auto", "ddp", "ddp_spawn", "fsdp", "single_device"}),

@@ -50,3 +50,12 @@ def consolidated_path(sharded: str | Path) -> Path:
     ``last.ckpt/`` -> ``last.consolidated.ckpt``."""
     p = Path(sharded)
     return p.with_name(p.name.removesuffix(SUFFIX) + ".consolidated" + SUFFIX)
+
+
+PERIODIC_TAG = "periodic"  # checkpoint.keep_every_n_epochs: epoch=09-periodic.ckpt
+
+
+def periodic_filename() -> str:
+    """The template of the kept-every-K-epochs files, without the suffix:
+    ``epoch={epoch:02d}-periodic`` (the 0-based epoch, as in the top-k names)."""
+    return "epoch={epoch:02d}-" + PERIODIC_TAG

@@ -345,10 +345,13 @@ class SchedulerConfig(Section):
     warmup_epochs: float = Field(0, ge=0, description="Linear warmup length in epochs.")
     step_size: int = Field(10, gt=0, description="step: epochs between decays.")
     milestones: list[int] = Field([30, 60], description="multistep: epochs to decay at.")
-    gamma: float = Field(0.1, gt=0, description="step/multistep/plateau: decay factor.")
+    gamma: float = Field(0.1, gt=0, description="step/multistep/plateau: decay; exponential: per epoch.")
     patience: int = Field(3, ge=0, description="plateau: epochs without improvement.")
     monitor: str = Field("val/loss", description="plateau: metric to watch.")
-    min_lr: float = Field(0.0, ge=0, description="cosine: final learning rate.")
+    min_lr: float = Field(0.0, ge=0, description="cosine, cosine_restarts, linear, polynomial: final lr.")
+    T_0: int = Field(10, gt=0, description="cosine_restarts: epochs of the first cosine cycle.")
+    T_mult: int = Field(1, ge=1, description="cosine_restarts: factor by which each cycle grows.")
+    power: float = Field(1.0, gt=0, description="polynomial: exponent of the decay to min_lr.")
 
 
 class OptimConfig(Section):
@@ -456,6 +459,12 @@ class TrainerConfig(Section):
         ["SIGTERM", "SIGUSR1"],
         description="Signals that save a checkpoint at the next step and exit 75 ([] to disable).",
     )
+    channels_last: bool = Field(
+        False, description="Conv nets: weights and 4-D input batches in channels_last memory format."
+    )
+    memory_cleanup_interval: int | None = Field(
+        None, gt=0, description="Run gc (and empty the CUDA cache) every N optimizer steps."
+    )
 
     @field_validator("max_time", mode="before")
     @classmethod
@@ -513,6 +522,12 @@ class CheckpointConfig(Section):
         None,
         description="Top-k file name template: {epoch}, {step}, {stage} and metric names, e.g. "
         "{stage}-epoch={epoch:02d}-{val/acc:.4f} (null: epoch=NN-<monitor>=V).",
+    )
+
+    keep_every_n_epochs: int | None = Field(
+        None,
+        gt=0,
+        description="Also keep epoch=NN-periodic.ckpt every N epochs (never pruned by top-k).",
     )
 
     @field_validator("filename", mode="before")
@@ -581,6 +596,16 @@ class LoggingConfig(Section):
         description="Also log the task's metrics on training batches (train/acc, ... per step "
         "and per epoch); costs one metric update per step.",
     )
+    grad_norm: float | None = Field(
+        None,
+        gt=0,
+        description="Log the gradient norm of this order (2, 1, inf), total and per top-level "
+        "module (train/grad_norm, train/grad_norm/<module>); null: off.",
+    )
+    memory: bool = Field(
+        False, description="Log process RSS and, on CUDA, allocated/peak device memory (MB)."
+    )
+    throughput: bool = Field(False, description="Log training samples per second.")
 
 
 # A stage name is a directory name (<run_dir>/<name>): no '/', no leading '.'.

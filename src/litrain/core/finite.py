@@ -20,16 +20,25 @@ from collections.abc import Sequence
 import torch
 
 
-def all_finite(tensors: Sequence[torch.Tensor], loss: torch.Tensor | None = None) -> bool:
-    """True when ``loss`` (if given) and every tensor in ``tensors`` hold only finite values."""
+def all_finite(
+    tensors: Sequence[torch.Tensor], loss: torch.Tensor | None = None, norms: torch.Tensor | None = None
+) -> bool:
+    """True when ``loss`` (if given) and every tensor in ``tensors`` hold only finite values.
+    ``norms``: one norm per tensor already computed (any order: a NaN/Inf makes each of them
+    non-finite), used instead of computing the 2-norms again."""
     checks = [] if loss is None else [loss.detach().float().reshape(1)]
-    wide = [t for t in tensors if t.dtype in (torch.float32, torch.float64)]
-    narrow = [t for t in tensors if t.dtype not in (torch.float32, torch.float64)]
+    if norms is not None:
+        checks.append(norms.to(checks[0].device) if checks else norms)
+        tensors_to_norm: Sequence[torch.Tensor] = []
+    else:
+        tensors_to_norm = tensors
+    wide = [t for t in tensors_to_norm if t.dtype in (torch.float32, torch.float64)]
+    narrow = [t for t in tensors_to_norm if t.dtype not in (torch.float32, torch.float64)]
     # float16/bfloat16 squares overflow early: their max-abs norm (exact, never overflows).
     for group, order in ((wide, 2.0), (narrow, math.inf)):
         if group:
-            norms = torch.stack(torch._foreach_norm(group, order)).float()
-            checks.append(norms.to(checks[0].device) if checks else norms)
+            group_norms = torch.stack(torch._foreach_norm(group, order)).float()
+            checks.append(group_norms.to(checks[0].device) if checks else group_norms)
     if not checks:
         return True
     if bool(torch.isfinite(torch.cat(checks)).all()):

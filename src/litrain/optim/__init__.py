@@ -16,4 +16,6 @@ OPTIMIZERS.register("muon", "litrain.optim.muon:muon")
 # build_schedulers for every one of them.
 for _name in ("none", "cosine", "step", "multistep", "onecycle", "plateau"):
     SCHEDULERS.register(_name, f"litrain.optim.schedulers:{_name}")
+for _name in ("cosine_restarts", "linear", "polynomial", "exponential"):
+    SCHEDULERS.register(_name, f"litrain.optim.schedulers:{_name}")
 del _name

@@ -117,3 +117,50 @@ def build_schedulers(
     spe = max(1, steps_per_epoch)
     steps = Steps(per_epoch=spe, total=max(1, total_steps), warmup=round(cfg.scheduler.warmup_epochs * spe))
     return SCHEDULERS.get(cfg.scheduler.name)(optimizer, cfg, steps)
+
+
+def _min_ratio(optimizer: Optimizer, cfg: OptimConfig) -> float:
+    base_lr = optimizer.param_groups[0]["lr"]
+    return cfg.scheduler.min_lr / base_lr if base_lr else 0.0
+
+
+def _progress(step: int, steps: Steps) -> float:
+    """How far ``step`` is through the steps after warmup, 0 to 1."""
+    return min(1.0, (step - steps.warmup) / max(1, steps.total - steps.warmup))
+
+
+def cosine_restarts(optimizer: Optimizer, cfg: OptimConfig, steps: Steps) -> list[ScheduleSpec]:
+    """torch's CosineAnnealingWarmRestarts (eta_min = ``min_lr``) counted in optimizer steps
+    after warmup: the first cycle lasts ``T_0`` epochs, each next one ``T_mult`` times longer.
+    A LambdaLR of its closed form, so warmup and resume work as for every other schedule."""
+    s, min_ratio = cfg.scheduler, _min_ratio(optimizer, cfg)
+    first = s.T_0 * steps.per_epoch
+
+    def decay(step: int) -> float:
+        t, cycle = step - steps.warmup, first
+        while t >= cycle:  # a handful of cycles at most: exact, unlike a log
+            t, cycle = t - cycle, cycle * s.T_mult
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t / cycle))
+
+    return lambda_schedule(optimizer, steps, decay)
+
+
+def linear(optimizer: Optimizer, cfg: OptimConfig, steps: Steps) -> list[ScheduleSpec]:
+    """A straight line from the base lr to ``min_lr`` over the steps after warmup."""
+    min_ratio = _min_ratio(optimizer, cfg)
+    return lambda_schedule(optimizer, steps, lambda i: 1 - (1 - min_ratio) * _progress(i, steps))
+
+
+def polynomial(optimizer: Optimizer, cfg: OptimConfig, steps: Steps) -> list[ScheduleSpec]:
+    """``min_lr + (lr - min_lr) * (1 - progress) ** power`` over the steps after warmup
+    (power 1 is linear)."""
+    min_ratio, power = _min_ratio(optimizer, cfg), cfg.scheduler.power
+    return lambda_schedule(
+        optimizer, steps, lambda i: min_ratio + (1 - min_ratio) * (1 - _progress(i, steps)) ** power
+    )
+
+
+def exponential(optimizer: Optimizer, cfg: OptimConfig, steps: Steps) -> list[ScheduleSpec]:
+    """Multiply by ``gamma`` once per epoch (torch's ExponentialLR stepped per epoch)."""
+    gamma, spe = cfg.scheduler.gamma, steps.per_epoch
+    return lambda_schedule(optimizer, steps, lambda i: gamma ** (i // spe))

@@ -34,6 +34,15 @@ class LightningEngine(Engine):
             from litrain.engines.lightning.fsdp import as_fsdp2_module
 
             module = as_fsdp2_module(module, cfg.trainer)
+        if cfg.trainer.channels_last:  # before compile, which then traces channels_last kernels
+            from litrain.core.layout import model_to_channels_last
+
+            converted = model_to_channels_last(getattr(module, "model", module), quiet)
+            layout = getattr(module, "input_layout", None)
+            if layout is not None:
+                layout.quiet = quiet
+                if not converted:  # inputs only for a conv net: an MLP gains nothing from NHWC
+                    module.input_layout = None
         if cfg.trainer.compile and hasattr(module, "model"):
             # in place (checkpoint keys unchanged), with the eager fallback the native engine
             # uses: a failing compiler costs one warning, not the run

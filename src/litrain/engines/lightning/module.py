@@ -128,6 +128,12 @@ class TaskModule(L.LightningModule):
         self.train_loss_mean = RunningMean()
         self.task_values = epoch_value_metrics(task)  # the task's per-epoch values, if any
         self._task_epoch = -1  # the epoch the task's epoch hook last ran for
+        # trainer.channels_last: 4-D inputs converted on their way into the model
+        self.input_layout = None
+        if ((config or {}).get("trainer") or {}).get("channels_last"):
+            from litrain.core.layout import InputLayout
+
+            self.input_layout = InputLayout(quiet=True)
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> TaskModule:  # type: ignore[override]
@@ -152,6 +158,8 @@ class TaskModule(L.LightningModule):
             super().__setattr__(name, value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_layout is not None:  # here, not in a batch hook a DataModule may own
+            x = self.input_layout.convert(x)
         return self.model(x)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:

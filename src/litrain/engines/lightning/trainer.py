@@ -33,6 +33,9 @@ from litrain.run.parts import resolve_monitor
 def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]:
     ck = cfg.checkpoint
     cbs: list[L.Callback] = [HistoryCallback(run_dir)]
+    monitor = training_monitor(cfg)
+    if monitor is not None:  # before the NaN guard, which reuses its gradient norms
+        cbs.append(monitor)
     # fast_dev_run promises no checkpoints, but Lightning's ModelCheckpoint still writes
     # last.ckpt in on_train_end: leave it out altogether.
     if not cfg.trainer.fast_dev_run:
@@ -55,6 +58,16 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
             ),
         )
         cbs.extend(reliability_callbacks(cfg, Path(ck.dir or run_dir / "checkpoints")))
+        if monitor is not None:
+            from litrain.engines.lightning.callbacks.nan_guard import NaNGuard
+
+            for cb in cbs:
+                if isinstance(cb, NaNGuard):
+                    cb.monitor = monitor
+        if ck.keep_every_n_epochs:
+            from litrain.engines.lightning.callbacks.periodic import periodic_checkpoint
+
+            cbs.insert(1, periodic_checkpoint(ck.dir or str(run_dir / "checkpoints"), ck.keep_every_n_epochs))
     es = cfg.early_stopping
     if es.enabled:
         cbs.append(
@@ -73,6 +86,16 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
         except TypeError as exc:
             raise ConfigError(f"trainer.callbacks {spec.class_path}: {exc}") from None
     return cbs
+
+
+def training_monitor(cfg: Config) -> L.Callback | None:
+    """logging.grad_norm/memory/throughput and trainer.memory_cleanup_interval, or None."""
+    lg, t = cfg.logging, cfg.trainer
+    if not (lg.grad_norm or lg.memory or lg.throughput or t.memory_cleanup_interval):
+        return None
+    from litrain.engines.lightning.callbacks.monitoring import TrainingMonitor
+
+    return TrainingMonitor(lg.grad_norm, lg.memory, lg.throughput, t.memory_cleanup_interval)
 
 
 def reliability_callbacks(cfg: Config, ckpt_dir: Path) -> list[L.Callback]:

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from litrain.checkpoint.naming import LAST_NAME, SUFFIX, checkpoint_filename, format_name
+from litrain.checkpoint.naming import LAST_NAME, SUFFIX, checkpoint_filename, format_name, periodic_filename
 from litrain.checkpoint.store import remove_checkpoint
 from litrain.config import CheckpointConfig
 from litrain.errors import ConfigError
@@ -32,6 +32,7 @@ class CheckpointKeeper:
         self.best_k: dict[str, float] = {}
         self.best_path = ""
         self.last_path = ""
+        self.keep_every = cfg.keep_every_n_epochs  # epoch=NN-periodic.ckpt, never pruned
 
     @property
     def best_score(self) -> float | None:
@@ -56,6 +57,8 @@ class CheckpointKeeper:
         ``save(path)`` writes the current state to ``path``."""
         if self.every_n >= 1 and (epoch + 1) % self.every_n == 0 and self.top_k != 0:
             self._save_top_k(epoch, step, metrics, save)
+        if self.keep_every and (epoch + 1) % self.keep_every == 0:
+            save(self.dir / f"{format_name(periodic_filename(), {'epoch': epoch})}{SUFFIX}")
         if self.save_last:
             path = self.dir / f"{LAST_NAME}{SUFFIX}"
             save(path)

@@ -46,8 +46,12 @@ from litrain.checkpoint.store import atomic_save
 from litrain.config import Config
 from litrain.core.compile import compile_model
 from litrain.core.finite import all_finite
+from litrain.core.gradnorm import GradNorms
+from litrain.core.layout import InputLayout, model_to_channels_last
+from litrain.core.memory import cleanup_due, memory_metrics, release_memory
 from litrain.core.noise import filter_noise, note
 from litrain.core.rng import collect_rng_states, set_rng_states
+from litrain.core.throughput import Throughput
 from litrain.data.resumable import make_resumable
 from litrain.engines.native.checkpoints import CheckpointKeeper
 from litrain.engines.native.csvlog import open_metric_log
@@ -115,6 +119,10 @@ class NativeTrainer:
         self.log_every = t.log_every_n_steps
         self.precision = Precision(precision, device)
         self.model = self.precision.convert_module(model.to(device))
+        # trainer.channels_last: before compile, as in the Lightning engine
+        self.input_layout = None
+        if t.channels_last and model_to_channels_last(self.model, quiet):  # inputs only for convs
+            self.input_layout = InputLayout(quiet)
         # in place, with the eager fallback inside the module (the Lightning engine's too)
         compile_model(self.model, t.compile, t.compile_mode, t.compile_dynamic)
         self.forward = self.model
@@ -156,6 +164,12 @@ class NativeTrainer:
         self.monitor_shown = cfg.checkpoint.monitor or task.monitor
         self._resume_at: dict[str, Any] | None = None  # position inside the resumed epoch
         self._pending_rng: dict[str, Any] | None = None  # put back before the first batch
+        # logging.grad_norm / memory / throughput, trainer.memory_cleanup_interval (core/)
+        lg = cfg.logging
+        self.grad_norms = GradNorms(self.model, lg.grad_norm) if lg.grad_norm else None
+        self.throughput = Throughput() if lg.throughput else None
+        self.log_memory, self.cleanup_interval = lg.memory, t.memory_cleanup_interval
+        self._grad_norm_values: dict[str, float] = {}  # measured at this step, logged with it
 
     # ----------------------------------------------------------------- setup helpers
     def _checkpoint_dir(self) -> Path:
@@ -172,6 +186,8 @@ class NativeTrainer:
         x, y = self.task.unpack(batch)
         if x.device != self.device:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        if self.input_layout is not None:
+            x = self.input_layout.convert(x)
         return self.precision.convert_input(x), y
 
     # ----------------------------------------------------------------- the loop
@@ -230,6 +246,8 @@ class NativeTrainer:
         last = self.train_batches - 1
         if self.progress is not None:
             self.progress.start_epoch(epoch, self.train_batches)
+        if self.throughput is not None:
+            self.throughput.restart()
         for batch_idx, batch in enumerate(batches, start):
             if batch_idx > last:
                 break
@@ -268,6 +286,8 @@ class NativeTrainer:
                     spec.scheduler.step()  # type: ignore[call-arg]
         ep.loss_sum = ep.loss_sum + detached * len(x)
         ep.count += len(x)
+        if self.throughput is not None:
+            self.throughput.update(len(x))
         # float32, as Lightning logs it (it turns logged floats into float32 tensors)
         ep.lr = float(np.float32(self.optimizer.param_groups[0]["lr"]))
         # Lightning logs on batches that step the optimizer, when (steps so far + 1) is a
@@ -278,6 +298,7 @@ class NativeTrainer:
             row = {"train/loss_step": float(detached), "train/lr": ep.lr, **batch_metrics}
             if self.nonfinite.skipped:
                 row["train/skipped_steps"] = float(self.nonfinite.skipped)
+            row.update(self._monitor_values())
             self.csv.log(row, self.state.epoch, steps_before)
 
     def _update_train_metrics(self, y: Any, batch_values: bool) -> dict[str, float]:
@@ -322,9 +343,33 @@ class NativeTrainer:
         add_gradients(grads)
         return loss
 
+    def _monitor_values(self) -> dict[str, float]:
+        """logging.grad_norm/memory/throughput values for the row being logged."""
+        values, self._grad_norm_values = self._grad_norm_values, {}
+        if self.log_memory:
+            values.update(memory_metrics(self.device))
+        if self.throughput is not None:
+            rate = self.throughput.rate()
+            if rate is not None:
+                values["train/samples_per_sec"] = rate
+        return values
+
+    def _measure_grad_norms(self) -> tuple[list[torch.Tensor], torch.Tensor | None] | None:
+        """logging.grad_norm on the steps the logger writes: the norms (fp16: with the loss
+        scale divided out, as Lightning logs them after unscaling), before clipping."""
+        if self.grad_norms is None or (self.state.global_step + 1) % self.log_every != 0:
+            return None
+        scaler = self.precision.scaler
+        measured = self.grad_norms.measure(float(scaler.get_scale()) if scaler is not None else 1.0)
+        self._grad_norm_values = dict(self.grad_norms.values)
+        return measured
+
     def _step_is_finite(self, loss: torch.Tensor | None) -> bool:
         """One host read: the window's loss and every gradient's norm (fp16: the GradScaler
         already skips overflowing steps, so only the loss)."""
+        measured = self._measure_grad_norms()
+        if measured is not None and self.precision.scaler is None:  # the same norms, no extra pass
+            return all_finite(measured[0], loss, measured[1])
         grads = (
             [] if self.precision.scaler is not None else [p.grad for p in self.params if p.grad is not None]
         )
@@ -399,6 +444,8 @@ class NativeTrainer:
         """At an optimizer-step boundary: the periodic mid-epoch ``last.ckpt``, and the
         preemption checkpoint when a signal arrived (on any rank)."""
         step, last = self.state.global_step, self.keeper.dir / "last.ckpt"
+        if cleanup_due(step, self.cleanup_interval):
+            release_memory(self.device)
         periodic = bool(self.every_n_steps) and step % self.every_n_steps == 0 and not self.fast_dev_run
         stop = self.preemption is not None and agree(self.preemption.requested(), self.device)
         if periodic or stop:

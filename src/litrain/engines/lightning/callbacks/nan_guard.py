@@ -27,6 +27,9 @@ class NaNGuard(NonFinitePolicy, L.Callback):
         super().__init__(policy, ckpt_dir, lr_factor)
         self._loss: torch.Tensor | None = None
         self._params: list[torch.nn.Parameter] = []
+        # logging.grad_norm's TrainingMonitor (it runs first): its norms, on the steps it
+        # measures, serve this check too
+        self.monitor: Any = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Walking pl_module.parameters() each step also walks every metric submodule: once.
@@ -49,7 +52,10 @@ class NaNGuard(NonFinitePolicy, L.Callback):
         scaler = getattr(trainer.precision_plugin, "scaler", None)
         params = self._params or list(pl_module.parameters())
         grads = [] if scaler is not None else [p.grad for p in params if p.grad is not None]
-        if all_finite(grads, loss):
+        measured, norms = getattr(self.monitor, "measured", None), None
+        if measured is not None and scaler is None:
+            grads, norms = measured
+        if all_finite(grads, loss, norms):
             return
 
         def load_good(path: Path) -> None:
