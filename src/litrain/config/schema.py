@@ -183,6 +183,35 @@ class DataConfig(Section):
         None, description="Import path of your own LightningDataModule (explicit opt-in)."
     )
     init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
+    # Streamed shards (source: shards): WebDataset tar shards, local or remote.
+    train_urls: list[str] | str | None = Field(
+        None,
+        description="shards: training shards: a brace pattern (train-{000..099}.tar), a list, local "
+        "paths, http(s):// or s3:// URLs.",
+    )
+    val_urls: list[str] | str | None = Field(
+        None, description="shards: validation shards (none: no validation; val_split does not apply)."
+    )
+    test_urls: list[str] | str | None = Field(None, description="shards: test shards (none: no test split).")
+    storage_options: dict[str, Any] = Field(
+        {},
+        description="fsspec options for remote URLs (s3: endpoint_url, key, secret, ...); default: "
+        "the AWS_* environment variables.",
+    )
+    cache_dir: str | None = Field(
+        None,
+        description="shards: where remote shards are cached (default ~/.cache/litrain/shards).",
+        json_schema_extra=PATH,
+    )
+    cache_limit_gb: float = Field(
+        50.0, gt=0, description="shards: most GiB cache_dir may hold; a run needing more stops with an error."
+    )
+    shuffle_buffer: int = Field(
+        1000, ge=0, description="shards: samples mixed in the train shuffle buffer (0: shard order only)."
+    )
+    on_bad_sample: Literal["error", "skip"] = Field(
+        "error", description="A corrupt sample or shard: stop with an error, or skip it (counted, logged)."
+    )
 
     @field_validator("in_memory", mode="before")
     @classmethod

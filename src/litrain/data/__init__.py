@@ -17,6 +17,8 @@ for _name in (
     "synthetic",
 ):
     DATASETS.register(_name, f"litrain.data.sources:{_name}")
+# WebDataset-style tar shards, local or remote (litrain/data/shards/).
+DATASETS.register("shards", "litrain.data.shards.source:shards")
 
 # Train augmentation presets (data.augment): () -> a per-sample transform or None.
 for _name in ("none", "flip", "crop", "light"):
