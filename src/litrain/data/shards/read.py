@@ -90,6 +90,12 @@ class ShardDataset(IterableDataset):
         start, stop = partition.rank_span(
             self.shards.total, rank, world, self.spec.batch_size, self.spec.train
         )
+        if self.spec.train and stop == start and self.shards.total:
+            raise DataError(
+                f"data.batch_size={self.spec.batch_size} on {world} rank(s) needs at least "
+                f"{world * self.spec.batch_size} training samples, the shards hold {self.shards.total}: "
+                "lower data.batch_size"
+            )
         if self.spec.train and not self._noted and rank == 0:
             self._noted = True
             dropped = self.shards.total - world * (stop - start)
