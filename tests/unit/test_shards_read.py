@@ -12,11 +12,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from shard_data import pattern, sample_ids, write_shards
 
 from litrain.config import DataConfig
 from litrain.data.datamodule import DataModule
 from litrain.data.shards import partition, read
+from shard_data import pattern, sample_ids, write_shards
 
 
 def _loader(root: Path, n_shards: int, monkeypatch, rank: int, world: int, **data):

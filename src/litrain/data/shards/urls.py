@@ -16,7 +16,6 @@ STREAM_EXTRA = "pip install 'litrain[stream]'"
 # botocore's defaults (60 s connect timeout, retried), so a wrong endpoint fails quickly.
 S3_DEFAULTS: dict[str, Any] = {
     "config_kwargs": {"connect_timeout": 5, "read_timeout": 30, "retries": {"max_attempts": 2}},
-    "retries": 2,
 }
 
 
