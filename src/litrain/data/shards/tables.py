@@ -55,6 +55,11 @@ def scan(path: Path) -> Table:
                     keys.append(key)
                     members.append({})
                 members[-1][ext] = (m.offset_data, m.size)
+            end = tf.offset  # a complete tar ends in zero blocks; a cut one just stops
+        with open(path, "rb") as f:
+            f.seek(end)
+            if broken is None and f.read(512) != bytes(512):
+                broken = f"it ends at byte {size} without the end-of-archive blocks"
     except (tarfile.TarError, EOFError, OSError) as exc:
         broken = str(exc) or type(exc).__name__
     if broken and keys:  # the last sample may be missing members: drop it
