@@ -15,6 +15,8 @@ LABEL_EXTS = ("cls", "json")
 
 
 def _bytes_tensor(data: bytes | memoryview) -> torch.Tensor:
+    if isinstance(data, memoryview) and not data.readonly:
+        return torch.frombuffer(data, dtype=torch.uint8)  # a view: no copy
     return torch.frombuffer(bytearray(data), dtype=torch.uint8)
 
 

@@ -2,7 +2,7 @@
 
 Each rank and loader worker reads its own contiguous run of the epoch's global sample
 sequence (``partition.py``): every rank gets the same number of batches and the epoch length
-is known before reading. Members are read by offset from a memory map of the local (or
+is known before reading. Members are read by offset, many samples per read() call, from the local (or
 cached) shard, decoded on the worker with torchvision's decoders, stacked, and converted to
 float and normalized once per batch; only augmentation runs per sample, seeded by (seed,
 epoch, position) so it is the same with any number of workers and after a resume.
@@ -21,7 +21,6 @@ process too (worker processes have no process group).
 from __future__ import annotations
 
 import logging
-import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from litrain.data.transforms import Transform
 from litrain.errors import DataError
 
 log = logging.getLogger(__name__)
+CHUNK = 128  # samples read from a shard per read() call
 
 
 @dataclass
@@ -152,16 +152,32 @@ class ShardDataset(IterableDataset):
             url = self.shards.urls[piece.shard]
             table = shard_table(self.shards, piece.shard, self.cache, strict=not self.spec.skip_bad)
             path = self.cache.local(url, self.shards.sha256[piece.shard])
-            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                first = piece.start + max(0, start - pos)
-                for i in range(first, piece.stop):
-                    if i >= len(table):  # lost to a truncated shard (skip mode)
+            first = piece.start + max(0, start - pos)
+            with open(path, "rb") as f:
+                for lo in range(first, piece.stop, CHUNK):
+                    hi = min(piece.stop, lo + CHUNK, max(lo, len(table)))
+                    chunk = self._chunk(f, table, lo, hi)
+                    for i in range(lo, hi):
+                        yield pos + i - piece.start, (url, table.keys[i], chunk[i - lo])
+                    for i in range(max(lo, hi), min(piece.stop, lo + CHUNK)):  # lost to truncation
                         yield pos + i - piece.start, (url, f"#{i}", None)
-                        continue
-                    members = table.members[i]
-                    raw = {ext: mm[o : o + size] for ext, (o, size) in members.items()}
-                    yield pos + i - piece.start, (url, table.keys[i], raw)
             pos += n
+
+    @staticmethod
+    def _chunk(f: Any, table: Any, lo: int, hi: int) -> list[dict[str, memoryview]]:
+        """Samples lo..hi-1 of a shard with one read: members as views into that buffer
+        (decoders take them without another copy)."""
+        if lo >= hi:
+            return []
+        spans = [span for members in table.members[lo:hi] for span in members.values()]
+        base = min(o for o, _ in spans)
+        buf = bytearray(max(o + n for o, n in spans) - base)
+        f.seek(base)
+        f.readinto(buf)
+        view = memoryview(buf)
+        return [
+            {ext: view[o - base : o - base + n] for ext, (o, n) in m.items()} for m in table.members[lo:hi]
+        ]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         pieces, emit, skip = self._plan()

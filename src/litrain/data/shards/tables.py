@@ -1,7 +1,7 @@
 """Where each sample's members lie inside a local tar shard.
 
 Built once per shard with ``tarfile`` (headers only: data is skipped) and cached as JSON
-next to the shard cache, so later epochs and runs read members by offset from a memory map
+next to the shard cache, so later epochs and runs read members by offset (many per read)
 with no per-member header parsing, and a worker can start in the middle of a shard. Samples
 follow WebDataset's convention: a member ``dir/000123.jpg`` belongs to sample ``dir/000123``
 (the name up to the first dot), extension ``jpg``.
