@@ -16,6 +16,7 @@ import pytest
 from litrain.config import DataConfig
 from litrain.data.datamodule import DataModule
 from litrain.data.shards import partition, read
+from litrain.errors import DataError
 from shard_data import pattern, sample_ids, write_shards
 
 
@@ -132,3 +133,22 @@ def test_worker_spans_split_a_rank_into_whole_batches():
         partition.Piece(0, 0, 30),
         partition.Piece(1, 0, 7),
     ]
+
+
+def test_persistent_workers_follow_the_epoch(tmp_path, monkeypatch):
+    write_shards(tmp_path, [10, 7, 9])
+    data = {"batch_size": 4, "num_workers": 2, "shuffle_buffer": 5}
+    fresh = _loader(tmp_path, 3, monkeypatch, 0, 1, **data).train_dataloader()
+    kept = _loader(tmp_path, 3, monkeypatch, 0, 1, persistent_workers=True, **data).train_dataloader()
+    assert [_epoch(kept, e) for e in (0, 1, 2)] == [_epoch(fresh, e) for e in (0, 1, 2)]
+    assert _epoch(fresh, 0) != _epoch(fresh, 1)
+
+
+def test_an_error_in_a_worker_is_one_line(tmp_path, monkeypatch):
+    # the 300th image has another size: found by a loader worker, past the 256 probed
+    write_shards(tmp_path, [310], kind="png", sizes=[8] * 299 + [12] + [8] * 10)
+    dm = _loader(tmp_path, 1, monkeypatch, 0, 1, batch_size=10, num_workers=2, shuffle_buffer=0)
+    with pytest.raises(DataError) as info:
+        _epoch(dm.train_dataloader(), 0)
+    msg = str(info.value)
+    assert "\n" not in msg and "000299.png" in msg and "data.image_size" in msg
