@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 
 from litrain.config import DataConfig
 from litrain.data.datamodule import DataModule
@@ -152,3 +153,31 @@ def test_an_error_in_a_worker_is_one_line(tmp_path, monkeypatch):
         _epoch(dm.train_dataloader(), 0)
     msg = str(info.value)
     assert "\n" not in msg and "000299.png" in msg and "data.image_size" in msg
+
+
+def test_json_targets_are_packed_per_head(tmp_path, monkeypatch):
+    write_shards(tmp_path, [6, 6], targets="json")
+    dm = _loader(tmp_path, 2, monkeypatch, 0, 1, batch_size=4, shuffle_buffer=0)
+    assert dm.info.head_columns == {"kind": 1, "value": 2} and dm.info.float_targets
+    dm.train_set.set_epoch(0)
+    for x, y in dm.val_dataloader():
+        ids = sample_ids(x)
+        assert torch.equal(y, torch.tensor([[i % 3, i / 10, -i / 10] for i in ids], dtype=torch.float32))
+
+
+def test_counts_come_from_the_writers_index(tmp_path, monkeypatch):
+    import json
+
+    write_shards(tmp_path, [5, 6, 7])
+    names = [f"train-{i:06d}.tar" for i in range(3)]
+    shards = [
+        {"name": n, "samples": c, "bytes": (tmp_path / n).stat().st_size}
+        for n, c in zip(names, [5, 6, 7], strict=True)
+    ]
+    index = {"version": 1, "split": "train", "shards": shards, "samples": 18, "member": "npy", "label": "cls"}
+    (tmp_path / "train.index.json").write_text(json.dumps({**index, "classes": ["a", "b", "c"]}))
+    dm = _loader(tmp_path, 3, monkeypatch, 0, 1, batch_size=3)
+    assert dm.info.class_names == ["a", "b", "c"]
+    assert dm.train_set.shards.counts == [5, 6, 7]
+    assert list(dm.train_set.shards.tables) == [0]  # only the probed shard was opened up front
+    assert sorted(i for b in _epoch(dm.train_dataloader(), 0) for i in b) == list(range(18))
