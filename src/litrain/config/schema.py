@@ -223,8 +223,31 @@ class DataConfig(Section):
         "(default: annotations.csv or annotations.json in data.root).",
         json_schema_extra=PATH,
     )
+    # Streamed shards (source: shards): WebDataset tar shards, local or remote.
+    train_urls: list[str] | str | None = Field(
+        None,
+        description="shards: training shards: a brace pattern (train-{000..099}.tar), a list, local "
+        "paths, http(s):// or s3:// URLs.",
+    )
+    val_urls: list[str] | str | None = Field(
+        None, description="shards: validation shards (none: no validation; val_split does not apply)."
+    )
+    test_urls: list[str] | str | None = Field(None, description="shards: test shards (none: no test split).")
+    cache_dir: str | None = Field(
+        None,
+        description="shards: where remote shards are cached (default ~/.cache/litrain/shards).",
+        json_schema_extra=PATH,
+    )
+    cache_limit_gb: float = Field(
+        50.0, gt=0, description="shards: most GiB cache_dir may hold; a run needing more stops with an error."
+    )
+    shuffle_buffer: int = Field(
+        1000, ge=0, description="shards: samples mixed in the train shuffle buffer (0: shard order only)."
+    )
     on_bad_sample: Literal["error", "skip"] = Field(
-        "error", description="An unreadable or too-short sample: stop with an error, or skip it (counted)."
+        "error",
+        description="An unreadable, corrupt or too-short sample (video, shard): stop with an error, "
+        "or skip it (counted and logged).",
     )
 
     @field_validator("in_memory", mode="before")

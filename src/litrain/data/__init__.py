@@ -23,6 +23,8 @@ DATASETS.register("pde", "litrain.data.pde:pde")
 DATASETS.register("video_arrays", "litrain.data.video:video_arrays")
 DATASETS.register("video_files", "litrain.data.video:video_files")
 DATASETS.register("image_annotations", "litrain.data.annotated_images:image_annotations")
+# WebDataset-style tar shards, local or remote (litrain/data/shards/).
+DATASETS.register("shards", "litrain.data.shards.source:shards")
 
 # Train augmentation presets (data.augment): () -> a per-sample transform or None.
 for _name in ("none", "flip", "crop", "light"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from litrain.config import DataConfig, TaskConfig
@@ -45,6 +45,8 @@ class DataModule:
         if self.info is not None:
             return
         src: SourceData = DATASETS.get(self.cfg.source)(self.cfg)
+        if isinstance(src.train, IterableDataset):  # streamed shards: splits come ready
+            return self._setup_stream(src)
         if self.cfg.image_size and src.info.is_image:
             src = self._resize(src, self.cfg.image_size)
         self.info = src.info
@@ -83,6 +85,21 @@ class DataModule:
                 f"data.batch_size={self.cfg.batch_size} exceeds the {len(self.train_set)} "
                 "training samples: every epoch is one smaller batch",
                 stacklevel=2,
+            )
+
+    def _setup_stream(self, src: SourceData) -> None:
+        self.info = src.info
+        self._check_labels_known(src.info)
+        self.train_set, self.val_set, self.test_set = src.train, src.val, src.test
+        for ds in (self.train_set, self.val_set, self.test_set):
+            ds.seed = self.seed  # type: ignore[union-attr]
+
+    def _check_labels_known(self, info: DataInfo) -> None:
+        wanted = self.task.num_classes
+        if info.num_classes and wanted is not None and info.num_classes > wanted:
+            raise DataError(
+                f"task.num_classes={wanted} but the shards have {info.num_classes} classes: "
+                f"set task.num_classes to at least {info.num_classes}"
             )
 
     def _resize(self, src: SourceData, size: int) -> SourceData:
@@ -146,6 +163,11 @@ class DataModule:
     def _loader(self, ds: Dataset | None, shuffle: bool) -> DataLoader | InMemoryLoader:
         if ds is None:
             raise DataError("this split is empty")
+        if isinstance(ds, IterableDataset):  # streamed shards: batches made by the dataset
+            from litrain.data.shards.loader import shard_loader
+
+            c = self.cfg
+            return shard_loader(ds, c.num_workers, c.pin_memory, c.persistent_workers, self.seed)  # type: ignore[arg-type]
         max_bytes = int(self.cfg.in_memory_max_gb * 2**30)
         held = in_memory_loader(
             ds, self.cfg.in_memory, self.cfg.batch_size, shuffle, self.seed, self.loader_device, max_bytes

@@ -145,6 +145,8 @@ def shard_loader(loader: Any, train: bool, seed: int) -> Any:
         return loader
     if isinstance(loader.sampler, DistributedSampler) or isinstance(loader.dataset, ShardedIterable):
         return loader
+    if getattr(loader.dataset, "reads_rank_itself", False):  # streamed shards (data/shards/read.py)
+        return loader
     if isinstance(loader.dataset, IterableDataset):
         return _rebuild(loader, dataset=ShardedIterable(loader.dataset))
     n = len(loader.dataset)  # type: ignore[arg-type]
