@@ -8,17 +8,27 @@ torchcodec also installs from PyPI but loads the system's FFmpeg libraries at ru
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from litrain.errors import DataError
+from litrain.errors import ConfigError, DataError
+
+
+def _av() -> Any:
+    """PyAV, or one line saying which extra brings it."""
+    try:
+        import av
+    except ImportError:
+        raise ConfigError("decoding video files needs PyAV: pip install 'litrain[video]'") from None
+    return av
 
 
 def probe(path: Path) -> tuple[int, int, int]:
     """(frames, height, width) of the first video stream of ``path``; a DataError naming
     the file when it cannot be opened or holds no video."""
-    import av
+    av = _av()
 
     try:
         with av.open(str(path)) as container:
@@ -63,7 +73,7 @@ def clip_position(seed: int, epoch: int, sample: int) -> float:
 def decode_clip(path: Path, indices: np.ndarray, height: int, width: int) -> torch.Tensor:
     """Frames ``indices`` of ``path`` as a float32 (3, T, height, width) clip in [0, 1],
     each frame converted to RGB and resized (bilinear) by FFmpeg's scaler."""
-    import av
+    av = _av()
 
     wanted = set(int(i) for i in indices)
     last = int(indices.max())
