@@ -22,7 +22,9 @@ DIRECTIONS = [(1, 0), (-1, 0), (0, 1), (0, -1)]  # action: right, left, down, up
 LEVELS = [90, 160, 240]  # severity: the square's brightness
 
 
-def clip(action: int, severity: int, view: int, frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
+def clip(
+    action: int, severity: int, view: int, frames: int, size: int, rng: np.random.Generator
+) -> np.ndarray:
     """(frames, size, size, 3) uint8: the square moves one step per frame; the side view sees
     the motion mirrored and the scene slightly dimmer."""
     dx, dy = DIRECTIONS[action]
