@@ -1,5 +1,5 @@
-"""litrain: one typed config trains classifiers with PyTorch Lightning (or a plain PyTorch
-loop), from a laptop CPU to clusters.
+"""litrain: one typed config trains classifiers, regression and neural-operator models with
+PyTorch Lightning (or a plain PyTorch loop), from a laptop CPU to clusters.
 
 The API is imported lazily so that ``import litrain`` (and ``litrain --help``) stays cheap.
 """

@@ -31,9 +31,9 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         lambda new: ["fit", "--run-dir", str(new), *ES, "--set", "early_stopping.monitor=val/nrmse", *FAST],
         "early_stopping.monitor=val/nrmse is never logged in this run: choose one of",
     ),
-    "native: early stopping on val/loss with --val-split 0": (
+    "native: early stopping on the task's monitor with --val-split 0": (
         lambda new: ["fit", "--engine", "native", "--run-dir", str(new), "--val-split", "0", *ES, *FAST],
-        "early_stopping.monitor=val/loss is never logged",
+        "early_stopping.monitor=val/acc is never logged",
     ),
     "unknown compile mode": (
         lambda new: ["fit", "--run-dir", str(new), "--trainer.compile_mode", "fastest", *FAST],

@@ -22,7 +22,7 @@ CLAIMS = {
     r"multi-?task": lambda: "multitask" in TASKS,
     r"ensemble": lambda: "ensemble" in MODELS or "ensemble" in TASKS,
     r"neural[- ]operator": lambda: "fno" in MODELS or any("operator" in n for n in MODELS.names()),
-    r"video": lambda: "video" in DATASETS,
+    r"video": lambda: any(n.startswith("video") for n in DATASETS.names()),
     r"calibrat": lambda: "calibration" in LOSSES or "calibrated" in TASKS,
     r"multilabel": lambda: "multilabel" in TASKS,
     r"binary": lambda: "binary" in TASKS,

@@ -574,8 +574,14 @@ class CheckpointConfig(Section):
 
 class EarlyStoppingConfig(Section):
     enabled: bool = Field(False, description="Stop when the monitor stops improving.")
-    monitor: str = Field("val/loss", description="Metric to watch.")
-    mode: Literal["min", "max"] = Field("min", description="min or max.")
+    monitor: str = Field(
+        "auto",
+        description="Metric to watch (auto: the task's, the one checkpoints rank by default: "
+        "val/acc for classification, val/loss for regression, val/mean_acc for multitask).",
+    )
+    mode: Literal["min", "max", "auto"] = Field(
+        "auto", description="min or max (auto: the task's for its monitor; else min for a loss)."
+    )
     patience: int = Field(5, ge=0, description="Validation rounds without improvement.")
     min_delta: float = Field(0.0, ge=0, description="Smallest change that counts.")
 

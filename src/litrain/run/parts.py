@@ -35,19 +35,33 @@ def build_task(cfg: Config, info: DataInfo) -> tuple[Task, Config]:
 
 
 def resolve_monitor(cfg: Config, task: Task | None) -> Config:
-    """``checkpoint.monitor/mode: auto`` made concrete, so config.yaml records what ran: the
-    task's default monitor and mode; for another monitor, min when it names a loss."""
+    """``auto`` monitors and modes made concrete, so config.yaml records what ran.
+
+    ``checkpoint.monitor/mode: auto`` take the task's default monitor and mode, and so does
+    early stopping: the run stops when the metric its checkpoints are ranked by stops
+    improving. For another monitor, the mode follows the metric (min for a loss). A user's
+    own LightningModule on its own data has no task to ask: checkpoints rank by
+    ``NO_TASK_MONITOR`` and early stopping watches val/loss, what such runs always used."""
+    updates: dict[str, object] = {}
     ck = cfg.checkpoint
     if ck.monitor is None and ck.mode == "auto":  # no ranking: the mode is never read
-        return cfg.model_copy(update={"checkpoint": ck.model_copy(update={"mode": "max"})})
-    if ck.monitor is None or (ck.monitor != "auto" and ck.mode != "auto"):
-        return cfg
-    default = (task.monitor, task.monitor_mode) if task is not None else NO_TASK_MONITOR
-    if ck.monitor == "auto":
-        monitor, mode = default[0], default[1] if ck.mode == "auto" else ck.mode
-    else:
-        monitor, mode = ck.monitor, _better_mode(ck.monitor, task)
-    return cfg.model_copy(update={"checkpoint": ck.model_copy(update={"monitor": monitor, "mode": mode})})
+        updates["checkpoint"] = ck.model_copy(update={"mode": "max"})
+    elif ck.monitor is not None and "auto" in (ck.monitor, ck.mode):
+        default = (task.monitor, task.monitor_mode) if task is not None else NO_TASK_MONITOR
+        monitor, mode = _concrete(ck.monitor, ck.mode, default, task)
+        updates["checkpoint"] = ck.model_copy(update={"monitor": monitor, "mode": mode})
+    es = cfg.early_stopping
+    if "auto" in (es.monitor, es.mode):
+        default = (task.monitor, task.monitor_mode) if task is not None else ("val/loss", "min")
+        monitor, mode = _concrete(es.monitor, es.mode, default, task)
+        updates["early_stopping"] = es.model_copy(update={"monitor": monitor, "mode": mode})
+    return cfg.model_copy(update=updates) if updates else cfg
+
+
+def _concrete(monitor: str, mode: str, default: tuple[str, str], task: Task | None) -> tuple[str, str]:
+    if monitor == "auto":
+        return default[0], default[1] if mode == "auto" else mode
+    return monitor, _better_mode(monitor, task) if mode == "auto" else mode
 
 
 def output_shapes(task: Task | None) -> list[tuple[int, ...]] | None:
