@@ -44,8 +44,8 @@ def _read(path: Path, heads: list[str]) -> tuple[np.ndarray, dict[str, np.ndarra
         raise DataError(f"cannot read arrays from {path}: {exc}") from None
 
 
-def _inputs(path: Path, x: np.ndarray) -> torch.Tensor:
-    """x as the arrays source reads it: float32, uint8 scaled to [0, 1], (N, H, W) uint8 as
+def input_tensor(path: Path, x: np.ndarray) -> torch.Tensor:
+    """x as the arrays source reads it (single- and multi-task alike): float32, uint8 scaled to [0, 1], (N, H, W) uint8 as
     one-channel images."""
     if len(x) == 0:
         raise DataError(f"{path}: holds no samples")
@@ -89,7 +89,7 @@ def multitarget_source(files: dict[str, Path]) -> SourceData | None:
         if sorted(found) != sorted(heads):
             raise DataError(f"{path}: holds targets for {sorted(found)}, the train data for {sorted(heads)}")
         x, ys = _read(path, heads)
-        xt = _inputs(path, x)
+        xt = input_tensor(path, x)
         if shape is not None and tuple(xt.shape[1:]) != shape:
             raise DataError(f"{path}: samples have shape {tuple(xt.shape[1:])}, train has {shape}")
         shape = tuple(xt.shape[1:])

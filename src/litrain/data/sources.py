@@ -14,6 +14,7 @@ import torch
 from litrain.config import DataConfig
 from litrain.data.base import DataInfo, SourceData
 from litrain.data.files import ImageFiles, find_image_tree
+from litrain.data.multitarget import input_tensor
 from litrain.errors import DataError
 
 
@@ -303,17 +304,7 @@ def _load_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
         raise DataError(f"cannot read arrays from {path}: {exc}") from None
     if len(x) != len(y):
         raise DataError(f"{path}: x has {len(x)} samples but y has {len(y)}")
-    if len(x) == 0:
-        raise DataError(f"{path}: holds no samples")
-    if x.dtype.kind not in "fiub":
-        raise DataError(f"{path}: x must be numeric, got dtype {x.dtype}")
-    xt = torch.as_tensor(x, dtype=torch.float32)
-    if not torch.isfinite(xt).all():
-        raise DataError(f"{path}: x holds NaN or infinite values; clean or impute them first")
-    if xt.ndim == 3 and x.dtype == np.uint8:  # (N, H, W) grayscale images
-        xt = xt.unsqueeze(1)
-    if x.dtype == np.uint8:
-        xt = xt / 255.0
+    xt = input_tensor(path, x)
     if y.ndim == 2 and y.shape[1] == 1:  # a column of labels, as pandas hands them out
         y = y[:, 0]
     if y.dtype.kind not in "fiub":
