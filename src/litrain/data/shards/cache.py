@@ -13,11 +13,18 @@ epoch. Entries are keyed by URL: clear the dir when the shards behind a URL chan
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock, each process may download its own copy
+    fcntl = None  # type: ignore[assignment]
 
 from litrain.data.shards.urls import _first_line, filesystem, is_remote, local_path
 from litrain.errors import DataError
@@ -86,6 +93,20 @@ class ShardCache:
         if path.is_file():
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock(path):
+            if path.is_file():  # another process of this node fetched it meanwhile
+                return path
+            return self._fetch(url, path, sha256)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _lock(path: Path) -> Iterator[None]:
+        with open(path.with_name(f".{path.name}.lock"), "a") as f:
+            if fcntl is not None:
+                fcntl.flock(f, fcntl.LOCK_EX)  # released on close, and by the OS if killed
+            yield
+
+    def _fetch(self, url: str, path: Path, sha256: str | None) -> Path:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
         try:
             with filesystem(url, self.storage_options).open(url, "rb") as src, open(tmp, "wb") as dst:
