@@ -227,7 +227,7 @@ class DataConfig(Section):
     train_urls: list[str] | str | None = Field(
         None,
         description="shards: training shards: a brace pattern (train-{000..099}.tar), a list, local "
-        "paths, http(s):// or s3:// URLs.",
+        "paths, http(s):// or s3:// URLs, or a local LitData dir (litrain shard --format litdata).",
     )
     val_urls: list[str] | str | None = Field(
         None, description="shards: validation shards (none: no validation; val_split does not apply)."

@@ -1,4 +1,5 @@
-"""``data.source: shards``: WebDataset-style tar shards as a litrain data source.
+"""``data.source: shards``: WebDataset-style tar shards, or LitData dirs
+(``litdata_read.py``), as a litrain data source.
 
 ``data.train_urls`` is required; ``val_urls`` and ``test_urls`` are optional and there is no
 ``val_split`` of streamed shards (a held-out split would have to be read and set aside every
@@ -16,6 +17,13 @@ from litrain.config import DataConfig
 from litrain.data.base import DataInfo, SourceData
 from litrain.data.shards.cache import ShardCache
 from litrain.data.shards.catalog import ShardSet, open_shards, shard_table
+from litrain.data.shards.litdata_read import (
+    LitDataDataset,
+    LitDataSet,
+    litdata_classes,
+    litdata_dir,
+    open_litdata,
+)
 from litrain.data.shards.read import ReadSpec, ShardDataset
 from litrain.data.shards.urls import expand
 from litrain.data.transforms import build_augment, channel_stats
@@ -30,12 +38,17 @@ def _probe(
     """Up to ``n`` decoded samples from the start of the first shard."""
     skip = cfg.on_bad_sample == "skip"
     spec = ReadSpec(batch_size=n, train=False, skip_bad=skip, channels=channels, image_size=cfg.image_size)
-    ds = ShardDataset(shards, spec, cache)
-    table = shard_table(shards, 0, cache, strict=not spec.skip_bad)
-    from litrain.data.shards.partition import Piece
+    if isinstance(shards, LitDataSet):
+        ds: ShardDataset = LitDataDataset(shards, spec, cache)
+        raws = ds.head(n)  # type: ignore[attr-defined]
+    else:
+        ds = ShardDataset(shards, spec, cache)
+        table = shard_table(shards, 0, cache, strict=not spec.skip_bad)
+        from litrain.data.shards.partition import Piece
 
+        raws = (raw for _, raw in ds._raw([Piece(0, 0, min(n, len(table)))], 0))
     xs, ys = [], []
-    for _, raw in ds._raw([Piece(0, 0, min(n, len(table)))], 0):
+    for raw in raws:
         sample = ds._sample(*raw)
         if sample is not None:
             xs.append(sample[0])
@@ -49,6 +62,8 @@ def _probe(
 def _classes(shards: ShardSet, cache: ShardCache, strict: bool) -> list[str]:
     if shards.index and shards.index.get("class_names"):
         return [str(c) for c in shards.index["class_names"]]
+    if isinstance(shards, LitDataSet):
+        return litdata_classes(shards)
     top = -1  # no class list: the largest label over every shard (tables are cached)
     for i, url in enumerate(shards.urls):
         table = shard_table(shards, i, cache, strict)
@@ -76,7 +91,17 @@ def shards(cfg: DataConfig) -> SourceData:
         )
     cache = ShardCache(cfg.cache_dir, cfg.cache_limit_gb, cfg.storage_options)
     skip = cfg.on_bad_sample == "skip"
-    train = open_shards(expand(cfg.train_urls, "train_urls"), "train_urls", cache, not skip)
+
+    def open_split(key: str) -> ShardSet | None:
+        """A LitData dir, or tar shards (None: the key is unset)."""
+        where = litdata_dir(getattr(cfg, key), key, cache.storage_options)
+        if where is not None:
+            return open_litdata(where, key, cache)
+        urls = expand(getattr(cfg, key), key)
+        return open_shards(urls, key, cache, not skip) if urls else None
+
+    train = open_split("train_urls")
+    assert train is not None
     xs, ys = _probe(train, cache, cfg, STATS_SAMPLES)
     if xs[0].dtype == torch.uint8 and xs[0].shape[0] not in (1, 3):  # RGBA, CMYK: read as RGB
         xs, ys = _probe(train, cache, cfg, STATS_SAMPLES, channels=3)
@@ -113,14 +138,12 @@ def shards(cfg: DataConfig) -> SourceData:
             image_size=cfg.image_size,
             heads=heads,
         )
+        if isinstance(shard_set, LitDataSet):
+            return LitDataDataset(shard_set, spec, cache)
         empty = ShardSet([], [], [], key="val_urls")
         return ShardDataset(shard_set if shard_set is not None else empty, spec, cache)
 
-    def other(key: str) -> ShardSet | None:
-        urls = expand(getattr(cfg, key), key)
-        return open_shards(urls, key, cache, not skip) if urls else None
-
-    val, test = other("val_urls"), other("test_urls")
+    val, test = open_split("val_urls"), open_split("test_urls")
     sets = [dataset(train, True), dataset(val, False)]
     sets.append(dataset(test, False) if test is not None else sets[1])
     if cfg.normalize:
