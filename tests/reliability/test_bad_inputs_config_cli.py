@@ -66,9 +66,9 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str, str | None]]
         None,
     ),
     # no unrelated "did you mean"
-    "--stage": (
-        _fit("--stage", "fit"),
-        "unknown flag --stage; `litrain fit --help` lists every flag",
+    "--phase": (
+        _fit("--phase", "fit"),
+        "unknown flag --phase; `litrain fit --help` lists every flag",
         NO_HINT,
     ),
     "--freezing_strategy": (
@@ -86,9 +86,10 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str, str | None]]
         "docs/training.md describes the trainer section",
         NO_HINT,
     ),
-    "data.train_urls in a file": (
+    "data.train_urls without the shards source": (
         _cfg("urls.yaml"),
-        "unknown config key 'data.train_urls'; `litrain fit --help` lists every key; docs/data.md",
+        "data.train_urls is set but data.source=digits, which does not read shard URLs: set "
+        "data.source shards, or drop the URLs",
         NO_HINT,
     ),
     # a run dir that does not exist

@@ -255,6 +255,17 @@ class DataConfig(Section):
     def _in_memory(cls, v: Any) -> Any:
         return str(v).lower() if isinstance(v, bool) else v  # YAML reads `true` as a bool
 
+    @model_validator(mode="after")
+    def _urls_need_shards(self) -> DataConfig:
+        # only the shards source reads URLs: another source would silently train on its own data
+        given = [k for k in ("train_urls", "val_urls", "test_urls") if getattr(self, k)]
+        if given and self.source != "shards":
+            raise rule_error(
+                f"data.{given[0]} is set but data.source={self.source}, which does not read shard "
+                "URLs: set data.source shards, or drop the URLs"
+            )
+        return self
+
 
 class ModelConfig(Section):
     name: str = Field("mlp", description="mlp, cnn, resnet18_cifar, timm:<name>, torchvision:<name>.")
