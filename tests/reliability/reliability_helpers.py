@@ -45,14 +45,25 @@ HERE = Path(__file__).parent
 TORCHRUN_2 = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 
 
-def killrun(run: Path, fault: str, *flags: str, torchrun: bool = False) -> subprocess.CompletedProcess:
-    """``litrain fit --quiet --run-dir RUN FLAGS`` through killrun.py with ``fault`` armed
-    (``LITRAIN_KILL_AT``; empty: none), under torchrun with 2 processes when asked."""
-    env = {**os.environ, "PYTHONPATH": str(HERE), "LITRAIN_KILL_AT": fault}
-    if not fault:
-        env.pop("LITRAIN_KILL_AT")
+def kill_env(fault: str | None) -> dict[str, str]:
+    """The environment of a killrun.py process: this folder first on PYTHONPATH (prepended,
+    so the child imports the same litrain as the tests), ``LITRAIN_KILL_AT`` armed or unset."""
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
+    env.pop("LITRAIN_KILL_AT", None)
+    if fault:
+        env["LITRAIN_KILL_AT"] = fault
+    return env
+
+
+def killrun(
+    run: Path, fault: str | None, *flags: str, torchrun: bool = False, command: str = "fit"
+) -> subprocess.CompletedProcess:
+    """``litrain COMMAND --quiet --run-dir RUN FLAGS`` through killrun.py with ``fault`` armed
+    (``LITRAIN_KILL_AT``; empty or None: none), under torchrun with 2 processes when asked."""
+    env = kill_env(fault)
     launch = [sys.executable, *(TORCHRUN_2 if torchrun else []), str(HERE / "killrun.py")]
-    cmd = [*launch, "fit", "--quiet", "--run-dir", str(run), *flags]
+    cmd = [*launch, command, "--quiet", "--run-dir", str(run), *flags]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 

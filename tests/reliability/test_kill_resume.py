@@ -8,19 +8,15 @@ in-memory loader, in both engines. 46 optimizer steps, a mid-epoch checkpoint ev
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from reliability_helpers import assert_same_weights
+from reliability_helpers import assert_same_weights, killrun
 
 import litrain
 from litrain.checkpoint import store
 
-HERE = Path(__file__).parent
 COMMON = {
     "trainer.max_epochs": 2,
     "checkpoint.every_n_steps": 3,
@@ -34,21 +30,7 @@ def _flags(overrides: dict) -> list[str]:
 
 
 def _run(run_dir: Path, overrides: dict, kill_at: str | None, resume: bool) -> int:
-    env = {**os.environ, "PYTHONPATH": str(HERE)}
-    env.pop("LITRAIN_KILL_AT", None)
-    if kill_at:
-        env["LITRAIN_KILL_AT"] = kill_at
-    cmd = [
-        sys.executable,
-        str(HERE / "killrun.py"),
-        "fit",
-        "--quiet",
-        "--run-dir",
-        str(run_dir),
-        *_flags(overrides),
-        *(["--resume", "last"] if resume else []),
-    ]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300).returncode
+    return killrun(run_dir, kill_at, *_flags(overrides), *(["--resume", "last"] if resume else [])).returncode
 
 
 def _final(run_dir: Path) -> dict:

@@ -5,27 +5,15 @@ head weights equal an uninterrupted run bit for bit, in both engines."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from reliability_helpers import HERE, assert_same_weights
+from reliability_helpers import assert_same_weights, killrun
 
 import litrain
 from multitask_data import HEADS, write_npz
-
-
-def killrun(run: Path, fault: str, *flags: str) -> subprocess.CompletedProcess:
-    """``litrain fit`` through killrun.py (reliability_helpers.killrun), keeping the caller's
-    PYTHONPATH after killrun's folder so the subprocess imports the same litrain."""
-    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONPATH": path, "LITRAIN_KILL_AT": fault}
-    cmd = [sys.executable, str(HERE / "killrun.py"), "fit", "--quiet", "--run-dir", str(run), *flags]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def _config(tmp_path: Path, engine: str, weighting: str) -> Path:

@@ -10,18 +10,15 @@ batch 3, after its mid-epoch save at step 8."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from reliability_helpers import assert_same_weights, load_weights, snapshot
+from reliability_helpers import assert_same_weights, killrun, load_weights, snapshot
 
 import litrain
 
-HERE = Path(__file__).parent
 PIPELINE = {
     "run": {"name": "digits-pipe"},
     "data": {"val_split": 0.8},
@@ -35,24 +32,7 @@ PIPELINE = {
 
 
 def _pipeline(config: Path, run: Path, kill_at: str | None) -> subprocess.CompletedProcess:
-    # killrun.py's folder first, then whatever litrain the tests run against
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("LITRAIN_KILL_AT", None)
-    if kill_at:
-        env["LITRAIN_KILL_AT"] = kill_at
-    cmd = [
-        sys.executable,
-        str(HERE / "killrun.py"),
-        "pipeline",
-        str(config),
-        "--quiet",
-        "--run-dir",
-        str(run),
-    ]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    return killrun(run, kill_at, str(config), command="pipeline")
 
 
 @pytest.mark.slow

@@ -5,14 +5,12 @@ checkpoint through StatefulDataLoader's state (see litrain/data/shards/read.py).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from reliability_helpers import assert_same_weights
+from reliability_helpers import assert_same_weights, killrun
 from test_kill_resume import _final, _flags
 
 import litrain
@@ -23,23 +21,7 @@ from shard_data import pattern, write_shards  # noqa: E402
 
 
 def _run(run_dir: Path, overrides: dict, kill_at: str | None, resume: bool) -> int:
-    """The CLI through killrun.py, importing litrain from where this test imports it."""
-    paths = [str(HERE), os.environ.get("PYTHONPATH", "")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-    env.pop("LITRAIN_KILL_AT", None)
-    if kill_at:
-        env["LITRAIN_KILL_AT"] = kill_at
-    cmd = [
-        sys.executable,
-        str(HERE / "killrun.py"),
-        "fit",
-        "--quiet",
-        "--run-dir",
-        str(run_dir),
-        *_flags(overrides),
-    ]
-    cmd += ["--resume", "last"] if resume else []
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300).returncode
+    return killrun(run_dir, kill_at, *_flags(overrides), *(["--resume", "last"] if resume else [])).returncode
 
 
 def _cfg(root: Path, engine: str) -> dict:
