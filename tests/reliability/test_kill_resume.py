@@ -4,7 +4,8 @@ run bit for bit, every checkpoint left behind verifies, and no temp file is left
 
 Runs the real CLI in a subprocess that SIGKILLs itself (killrun.py), on digits with
 augmentation and dropout, through the DataLoader path (num_workers 0 and 2) and the
-in-memory loader, in both engines. 46 optimizer steps, a mid-epoch checkpoint every 3."""
+in-memory loader, in both engines. 46 optimizer steps, a mid-epoch checkpoint every 3. The
+in-memory cases also carry the training options with step-dependent state (TRAINING_OPTIONS)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,20 @@ COMMON = {
     "model.dropout": 0.1,
 }
 
+# The training options whose state lives in the checkpoint or depends on the step count: a
+# restarting warm schedule, channels-last conv weights, periodic checkpoints, grad-norm logging
+# and memory cleanup (the in-memory cases carry them).
+TRAINING_OPTIONS = {
+    "model.name": "cnn",
+    "trainer.channels_last": "true",
+    "optim.scheduler.name": "cosine_restarts",
+    "optim.scheduler.T_0": 1,
+    "optim.scheduler.warmup_epochs": 0.5,
+    "checkpoint.keep_every_n_epochs": 1,
+    "logging.grad_norm": 2,
+    "trainer.memory_cleanup_interval": 5,
+}
+
 
 def _flags(overrides: dict) -> list[str]:
     return [f"--set={k}={v}" for k, v in overrides.items()]
@@ -34,7 +49,11 @@ def _run(run_dir: Path, overrides: dict, kill_at: str | None, resume: bool) -> i
 
 
 def _final(run_dir: Path) -> dict:
-    return torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    return _final_at(run_dir / "checkpoints" / "last.ckpt")
+
+
+def _final_at(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 @pytest.mark.slow
@@ -46,10 +65,10 @@ def _final(run_dir: Path) -> dict:
         # half-written temp; step:17 stops the in-memory loader mid-epoch.
         ({"data.in_memory": "false", "data.num_workers": 0}, ["step:10", "write:2", "step:14"]),
         ({"data.in_memory": "false", "data.num_workers": 2}, ["tear:2"]),
-        ({"data.in_memory": "true"}, ["step:17"]),
+        ({"data.in_memory": "true", **TRAINING_OPTIONS}, ["step:17"]),
         # the native engine: its own loop, the same loaders and checkpoint writer
         ({"run.engine": "native", "data.in_memory": "false", "data.num_workers": 2}, ["step:10", "write:2"]),
-        ({"run.engine": "native", "data.in_memory": "true"}, ["tear:2", "step:14"]),
+        ({"run.engine": "native", "data.in_memory": "true", **TRAINING_OPTIONS}, ["tear:2", "step:14"]),
     ],
     ids=["dataloader-w0", "dataloader-w2", "in-memory", "native-dataloader-w2", "native-in-memory"],
 )
@@ -73,5 +92,11 @@ def test_resume_after_kill9_is_bit_identical(tmp_path: Path, overrides: dict, ki
     for k in opt_a:
         for name in ("exp_avg", "exp_avg_sq"):
             assert torch.equal(opt_a[k][name], opt_b[k][name])
+    periodic = sorted((tmp_path / "ref" / "checkpoints").glob("*periodic.ckpt"))
+    assert len(periodic) == (2 if "checkpoint.keep_every_n_epochs" in cfg else 0)
+    for path in periodic:  # the kept epoch files are the same as well
+        assert_same_weights(
+            _final_at(path)["state_dict"], _final_at(run / "checkpoints" / path.name)["state_dict"]
+        )
     assert not list(run.rglob(f"*{store.TEMP_SUFFIX}"))
     assert all(store.verify(p) for p in (run / "checkpoints").glob("*.ckpt"))
