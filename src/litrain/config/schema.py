@@ -398,7 +398,8 @@ class TaskConfig(Section):
     num_classes: int | None = Field(None, gt=0, description="Classes (default: from data).")
     multilabel: bool = Field(False, description="Shorthand for type: multilabel.")
     loss: LossName | None = Field(
-        None, description="ce or bce; default ce for classification, bce for binary/multilabel."
+        None,
+        description="ce, bce or focal; default ce for classification, bce for binary/multilabel.",
     )
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing factor.")
     pos_weight: float | None = Field(None, gt=0, description="binary: weight of positive samples.")
