@@ -116,6 +116,8 @@ def test_multitask_weights_per_head():
         "task.heads.kind.class_weights",
         "task.heads.flag.class_weights",
     ]
+    with pytest.raises(ValueError, match="set task.heads.<name>.class_weights instead"):
+        TaskConfig(type="multitask", heads=cfg.heads, class_weights="inverse")
     with pytest.raises(ConfigError, match="type=regression: drop it"):
         multitask_task(
             cfg.model_copy(

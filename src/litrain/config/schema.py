@@ -438,6 +438,11 @@ class TaskConfig(Section):
     @model_validator(mode="after")
     def _imbalance_options(self) -> TaskConfig:
         check_imbalance_options(self, "task")
+        if self.type == "multitask" and self.class_weights is not None:
+            raise rule_error(
+                "task.class_weights weighs one task's classes; a multi-task run weighs each head's: "
+                "set task.heads.<name>.class_weights instead"
+            )
         return self
 
     @model_validator(mode="after")
