@@ -2,7 +2,8 @@
 share of the epoch's one global draw, so 2 ranks with batch 32 train exactly the global
 batches of 1 process with batch 64, and end with the same weights as that process (the
 focal loss is a plain mean over samples, so the two ranks' averaged gradients are the
-1-process gradient)."""
+1-process gradient). Lightning reads through the DataLoader (TrainShardSampler), native
+through the in-memory loader, which shards the same draw itself."""
 
 from __future__ import annotations
 
@@ -41,9 +42,10 @@ def test_ranks_together_train_the_one_process_draw(tmp_path):
         torch.set_num_threads(threads)
     expected = _weights(ref.run_dir)
     flags = [f"--set={k}={v}" for k, v in OPTIONS.items()]
-    for engine in ("lightning", "native"):
+    for engine, in_memory in (("lightning", "false"), ("native", "true")):
         run_dir = tmp_path / engine
-        cmd = [*TORCHRUN_LITRAIN_2, *BASE, *flags, "--batch-size", "32", "--engine", engine]
+        loader = f"--set=data.in_memory={in_memory}"
+        cmd = [*TORCHRUN_LITRAIN_2, *BASE, *flags, loader, "--batch-size", "32", "--engine", engine]
         run([*cmd, "--run-dir", str(run_dir)], tmp_path)
         got = _weights(run_dir)
         assert got.keys() == expected.keys()
