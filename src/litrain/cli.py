@@ -281,7 +281,7 @@ VOCABULARIES = [
     ("optimizers", "optim.name", "OPTIMIZERS"),
     ("schedulers", "optim.scheduler.name", "SCHEDULERS"),
     ("augment presets", "data.augment", "AUGMENTS"),
-    ("samplers", "", "SAMPLERS"),
+    ("samplers", "data.sampler", "SAMPLERS"),
     ("strategies", "trainer.strategy", "STRATEGIES"),
     ("loggers", "logging.*", "LOGGERS"),
     ("engines", "run.engine", "ENGINES"),

@@ -62,9 +62,9 @@ def test_fit_help_lists_registered_names_without_torch(tmp_path):
         "optimizers (optim.name): adam, adamw, muon, sgd",
         "schedulers (optim.scheduler.name): cosine, cosine_restarts, exponential, linear, multistep, none,",
         "onecycle, plateau, polynomial, step",
-        "losses (task.loss): bce, ce, h1, huber, l1, mse, rel_l2, smooth_l1",
+        "losses (task.loss): bce, ce, focal, h1, huber, l1, mse, rel_l2, smooth_l1",
         "engines (run.engine): lightning, native",
-        "samplers: random",
+        "samplers (data.sampler): balanced, progressive, random",
     ):
         assert line in names, names
     for name in ("digits", "resnet18_cifar", "multilabel", "light", "ddp_spawn", "tensorboard"):

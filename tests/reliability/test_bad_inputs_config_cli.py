@@ -65,6 +65,27 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str, str | None]]
         "drop task.pos_weight, or set task.type binary or multilabel",
         None,
     ),
+    # class imbalance: sampler names, class weight rules, focal options, the sampler's head
+    "sampler typo": (
+        _fit("--data.sampler", "balancd"),
+        "unknown sampler 'balancd'; close matches: balanced",
+        None,
+    ),
+    "class_weights rule": (
+        _fit("--task.class_weights", "inverse_freq"),
+        "task.class_weights must be one of 'auto', 'inverse', 'effective_number', a list or null",
+        None,
+    ),
+    "focal with smoothing": (
+        _fit("--task.loss", "focal", "--task.label_smoothing", "0.1"),
+        "task.loss=focal does not take label smoothing",
+        None,
+    ),
+    "sampler_head single task": (
+        _fit("--data.sampler", "balanced", "--data.sampler_head", "kind"),
+        "data.sampler_head=kind picks a head of task.type=multitask",
+        None,
+    ),
     # no unrelated "did you mean"
     "--phase": (
         _fit("--phase", "fit"),

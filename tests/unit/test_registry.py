@@ -72,7 +72,7 @@ def test_every_registry_lists_without_torch_or_lightning():
         ("data sources", {"digits", "cifar10", "imagefolder", "arrays", "synthetic"}),
         ("models (built-in)", {"mlp", "cnn", "resnet18_cifar", "resnet34_cifar"}),
         ("tasks", {"classification", "binary", "multilabel"}),
-        ("losses", {"ce", "bce"}),
+        ("losses", {"ce", "bce", "focal"}),
         ("optimizers", {"sgd", "adam", "adamw"}),
         (
             "schedulers",
@@ -80,7 +80,7 @@ def test_every_registry_lists_without_torch_or_lightning():
             | {"cosine_restarts", "linear", "polynomial", "exponential"},
         ),
         ("augment presets", {"none", "flip", "crop", "light"}),
-        ("samplers", {"random"}),
+        ("samplers", {"random", "balanced", "progressive"}),
         ("strategies", {"auto", "ddp", "ddp_spawn", "fsdp", "single_device"}),
         ("loggers", {"csv", "tensorboard", "wandb"}),
         ("engines", {"lightning", "native"}),

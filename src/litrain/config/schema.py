@@ -26,6 +26,7 @@ from litrain.registry import (
     ENGINES,
     LOSSES,
     OPTIMIZERS,
+    SAMPLERS,
     SCHEDULERS,
     STRATEGIES,
     TASKS,
@@ -130,6 +131,16 @@ LossName = Annotated[str, AfterValidator(partial(known, LOSSES))]
 SchedulerName = Annotated[str, AfterValidator(partial(known, SCHEDULERS))]
 OptimizerName = Annotated[str, AfterValidator(partial(known, OPTIMIZERS))]
 StrategyName = Annotated[str, AfterValidator(partial(known, STRATEGIES))]
+SamplerName = Annotated[str, AfterValidator(partial(known, SAMPLERS))]
+
+# task.class_weights: a rule that computes them from the training split's class counts
+# (litrain.tasks.class_weights), or the weights themselves.
+ClassWeights = Literal["auto", "inverse", "effective_number"] | list[float] | None
+CLASS_WEIGHTS_HELP = (
+    "Class weights: auto, inverse, effective_number (from the training split's counts) or a "
+    "list (one per class; multilabel: each label's positive weight); binary/multilabel "
+    "losses get them as per-label positive weights."
+)
 
 
 class Section(BaseModel):
@@ -244,11 +255,31 @@ class DataConfig(Section):
     shuffle_buffer: int = Field(
         1000, ge=0, description="shards: samples mixed in the train shuffle buffer (0: shard order only)."
     )
+    sampler: SamplerName = Field(
+        "random",
+        description="Train sampler: random (seeded shuffle), balanced (classes drawn equally often) "
+        "or progressive (natural to balanced class frequencies over data.progressive_epochs).",
+    )
+    progressive_epochs: int = Field(
+        10, gt=0, description="progressive sampler: epochs until the draws are fully balanced."
+    )
+    sampler_head: str | None = Field(
+        None, description="multitask: the classification head whose labels drive the sampler."
+    )
     on_bad_sample: Literal["error", "skip"] = Field(
         "error",
         description="An unreadable, corrupt or too-short sample (video, shard): stop with an error, "
         "or skip it (counted and logged).",
     )
+
+    @model_validator(mode="after")
+    def _sampler_needs_own_data(self) -> DataConfig:
+        if self.sampler != "random" and self.class_path:
+            raise rule_error(
+                f"data.sampler={self.sampler} draws from litrain's own data sources, but data.class_path "
+                "brings its own loaders: drop data.sampler (or data.class_path)"
+            )
+        return self
 
     @field_validator("in_memory", mode="before")
     @classmethod
@@ -301,6 +332,39 @@ class ModelConfig(Section):
     )
 
 
+FOCAL_ALPHA_HELP = (
+    "focal loss: alpha, a list of one weight per class (classification) or the positives' "
+    "weight in [0, 1] (binary/multilabel); null: none (or class_weights)."
+)
+
+
+def check_imbalance_options(cfg: Any, key: str) -> None:
+    """The rules class weights and the focal loss share in ``task`` and each head."""
+    weights, alpha = cfg.class_weights, cfg.focal_alpha
+    if isinstance(weights, list) and (not weights or min(weights) < 0 or max(weights) <= 0):
+        raise rule_error(f"{key}.class_weights={weights}: give non-negative numbers, at least one positive")
+    if weights is not None and cfg.pos_weight is not None:
+        raise rule_error(
+            f"{key}.class_weights and {key}.pos_weight both weight the positives: drop one of them"
+        )
+    if alpha is not None and cfg.loss != "focal":
+        raise rule_error(f"{key}.focal_alpha is set but {key}.loss is {cfg.loss}: set {key}.loss focal")
+    if alpha is not None and weights is not None:
+        raise rule_error(
+            f"{key}.focal_alpha and {key}.class_weights both weight the classes of the focal loss "
+            "(class weights are its alpha): drop one of them"
+        )
+    if isinstance(alpha, float | int) and not 0 <= alpha <= 1:
+        raise rule_error(f"{key}.focal_alpha={alpha}: the positives' weight must be in [0, 1]")
+    if isinstance(alpha, list) and (not alpha or min(alpha) < 0):
+        raise rule_error(f"{key}.focal_alpha={alpha}: give one non-negative weight per class")
+    if cfg.loss == "focal" and cfg.label_smoothing:
+        raise rule_error(
+            f"{key}.loss=focal does not take label smoothing (its (1-p)^gamma factor assumes hard "
+            f"labels): set {key}.label_smoothing 0"
+        )
+
+
 class HeadConfig(Section):
     """One head of a multi-task model (``task.heads.<name>``)."""
 
@@ -313,10 +377,20 @@ class HeadConfig(Section):
         description="A loss name; default ce (classification), bce (binary/multilabel), mse (regression).",
     )
     weight: float = Field(1.0, ge=0, description="Fixed weight of this head's loss.")
-    class_weights: list[float] | None = Field(None, description="classification: ce weight per class.")
+    class_weights: ClassWeights = Field(None, description=CLASS_WEIGHTS_HELP)
+    class_weight_beta: float = Field(
+        0.999, ge=0, lt=1, description="class_weights=effective_number: beta of (1-beta^n)/(1-beta)."
+    )
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing factor.")
     pos_weight: float | None = Field(None, gt=0, description="binary: weight of positive samples.")
     huber_delta: float = Field(1.0, gt=0, description="huber/smooth_l1 loss: where it turns linear.")
+    focal_gamma: float = Field(2.0, ge=0, description="focal loss: focusing exponent gamma (0: ce/bce).")
+    focal_alpha: float | list[float] | None = Field(None, description=FOCAL_ALPHA_HELP)
+
+    @model_validator(mode="after")
+    def _imbalance_options(self) -> HeadConfig:
+        check_imbalance_options(self, "task.heads.<name>")
+        return self
 
 
 class TaskConfig(Section):
@@ -324,11 +398,18 @@ class TaskConfig(Section):
     num_classes: int | None = Field(None, gt=0, description="Classes (default: from data).")
     multilabel: bool = Field(False, description="Shorthand for type: multilabel.")
     loss: LossName | None = Field(
-        None, description="ce or bce; default ce for classification, bce for binary/multilabel."
+        None,
+        description="ce, bce or focal; default ce for classification, bce for binary/multilabel.",
     )
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing factor.")
     pos_weight: float | None = Field(None, gt=0, description="binary: weight of positive samples.")
     huber_delta: float = Field(1.0, gt=0, description="huber/smooth_l1 loss: where it turns linear.")
+    class_weights: ClassWeights = Field(None, description=CLASS_WEIGHTS_HELP)
+    class_weight_beta: float = Field(
+        0.999, ge=0, lt=1, description="class_weights=effective_number: beta of (1-beta^n)/(1-beta)."
+    )
+    focal_gamma: float = Field(2.0, ge=0, description="focal loss: focusing exponent gamma (0: ce/bce).")
+    focal_alpha: float | list[float] | None = Field(None, description=FOCAL_ALPHA_HELP)
     normalize_targets: bool = Field(
         False,
         description="regression: learn targets standardised with the training split's mean/std "
@@ -351,6 +432,16 @@ class TaskConfig(Section):
         if self.heads and self.type != "multitask":
             raise rule_error(
                 f"task.heads is set but task.type={self.type}: set task.type multitask or drop task.heads"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _imbalance_options(self) -> TaskConfig:
+        check_imbalance_options(self, "task")
+        if self.type == "multitask" and self.class_weights is not None:
+            raise rule_error(
+                "task.class_weights weighs one task's classes; a multi-task run weighs each head's: "
+                "set task.heads.<name>.class_weights instead"
             )
         return self
 
@@ -732,6 +823,33 @@ def check_stages(stages: list[StageConfig]) -> None:
             )
 
 
+def check_sampler_head(data: DataConfig, task: TaskConfig) -> None:
+    """``data.sampler_head`` names a single-label head of a multi-task run that draws by class."""
+    head, sampler = data.sampler_head, data.sampler
+    if task.type != "multitask":
+        if head is not None:
+            raise rule_error(
+                f"data.sampler_head={head} picks a head of task.type=multitask, but task.type="
+                f"{task.type}: drop data.sampler_head"
+            )
+        return
+    labelled = sorted(n for n, h in task.heads.items() if h.type in ("classification", "binary"))
+    if sampler == "random":
+        if head is not None:
+            raise rule_error(
+                f"data.sampler_head={head} drives a class-balancing sampler, but data.sampler=random: "
+                "set data.sampler balanced or progressive, or drop data.sampler_head"
+            )
+        return
+    if head is None or head not in labelled:
+        what = "is not set" if head is None else f"={head} is not a classification or binary head"
+        raise rule_error(
+            f"data.sampler={sampler} with task.type=multitask needs data.sampler_head, the head whose "
+            f"labels drive it; data.sampler_head{' ' if head is None else ''}{what}: choose one of "
+            f"{labelled or 'none (add one)'}"
+        )
+
+
 class Config(Section):
     run: RunConfig = Field(default_factory=RunConfig)
     data: DataConfig = Field(default_factory=DataConfig)
@@ -749,6 +867,11 @@ class Config(Section):
     @model_validator(mode="after")
     def _stages(self) -> Config:
         check_stages(self.stages)
+        return self
+
+    @model_validator(mode="after")
+    def _sampler_head(self) -> Config:
+        check_sampler_head(self.data, self.task)
         return self
 
     @model_validator(mode="after")

@@ -30,8 +30,9 @@ DATASETS.register("shards", "litrain.data.shards.source:shards")
 for _name in ("none", "flip", "crop", "light"):
     AUGMENTS.register(_name, f"litrain.data.transforms:{_name}")
 
-# Train samplers: (n, seed) -> a sampler with set_epoch. The DataModule uses "random"; the
-# a weighted sampler for class balancing would be registered here too.
-SAMPLERS.register("random", "litrain.data.samplers:random")
+# Train samplers (data.sampler): (n, seed, with_epoch, labels, progressive_epochs) -> a
+# sampler with set_epoch and order(epoch); balanced/progressive draw by class.
+for _name in ("random", "balanced", "progressive"):
+    SAMPLERS.register(_name, f"litrain.data.samplers:{_name}")
 
 del _name

@@ -24,6 +24,12 @@ class DataInfo:
     # so every loader, sampler and DDP shard handles it like any other target tensor.
     head_columns: dict[str, int] = field(default_factory=dict)
     head_classes: dict[str, int] = field(default_factory=dict)  # integer heads: classes seen
+    # The training split's class counts (litrain.data.balance): samples per class, or
+    # positives per label of multilabel data; per integer head of multi-task data. Empty
+    # when unknown (streamed shards, regression). train_size: its number of samples.
+    class_counts: list[int] = field(default_factory=list)
+    head_class_counts: dict[str, list[int]] = field(default_factory=dict)
+    train_size: int = 0
     # One sample's target shape: () one label or scalar, (K,) a vector, (C, L), (C, H, W) or
     # (T, C, H, W) a field (litrain.data.targets).
     target_shape: tuple[int, ...] = ()

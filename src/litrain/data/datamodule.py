@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from litrain.config import DataConfig, TaskConfig
+from litrain.data.balance import record_class_counts, sampler_labels
 from litrain.data.base import DataInfo, SourceData, Split, split_len
 from litrain.data.inmemory import InMemoryLoader, in_memory_loader
 from litrain.data.samplers import EpochShuffleSampler
@@ -28,6 +29,13 @@ def _labels(split: Split) -> torch.Tensor:
     return split[1] if isinstance(split, tuple) else split.targets  # type: ignore[union-attr]
 
 
+def _train_labels(split: Split, idx: torch.Tensor) -> torch.Tensor | None:
+    """The training split's targets, or None for a Dataset that does not list them."""
+    if not isinstance(split, tuple) and not hasattr(split, "targets"):
+        return None
+    return torch.as_tensor(_labels(split))[idx]
+
+
 class DataModule:
     def __init__(self, cfg: DataConfig, task: TaskConfig | None = None, seed: int = 42) -> None:
         self.cfg, self.task, self.seed = cfg, task or TaskConfig(), seed
@@ -37,6 +45,8 @@ class DataModule:
         self.test_set: Dataset | None = None
         # Where in-memory batches are sliced: the engine sets the training device here.
         self.loader_device: torch.device | str | None = None
+        # The training split's class labels a weighted data.sampler draws by (else None).
+        self.sampler_labels: torch.Tensor | None = None
 
     def prepare_data(self) -> None:  # the Lightning hook name; sources load in setup
         pass
@@ -63,6 +73,7 @@ class DataModule:
                 f"{self.cfg.source}: no training samples left after val_split="
                 f"{self.cfg.val_split} and test_split={self.cfg.test_split} of {n}"
             )
+        self._class_balance(src, train_idx)
         normalize = self._normalizer(src.train, train_idx)
         augment = build_augment(self.cfg.augment, src.info.is_image)
         self._check_field_augment(augment is not None)
@@ -87,7 +98,27 @@ class DataModule:
                 stacklevel=2,
             )
 
+    def _class_balance(self, src: SourceData, train_idx: torch.Tensor) -> None:
+        """The training split's class counts (for class weights) and sampler labels."""
+        y = _train_labels(src.train, train_idx)
+        assert self.info is not None
+        if y is not None:
+            record_class_counts(self.info, y)
+        if self.cfg.sampler == "random":
+            return
+        if y is None:
+            raise ConfigError(
+                f"data.sampler={self.cfg.sampler} needs the training labels, but data.source="
+                f"{self.cfg.source} does not list them (no .targets): set data.sampler random"
+            )
+        self.sampler_labels = sampler_labels(self.cfg, self.task, self.info, y)
+
     def _setup_stream(self, src: SourceData) -> None:
+        if self.cfg.sampler != "random":
+            raise ConfigError(
+                f"data.sampler={self.cfg.sampler} draws from a split held whole, but shards are "
+                "streamed: set data.sampler random (or balance with task.class_weights)"
+            )
         self.info = src.info
         self._check_labels_known(src.info)
         self.train_set, self.val_set, self.test_set = src.train, src.val, src.test
@@ -170,7 +201,14 @@ class DataModule:
             return shard_loader(ds, c.num_workers, c.pin_memory, c.persistent_workers, self.seed)  # type: ignore[arg-type]
         max_bytes = int(self.cfg.in_memory_max_gb * 2**30)
         held = in_memory_loader(
-            ds, self.cfg.in_memory, self.cfg.batch_size, shuffle, self.seed, self.loader_device, max_bytes
+            ds,
+            self.cfg.in_memory,
+            self.cfg.batch_size,
+            shuffle,
+            self.seed,
+            self.loader_device,
+            max_bytes,
+            sampler=self._train_sampler(len(ds), with_epoch=False) if shuffle else None,  # type: ignore[arg-type]
         )
         if held is not None:
             self._note_unused_workers()
@@ -183,11 +221,23 @@ class DataModule:
         return cls(
             ds,
             batch_size=self.cfg.batch_size,
-            sampler=_train_sampler(ds, self.seed) if shuffle else None,
+            # SplitDataset reads (epoch, i) pairs to seed its per-sample augmentation
+            sampler=self._train_sampler(len(ds), isinstance(ds, SplitDataset)) if shuffle else None,  # type: ignore[arg-type]
             num_workers=workers,
             pin_memory=self.cfg.pin_memory,
             persistent_workers=self.cfg.persistent_workers and workers > 0,
             generator=torch.Generator().manual_seed(self.seed),
+        )
+
+    def _train_sampler(self, n: int, with_epoch: bool) -> EpochShuffleSampler:
+        """The train order, from SAMPLERS by data.sampler (a pure function of seed, epoch)."""
+        factory = SAMPLERS.get(self.cfg.sampler)
+        return factory(
+            n,
+            self.seed,
+            with_epoch=with_epoch,
+            labels=self.sampler_labels,
+            progressive_epochs=self.cfg.progressive_epochs,
         )
 
     def train_dataloader(self) -> DataLoader | InMemoryLoader:
@@ -201,17 +251,6 @@ class DataModule:
 
     def predict_dataloader(self) -> DataLoader | InMemoryLoader:
         return self.test_dataloader()
-
-
-# The train order comes from SAMPLERS; "random" is the seeded epoch shuffle (the only one
-# today; another would register there and be picked here).
-TRAIN_SAMPLER = "random"
-
-
-def _train_sampler(ds: Dataset, seed: int) -> EpochShuffleSampler:
-    # SplitDataset reads (epoch, i) pairs to seed its per-sample augmentation.
-    factory = SAMPLERS.get(TRAIN_SAMPLER)
-    return factory(len(ds), seed, with_epoch=isinstance(ds, SplitDataset))  # type: ignore[arg-type]
 
 
 def _held_out(n: int, fraction: float) -> int:

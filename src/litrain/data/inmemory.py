@@ -6,9 +6,10 @@ then ``collate`` stacks the samples again. Here the whole split is normalized on
 it, and augmentation runs on the whole batch. Measured on 50k 3x32x32 arrays, batch 256:
 see benchmarks/RESULTS.md.
 
-Sample order is the DataLoader's exactly: the permutation of epoch ``e`` is the one
-``EpochShuffleSampler(n, seed)`` gives (``randperm`` seeded with ``seed + e``), batches are
-taken in order and the last one is short unless ``drop_last``. So switching the loader on
+Sample order is the DataLoader's exactly: the order of epoch ``e`` is the train sampler's
+``order(e)`` (``EpochShuffleSampler(n, seed)``: ``randperm`` seeded with ``seed + e``; a
+class-weighted sampler's draw likewise), batches are taken in order and the last one is
+short unless ``drop_last``. So switching the loader on
 or off changes no number (without augmentation), in either engine.
 
 Under ``torch.distributed`` each rank takes every ``world``-th index of the padded
@@ -71,13 +72,17 @@ class InMemoryLoader:
         seed: int = 0,
         drop_last: bool = False,
         augment: BatchAugment | None = None,
+        sampler: EpochShuffleSampler | None = None,
     ) -> None:
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
         self.x, self.y = x, y
         self.batch_size, self.drop_last, self.seed = batch_size, drop_last, seed
         self.augment = augment
-        self.sampler: EpochShuffleSampler | None = EpochShuffleSampler(len(x), seed) if shuffle else None
+        if sampler is None and shuffle:
+            sampler = EpochShuffleSampler(len(x), seed)
+        # the train order: any litrain sampler (its order(epoch)), e.g. a class-weighted one
+        self.sampler: EpochShuffleSampler | None = sampler
         self.batch_sampler = None  # DataLoader's attribute; Lightning inspects it
 
     @property
@@ -112,8 +117,7 @@ class InMemoryLoader:
         if self.sampler is None and world == 1:
             return None
         if self.sampler is not None:
-            g = torch.Generator().manual_seed(self.seed + self.sampler.epoch)
-            order = torch.randperm(n, generator=g)
+            order = self.sampler.order(self.sampler.epoch)
         else:
             order = torch.arange(n)
         if world > 1:
@@ -173,6 +177,7 @@ def in_memory_loader(
     seed: int,
     device: torch.device | str | None = None,
     max_bytes: int = 2 << 30,
+    sampler: EpochShuffleSampler | None = None,
 ) -> InMemoryLoader | None:
     """The in-memory loader for ``ds`` when ``mode`` (auto|true|false) allows it; None means
     use a DataLoader. ``true`` on a split that cannot be held raises a DataError."""
@@ -192,5 +197,7 @@ def in_memory_loader(
     if mode == "auto" and size > max_bytes:
         return None
     augment = batch_augment_of(ds) if shuffle else None
-    loader = InMemoryLoader(*tensors, batch_size, shuffle=shuffle, seed=seed, augment=augment)
+    loader = InMemoryLoader(
+        *tensors, batch_size, shuffle=shuffle, seed=seed, augment=augment, sampler=sampler
+    )
     return loader.to(device) if device is not None else loader

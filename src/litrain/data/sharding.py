@@ -5,6 +5,10 @@
   permutation to a multiple of the world size and gives rank r every world-th index from r.
   So 2 processes with batch B see, step by step, the same global batches as 1 process with
   batch 2B, and every rank runs the same number of steps (an uneven last batch never hangs).
+  A class-weighted sampler (``data.sampler: balanced | progressive``) is sharded the same way:
+  its epoch's one global draw (``order(epoch)``, seeded by seed and epoch) is padded and
+  split by position, so the ranks draw equally many samples, no position twice, and together
+  exactly the draw of one process.
   A sampler that pairs each index with its epoch (seeded augmentation, see
   ``litrain.data.datamodule.SplitDataset``) keeps doing so, and the rebuilt loader keeps the
   original's class (``StatefulDataLoader``: mid-epoch resume) and its worker-seed generator,
@@ -21,7 +25,7 @@ the loaders are built in the parent before any process group exists. Both sample
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -39,10 +43,18 @@ from litrain.data.samplers import EpochShuffleSampler
 
 
 class _LazySampler(DistributedSampler):
-    def __init__(self, n: int, seed: int = 0, shuffle: bool = True, with_epoch: bool = False) -> None:
+    def __init__(
+        self,
+        n: int,
+        seed: int = 0,
+        shuffle: bool = True,
+        with_epoch: bool = False,
+        order: Callable[[int], torch.Tensor] | None = None,
+    ) -> None:
         # no super().__init__(): it wants the ranks now
         self.n, self.seed, self.epoch, self.shuffle = n, seed, 0, shuffle
         self.with_epoch = with_epoch
+        self.order = order  # the 1-process sampler's epoch order (its order method)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -62,7 +74,9 @@ class _LazySampler(DistributedSampler):
 class TrainShardSampler(_LazySampler):
     def _indices(self) -> list[int]:
         rank, world = rank_and_world()
-        if self.shuffle:
+        if self.order is not None:
+            order = self.order(self.epoch).tolist()
+        elif self.shuffle:
             g = torch.Generator().manual_seed(self.seed + self.epoch)
             order = torch.randperm(self.n, generator=g).tolist()
         else:
@@ -153,8 +167,9 @@ def shard_loader(loader: Any, train: bool, seed: int) -> Any:
     shuffled = isinstance(loader.sampler, EpochShuffleSampler | RandomSampler)
     if train and shuffled:
         with_epoch = getattr(loader.sampler, "yields_epoch", False)
+        order = getattr(loader.sampler, "order", None)  # litrain's samplers: random or weighted
         sampler: DistributedSampler = TrainShardSampler(
-            n, getattr(loader.sampler, "seed", seed), with_epoch=with_epoch
+            n, getattr(loader.sampler, "seed", seed), with_epoch=with_epoch, order=order
         )
     elif train:  # an unshuffled train loader keeps its order; padded like the shuffled one
         sampler = TrainShardSampler(n, seed, shuffle=False)

@@ -97,6 +97,8 @@ def _fit_in(
         line = optimizer_note(parts.model, cfg.optim)
         if line:
             note(line, quiet)
+        for line in getattr(parts.task, "notes", ()):  # e.g. class weights from the counts
+            note(line, quiet)
     engine.setup(parts, out_dir, quiet)
     if resume:
         engine.resume(resolve_checkpoint(resume, cfg, out_dir))

@@ -14,6 +14,7 @@ TASKS.register("multitask", "litrain.tasks.multitask:multitask_task")
 # Losses: (TaskConfig) -> loss(outputs, targets).
 LOSSES.register("ce", "litrain.tasks.losses:cross_entropy")
 LOSSES.register("bce", "litrain.tasks.losses:binary_cross_entropy")
+LOSSES.register("focal", "litrain.tasks.focal:focal")  # softmax or sigmoid focal, by task type
 for _name in ("mse", "l1", "huber", "smooth_l1", "rel_l2", "h1"):
     LOSSES.register(_name, f"litrain.tasks.regression_losses:{_name}")
 del _name

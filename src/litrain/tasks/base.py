@@ -77,6 +77,9 @@ class Task(Protocol):
 #       called by both engines before each training epoch's first batch (resumed ones too).
 #   epoch_values() -> dict[str, float]
 #       values both engines log once per training epoch, at its end (train/weight/<head>).
+#   notes: list[str]
+#       lines on what the task decided from the data (class weights computed from the
+#       training split's counts), printed once at the start of a fit (run.lifecycle).
 
 
 # checkpoint.monitor=auto for a user's own LightningModule on its own data, where no litrain

@@ -14,6 +14,8 @@ from litrain.config import TaskConfig
 from litrain.data.base import DataInfo
 from litrain.errors import ConfigError
 from litrain.registry import LOSSES
+from litrain.tasks.class_weights import resolve_class_weights
+from litrain.tasks.losses import loss_mode
 from litrain.tasks.regression_losses import REGRESSION_LOSSES
 
 
@@ -42,7 +44,14 @@ def classification_task(cfg: TaskConfig, info: DataInfo) -> ClassificationTask:
     if info.multilabel and cfg.type != "multilabel":
         update["type"] = "multilabel"
     resolved = cfg.model_copy(update=update)
-    return ClassificationTask(resolved, resolved.num_classes or info.num_classes)
+    mode = loss_mode(resolved)
+    classes = resolved.num_classes or info.num_classes
+    weights, line = resolve_class_weights(resolved, mode, classes, info.class_counts, info.train_size, "task")
+    if weights is not None:  # config.yaml records the numbers the loss used
+        resolved = resolved.model_copy(update={"class_weights": weights})
+    task = ClassificationTask(resolved, classes)
+    task.notes = [line] if line else []
+    return task
 
 
 class ClassificationTask:
@@ -51,6 +60,7 @@ class ClassificationTask:
     monitor = "val/acc"
     monitor_mode = "max"
     output_shapes = None  # (N, num_outputs) logits
+    notes: list[str] = []  # what the task decided from the data (the class weights' line)
 
     def __init__(self, cfg: TaskConfig, num_classes: int) -> None:
         mode = "multilabel" if cfg.multilabel else cfg.type

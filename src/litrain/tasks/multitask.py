@@ -24,6 +24,8 @@ from litrain.config.schema import HeadConfig
 from litrain.data.base import DataInfo
 from litrain.errors import ConfigError
 from litrain.registry import LOSSES
+from litrain.tasks.class_weights import resolve_class_weights
+from litrain.tasks.losses import loss_mode
 from litrain.tasks.multitask_heads import Head, HeadLoss, MeanAccuracy
 from litrain.tasks.multitask_weighting import MultiTaskModel, Weighting
 
@@ -53,18 +55,21 @@ def multitask_task(cfg: TaskConfig, info: DataInfo) -> MultiTaskTask:
         )
     heads, out, col = [], 0, 0
     resolved: dict[str, HeadConfig] = {}
+    notes: list[str] = []  # each head's computed class weights
     for name in data:  # the data's column order
-        head_cfg = _resolve(name, cfg.heads[name], info)
+        head_cfg = _resolve(name, cfg.heads[name], info, notes)
         width = info.head_columns[name]
         outs = _out_width(head_cfg, width)
         loss = LOSSES.get(head_cfg.loss or DEFAULT_LOSS[head_cfg.type])(head_cfg)
         heads.append(Head(name, head_cfg, slice(out, out + outs), slice(col, col + width), loss))
         resolved[name] = head_cfg
         out, col = out + outs, col + width
-    return MultiTaskTask(cfg.model_copy(update={"heads": resolved}), heads)
+    task = MultiTaskTask(cfg.model_copy(update={"heads": resolved}), heads)
+    task.notes = notes
+    return task
 
 
-def _resolve(name: str, h: HeadConfig, info: DataInfo) -> HeadConfig:
+def _resolve(name: str, h: HeadConfig, info: DataInfo, notes: list[str]) -> HeadConfig:
     key = f"task.heads.{name}"
     width, seen = info.head_columns[name], info.head_classes.get(name)
     loss = h.loss or DEFAULT_LOSS[h.type]
@@ -74,6 +79,9 @@ def _resolve(name: str, h: HeadConfig, info: DataInfo) -> HeadConfig:
             "use type multilabel (0/1 columns) or regression"
         )
     if h.type == "regression":
+        if h.class_weights is not None or loss == "focal":
+            what = "class_weights" if h.class_weights is not None else "loss=focal"
+            raise ConfigError(f"{key}.{what} weighs classes, but {key}.type=regression: drop it")
         return h.model_copy(update={"loss": loss})
     if seen is None:
         raise ConfigError(f"{key}.type={h.type} needs integer class labels in y_{name}: use type regression")
@@ -89,12 +97,15 @@ def _resolve(name: str, h: HeadConfig, info: DataInfo) -> HeadConfig:
             f"{key}.num_classes={classes} but y_{name} has labels up to {seen - 1}: "
             f"set it to at least {seen} or drop it"
         )
-    if h.class_weights is not None and (h.type != "classification" or len(h.class_weights) != classes):
-        raise ConfigError(
-            f"{key}.class_weights has {len(h.class_weights)} values: give one per class ({classes}) "
-            "of a classification head"
-        )
-    return h.model_copy(update={"num_classes": classes, "loss": loss})
+    resolved = h.model_copy(update={"num_classes": classes, "loss": loss})
+    weights, line = resolve_class_weights(
+        resolved, loss_mode(h), classes, info.head_class_counts.get(name, []), info.train_size, key
+    )
+    if weights is not None:
+        resolved = resolved.model_copy(update={"class_weights": weights})
+    if line:
+        notes.append(line)
+    return resolved
 
 
 def _out_width(h: HeadConfig, width: int) -> int:
@@ -107,6 +118,7 @@ class MultiTaskTask:
     """The Task protocol (``litrain.tasks.base``) over named heads."""
 
     def __init__(self, cfg: TaskConfig, heads: list[Head]) -> None:
+        self.notes: list[str] = []  # what the task decided from the data (class weights)
         self.config = cfg
         self.heads = heads
         self.classifiers = [h for h in heads if h.is_classifier]

@@ -41,7 +41,7 @@ from litrain.errors import ConfigError
 from litrain.registry import LOSSES
 from litrain.tasks.regression_metrics import NRMSE, RelativeL2
 
-CLASSIFICATION_LOSSES = ("ce", "bce")
+CLASSIFICATION_LOSSES = ("ce", "bce", "focal")
 PER_CHANNEL_MAX = 8  # fields with at most this many channels log nrmse per channel
 
 
@@ -85,9 +85,10 @@ class RegressionTask:
                 "numbers: drop task.loss (default mse, rel_l2 for fields) or pick mse, l1, huber, "
                 "smooth_l1, rel_l2, h1"
             )
-        if cfg.pos_weight is not None or cfg.label_smoothing:
+        if cfg.pos_weight is not None or cfg.label_smoothing or cfg.class_weights is not None:
             raise ConfigError(
-                "task.pos_weight and task.label_smoothing apply to class labels: drop them for task.type=regression"
+                "task.pos_weight, task.class_weights and task.label_smoothing apply to class labels: "
+                "drop them for task.type=regression"
             )
         spatial = len(self.target_shape) - self.channel_axis - 1
         if loss == "h1" and not (self.field and spatial in (1, 2)):

@@ -1,0 +1,65 @@
+"""Class balancing trains the same numbers in both engines: a balanced sampler with the
+focal loss and computed class weights, on the in-memory and the DataLoader path; the
+weights line is printed once, and config.yaml records the weights the loss used."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+import yaml
+
+import litrain
+
+RUN = {
+    "trainer.max_epochs": 2,
+    "trainer.limit_train_batches": 3,
+    "trainer.limit_val_batches": 1,
+    "trainer.log_every_n_steps": 1,
+    "data.sampler": "progressive",
+    "data.progressive_epochs": 1,  # epoch 0 natural, epoch 1 balanced
+    "task.loss": "focal",
+    "task.focal_gamma": 1.5,
+    "task.class_weights": "inverse",
+}
+
+
+def _steps(run_dir):
+    with (run_dir / "logs" / "metrics.csv").open(newline="") as f:
+        return [float(r["train/loss_step"]) for r in csv.DictReader(f) if r.get("train/loss_step")]
+
+
+def _weights(run_dir):
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    return {k.removeprefix("model."): v for k, v in state.items()}  # Lightning's prefix
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("in_memory", ["true", "false"])
+def test_engines_agree_with_weighted_sampling_and_focal_loss(tmp_path, capfd, in_memory):
+    runs = {}
+    for engine in ("lightning", "native"):
+        cfg = {**RUN, "run.engine": engine, "data.in_memory": in_memory}
+        runs[engine] = litrain.fit(run_dir=tmp_path / engine, quiet=engine == "native", **cfg)
+    err = capfd.readouterr().err
+    assert err.count("litrain: task.class_weights (inverse) from the training split's counts") == 1
+
+    light, native = runs["lightning"].run_dir, runs["native"].run_dir
+    assert len(_steps(light)) == 6
+    assert _steps(native) == pytest.approx(_steps(light), rel=1e-5)
+    wl, wn = _weights(light), _weights(native)
+    assert wl.keys() == wn.keys()
+    for key, value in wl.items():
+        torch.testing.assert_close(wn[key], value, rtol=0, atol=1e-6)
+
+    saved = yaml.safe_load((light / "config.yaml").read_text())["task"]["class_weights"]
+    counts = runs["lightning"].config.task.class_weights
+    assert saved == pytest.approx(counts) and len(saved) == 10 and min(saved) > 0
