@@ -104,3 +104,20 @@ def test_ema_with_fsdp_is_refused_in_one_line(flag):
     message = str(info.value)
     assert "\n" not in message
     assert "trainer.ema does not work with FSDP" in message and "trainer.strategy=ddp" in message
+
+
+def test_conversion_carries_raw_and_ema_weights_both_ways():
+    from litrain.checkpoint.formats.lightning import to_lightning
+    from litrain.checkpoint.formats.native import to_native, weights_only
+
+    native = weights_only({"0.weight": torch.ones(2)}, {})
+    native.update(ema_state_dict={"0.weight": torch.full((2,), 0.5)}, ema={"updates": 7})
+    light = to_lightning(native)
+    assert torch.equal(light["state_dict"]["model.0.weight"], torch.ones(2))
+    assert torch.equal(light["ema_state_dict"]["model.0.weight"], torch.full((2,), 0.5))
+    back = to_native({**light, "format": None})
+    assert back["ema"] == {"updates": 7}
+    assert torch.equal(back["ema_state_dict"]["0.weight"], torch.full((2,), 0.5))
+    assert "ema_state_dict" not in to_native(
+        to_lightning(weights_only({"w": torch.ones(1)}, {})) | {"format": None}
+    )
