@@ -24,6 +24,10 @@ position in the epoch (batches done, the epoch's running loss, the train loader'
 every checkpoint the RNG states, which are put back just before the first resumed batch, as
 the Lightning engine does; so a run killed at any step resumes to the same weights.
 
+``trainer.ema`` (:mod:`litrain.core.ema`, the update Lightning's EMA callback runs too): the EMA
+is updated first thing in ``after_step`` (so a checkpoint of that step holds it) and the
+epoch's validation runs on it with ``use_for_eval``; checkpoints add ``ema_state_dict``.
+
 Hook points for extensions: ``training_step`` (the per-batch body), ``after_step`` (after
 each optimizer step), ``end_epoch`` (all per-epoch work after the batches) and
 ``save_checkpoint`` (writing one checkpoint).

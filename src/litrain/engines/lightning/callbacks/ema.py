@@ -51,6 +51,11 @@ class EMA(EMAWeightAveraging):
         self.updates += 1
         return True
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        if stage == "fit":  # a new AveragedModel (n_averaged 0): e.g. a fit after the LR finder's
+            self.updates, self._latest_update_step, self._swapped = 0, 0, False
+
     def _lerp(self, ema: list[torch.Tensor], current: list[torch.Tensor], _: Any) -> None:
         lerp_(ema, current, self._decay)
 
