@@ -10,6 +10,13 @@ the default one (decay 0.999, warmup, every step, from step 0).
 
     python benchmarks/ema.py                 # 3 repetitions
     python benchmarks/ema.py --reps 5 --threads 1
+    python benchmarks/ema.py --direct 300    # the update alone vs the training step
+
+``--direct N`` measures in one process instead, robust to a busy machine: N interleaved
+rounds of one training step of the same cnn (forward, loss, backward, AdamW step; batch 64)
+and one EMA update as each engine runs it (Lightning: ``AveragedModel.update_parameters``
+with litrain's ``multi_avg_fn``; native: ``EmaWeights.after_step``); the medians, and
+(step + update) / step.
 
 Target: <= 1.03 (EMA / no EMA) in both engines.
 """
@@ -26,11 +33,59 @@ from overhead import CONFIGS, run_once
 EMA = {"trainer.ema.enabled": True}
 
 
+def direct(rounds: int, threads: int) -> None:
+    import time
+
+    import torch
+    from torch.optim.swa_utils import AveragedModel
+
+    from litrain.config import load_config
+    from litrain.core.ema import EmaSchedule, EmaWeights, lerp_
+    from litrain.run.parts import build_parts
+
+    torch.set_num_threads(threads)
+    model = build_parts(load_config(overrides=CONFIGS["cifar-cnn"])).model
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x, y = torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))
+    averaged = AveragedModel(model, multi_avg_fn=lambda e, c, _: lerp_(e, c, 0.999), use_buffers=True)
+    native = EmaWeights(model, EmaSchedule())
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    times: dict[str, list[float]] = {"step": [], "lightning": [], "native": []}
+    for i in range(rounds + 5):  # 5 warm-up rounds
+        t0 = time.perf_counter()
+        step()
+        t1 = time.perf_counter()
+        averaged.update_parameters(model)
+        t2 = time.perf_counter()
+        native.after_step(i)
+        t3 = time.perf_counter()
+        if i >= 5:
+            times["step"].append(t1 - t0)
+            times["lightning"].append(t2 - t1)
+            times["native"].append(t3 - t2)
+    s = statistics.median(times["step"])
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"cnn, {n_params} parameters, batch 64 of 3x32x32, {rounds} rounds, {threads} thread(s)")
+    print(f"{'engine':10} {'step ms':>8} {'EMA update ms':>14} {'(step+update)/step':>19}")
+    for engine in ("lightning", "native"):
+        u = statistics.median(times[engine])
+        print(f"{engine:10} {s * 1e3:8.3f} {u * 1e3:14.3f} {(s + u) / s:19.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: stable timings)")
+    parser.add_argument("--direct", type=int, default=0, help="in-process rounds of step vs update")
     args = parser.parse_args()
+    if args.direct:
+        direct(args.direct, args.threads)
+        return
     base = CONFIGS["cifar-cnn"]
     runs = [(engine, ema) for engine in ("lightning", "native") for ema in (False, True)]
     wall: dict[tuple[str, bool], list[float]] = {r: [] for r in runs}
