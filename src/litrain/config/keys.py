@@ -81,6 +81,7 @@ SECTION_DOCS = {
     "optim": "docs/training.md",
     "trainer": "docs/training.md",
     "trainer.fsdp": "docs/distributed.md",
+    "trainer.ema": "docs/finetuning.md",
     "checkpoint": "docs/training.md",
     "early_stopping": "docs/training.md",
     "logging": "docs/training.md",

@@ -15,6 +15,7 @@ from litrain.config.explain import explain
 from litrain.config.keys import ALIASES
 from litrain.config.schema import (
     Config,
+    ema_implied,
     is_local_relative,
     path_keys,
     wandb_implied,
@@ -92,11 +93,15 @@ def resolve_paths(tree: dict[str, Any], base_dir: Path) -> dict[str, Any]:
 
 
 def _with_implied(layer: dict[str, Any]) -> dict[str, Any]:
-    """A layer (one file, or the flags) that sets a W&B key without ``enabled`` turns W&B on;
-    an earlier layer's ``enabled: false`` (a saved config.yaml) does not hide it."""
+    """A layer (one file, or the flags) that sets a W&B key without ``enabled`` turns W&B on,
+    and one that sets a ``trainer.ema`` key turns EMA on; an earlier layer's ``enabled:
+    false`` (a saved config.yaml) does not hide it."""
     logging = layer.get("logging")
     if isinstance(logging, dict) and wandb_implied(logging.get("wandb")):
-        return {**layer, "logging": {**logging, "wandb": {**logging["wandb"], "enabled": True}}}
+        layer = {**layer, "logging": {**logging, "wandb": {**logging["wandb"], "enabled": True}}}
+    trainer = layer.get("trainer")
+    if isinstance(trainer, dict) and ema_implied(trainer.get("ema")):
+        layer = {**layer, "trainer": {**trainer, "ema": {**trainer["ema"], "enabled": True}}}
     return layer
 
 
@@ -121,8 +126,11 @@ def load_config(
     for key, value in (overrides or {}).items():
         set_dotted(tree, key, value)
         set_dotted(flags, key, value)
-    if _with_implied(flags) is not flags:  # the flags set a W&B key but not enabled
-        set_dotted(tree, "logging.wandb.enabled", True)
+    # the flags set a W&B or EMA key but not enabled: that turns it on
+    for section, leaf, implied in (("logging", "wandb", wandb_implied), ("trainer", "ema", ema_implied)):
+        node = flags.get(section)
+        if isinstance(node, dict) and implied(node.get(leaf)):
+            set_dotted(tree, f"{section}.{leaf}.enabled", True)
     try:
         cfg = Config.model_validate(tree)
     except ValidationError as exc:

@@ -527,6 +527,35 @@ class FSDPConfig(Section):
     )
 
 
+def ema_implied(section: Any) -> bool:
+    """Whether a ``trainer.ema`` mapping turns EMA on by itself: it sets an EMA key
+    (``--trainer.ema.decay 0.999``) and does not say ``enabled``."""
+    return isinstance(section, dict) and "enabled" not in section and bool(section)
+
+
+class EMAConfig(Section):
+    """EMA of weights (docs/finetuning.md): setting any key turns it on."""
+
+    enabled: bool = Field(False, description="Keep an EMA of the weights (on when any EMA key is set).")
+    decay: float = Field(
+        0.999, gt=0, lt=1, description="EMA decay per update: ema = decay*ema + (1-decay)*w."
+    )
+    warmup: bool = Field(
+        True, description="Warm the decay up: min(decay, (1+t)/(10+t)), t = steps since start_step."
+    )
+    update_every: int = Field(1, gt=0, description="Update the EMA every N optimizer steps.")
+    start_step: int = Field(0, ge=0, description="First optimizer step (0-based) that updates the EMA.")
+    use_for_eval: bool = Field(
+        True, description="Validate (and rank checkpoints), test and predict on the EMA weights."
+    )
+    export: Literal["ema", "raw"] = Field("ema", description="Weights litrain export writes: ema or raw.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _implied(cls, data: Any) -> Any:
+        return {**data, "enabled": True} if ema_implied(data) else data
+
+
 class TrainerConfig(Section):
     max_epochs: int = Field(10, ge=-1, description="Epochs to train.")
     max_steps: int = Field(-1, ge=-1, description="Optimizer steps to train (-1: no limit).")
@@ -571,6 +600,7 @@ class TrainerConfig(Section):
         "auto", description="auto: nccl on GPUs, gloo on CPU."
     )
     fsdp: FSDPConfig = Field(default_factory=FSDPConfig)
+    ema: EMAConfig = Field(default_factory=EMAConfig)
     nan_policy: Literal["stop", "skip", "rollback"] = Field(
         "stop",
         description="On a NaN/Inf loss or gradient: stop (with a debug checkpoint), "
@@ -590,6 +620,16 @@ class TrainerConfig(Section):
     memory_cleanup_interval: int | None = Field(
         None, gt=0, description="Run gc (and empty the CUDA cache) every N optimizer steps."
     )
+
+    @model_validator(mode="after")
+    def _ema_not_sharded(self) -> TrainerConfig:
+        if self.ema.enabled and (self.strategy == "fsdp" or self.fsdp.enabled):
+            # Lightning's AveragedModel copies the whole unsharded module on every rank
+            raise rule_error(
+                "trainer.ema does not work with FSDP (the EMA would be a full unsharded copy "
+                "on every rank): drop trainer.ema or use trainer.strategy=ddp"
+            )
+        return self
 
     @field_validator("max_time", mode="before")
     @classmethod

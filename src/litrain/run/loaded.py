@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from litrain.checkpoint.convert import read_any
-from litrain.checkpoint.formats.keys import bare_state_dict
+from litrain.checkpoint.formats.keys import bare_state_dict, eval_state_dict
 from litrain.checkpoint.load import check_fits
 from litrain.config import Config
 from litrain.data.base import DataInfo
@@ -111,7 +111,8 @@ def load(source: str | Path, *, device: str | torch.device = "cpu") -> LoadedMod
         cfg, _, ckpt_path = eval_setup(None, str(path), None, {})
     cfg = for_evaluation(cfg, ckpt_path)
     parts, preprocess = build_for_config(cfg)
-    load_weights_into(parts.model, read_any(ckpt_path), ckpt_path)
+    ema = cfg.trainer.ema
+    load_weights_into(parts.model, read_any(ckpt_path), ckpt_path, ema=ema.enabled and ema.use_for_eval)
     model = parts.model.to(device).eval()
     return LoadedModel(model, parts.task, parts.config, parts.info, ckpt_path, preprocess)
 
@@ -135,11 +136,11 @@ def preprocessing(parts: Parts) -> Preprocess:
     return Preprocess(len(info.input_shape), mean, std, size)
 
 
-def load_weights_into(model: nn.Module, ckpt: dict[str, Any], path: Path) -> None:
-    """The checkpoint's weights into ``model`` (strict): TaskModule's ``model.`` prefix and
-    compile/DDP wrapper prefixes are dropped, unless the module's own keys carry them (a
-    user's LightningModule saved as itself)."""
-    state = ckpt["state_dict"]
+def load_weights_into(model: nn.Module, ckpt: dict[str, Any], path: Path, ema: bool = False) -> None:
+    """The checkpoint's weights (with ``ema``: its EMA weights, if it has them) into
+    ``model`` (strict): TaskModule's ``model.`` prefix and compile/DDP wrapper prefixes are
+    dropped, unless the module's own keys carry them (a user's LightningModule saved as itself)."""
+    state = eval_state_dict(ckpt, ema)
     own = set(model.state_dict())
     candidates = [bare_state_dict(state), bare_state_dict(state, strip_module=False), dict(state)]
     chosen = next((c for c in candidates if set(c) == own), candidates[0])

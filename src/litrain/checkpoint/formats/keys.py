@@ -7,6 +7,9 @@ from typing import Any
 
 MODULE_PREFIX = "model."  # TaskModule.model
 WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # torch.compile's OptimizedModule; DDP/DataParallel
+# trainer.ema: the EMA weights (the keys of ``state_dict``) and its counters (``{updates}``)
+EMA_STATE_KEY = "ema_state_dict"
+EMA_META_KEY = "ema"
 
 
 def bare_state_dict(state: dict[str, Any], strip_module: bool = True) -> dict[str, Any]:
@@ -29,3 +32,20 @@ def callback_state(ckpt: dict[str, Any], name: str) -> dict[str, Any]:
         if key.split("{", 1)[0] == name and isinstance(state, dict):
             return state
     return {}
+
+
+def eval_state_dict(ckpt: dict[str, Any], ema: bool) -> dict[str, Any]:
+    """The weights to evaluate or export: the EMA's when ``ema`` and the checkpoint has one,
+    else ``state_dict`` (the raw weights)."""
+    if ema and ckpt.get(EMA_STATE_KEY) is not None:
+        return ckpt[EMA_STATE_KEY]
+    return ckpt["state_dict"]
+
+
+def ema_meta(updates: int) -> dict[str, int]:
+    """A checkpoint's ``ema`` entry: the number of EMA updates so far (``n_averaged``)."""
+    return {"updates": int(updates)}
+
+
+def saved_updates(ckpt: dict[str, Any]) -> int:
+    return int((ckpt.get(EMA_META_KEY) or {}).get("updates", 0))

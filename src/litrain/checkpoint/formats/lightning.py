@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from litrain.checkpoint.formats.keys import MODULE_PREFIX
-from litrain.checkpoint.formats.native import check_resumable_in, is_native, to_native
+from litrain.checkpoint.formats.native import check_resumable_in, ema_entries, is_native, to_native
 from litrain.checkpoint.load import config_from_checkpoint
 
 
@@ -125,6 +125,7 @@ def to_lightning(ckpt: dict[str, Any]) -> dict[str, Any]:
         "global_step": int(ckpt["global_step"]),
         "pytorch-lightning_version": _lightning_version(),
         "state_dict": {MODULE_PREFIX + k: v for k, v in ckpt["state_dict"].items()},
+        **ema_entries(ckpt, lambda state: {MODULE_PREFIX + k: v for k, v in state.items()}),
         "loops": _loops(
             int(ckpt["epoch"]) + 1, int(ckpt["global_step"]), int(ckpt.get("batches_per_epoch", 0))
         ),

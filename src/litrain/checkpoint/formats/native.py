@@ -3,7 +3,10 @@
 ``format``, ``state_dict`` (the bare model: no ``model.`` prefix), ``optimizer_states``,
 ``lr_schedulers``, ``scaler``, ``epoch`` (the last finished, 0-based), ``global_step``,
 ``batches_per_epoch``, ``hyper_parameters.config`` and ``native`` (top-k, early stopping,
-history and, for a mid-epoch save, the position inside the epoch).
+history and, for a mid-epoch save, the position inside the epoch). A run with
+``trainer.ema`` adds ``ema_state_dict`` (the EMA weights, the keys of ``state_dict``, which
+keeps the raw weights training resumes on) and ``ema: {updates}``; Lightning checkpoints
+carry the same two keys (with the ``model.`` prefix).
 
 Optimizer and schedule states are the same objects as in a Lightning checkpoint (one
 optimizer over ``model.parameters()`` in the same order), so a run resumes in either engine
@@ -13,10 +16,11 @@ at the same next step.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from litrain.checkpoint.formats.keys import bare_state_dict, callback_state
+from litrain.checkpoint.formats.keys import EMA_META_KEY, EMA_STATE_KEY, bare_state_dict, callback_state
 from litrain.checkpoint.load import config_from_checkpoint
 from litrain.errors import CheckpointError
 
@@ -65,6 +69,7 @@ def to_native(ckpt: dict[str, Any]) -> dict[str, Any]:
     mc, es = callback_state(ckpt, "ModelCheckpoint"), callback_state(ckpt, "EarlyStopping")
     scaler = ckpt.get("MixedPrecision") or ckpt.get("native_amp_scaling_state")
     return {
+        **ema_entries(ckpt, bare_state_dict),
         "format": NATIVE_FORMAT,
         "state_dict": bare_state_dict(ckpt["state_dict"]),
         "optimizer_states": list(ckpt.get("optimizer_states") or []),
@@ -90,6 +95,13 @@ def to_native(ckpt: dict[str, Any]) -> dict[str, Any]:
             "history": list(callback_state(ckpt, "HistoryCallback").get("history") or []),
         },
     }
+
+
+def ema_entries(ckpt: dict[str, Any], keys: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """``ema_state_dict`` (its keys mapped by ``keys``) and ``ema`` of ``ckpt``, if it has them."""
+    if ckpt.get(EMA_STATE_KEY) is None:
+        return {}
+    return {EMA_STATE_KEY: keys(ckpt[EMA_STATE_KEY]), EMA_META_KEY: dict(ckpt.get(EMA_META_KEY) or {})}
 
 
 def weights_only(state_dict: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from litrain.checkpoint.formats.keys import bare_state_dict
+from litrain.checkpoint.formats.keys import EMA_STATE_KEY, bare_state_dict, eval_state_dict
 from litrain.checkpoint.formats.native import is_native, weights_only
 from litrain.checkpoint.load import config_from_checkpoint
 from litrain.errors import CheckpointError
@@ -25,10 +25,12 @@ SUFFIX = ".safetensors"
 CONFIG_KEY = "litrain_config"
 
 
-def weight_tensors(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The bare model's tensors, contiguous, with no two sharing memory (safetensors refuses
-    shared storage; only those that share are copied, the rest are written as they are)."""
-    state = ckpt["state_dict"] if is_native(ckpt) else bare_state_dict(ckpt["state_dict"])
+def weight_tensors(ckpt: dict[str, Any], ema: bool = False) -> dict[str, torch.Tensor]:
+    """The bare model's tensors (with ``ema``: the EMA weights, if the checkpoint has them),
+    contiguous, with no two sharing memory (safetensors refuses shared storage; only those
+    that share are copied, the rest are written as they are)."""
+    state = eval_state_dict(ckpt, ema)
+    state = state if is_native(ckpt) else bare_state_dict(state)
     tensors: dict[str, torch.Tensor] = {}
     seen: set[int] = set()
     for key, value in state.items():
@@ -43,20 +45,25 @@ def weight_tensors(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def write_safetensors(ckpt: dict[str, Any], out: str | Path, source: str | Path | None = None) -> Path:
-    """Write ``ckpt``'s model weights to ``out`` (atomic, checksummed); ``source`` names the
-    checkpoint they came from in the metadata."""
+def write_safetensors(
+    ckpt: dict[str, Any], out: str | Path, source: str | Path | None = None, ema: bool = False
+) -> Path:
+    """Write ``ckpt``'s model weights (``ema``: its EMA weights, if it has them) to ``out``
+    (atomic, checksummed); ``source`` names the checkpoint they came from in the metadata,
+    ``weights`` which weights they are (ema or raw)."""
     from safetensors.torch import save
 
     from litrain.checkpoint.store import atomic_write
 
     out = Path(out)
-    tensors = weight_tensors(ckpt)
+    tensors = weight_tensors(ckpt, ema)
     if not tensors:
         raise CheckpointError(f"{source or 'the checkpoint'} holds no weight tensors to export")
     meta = {"format": "pt", CONFIG_KEY: json.dumps(config_from_checkpoint(ckpt) or {})}
     if source is not None:
         meta["source"] = Path(source).name
+    if ckpt.get(EMA_STATE_KEY) is not None:
+        meta["weights"] = "ema" if ema else "raw"
     data = save(tensors, metadata=meta)  # bytes: the store then writes, fsyncs and renames them
     atomic_write(out, lambda f: f.write(data), what="weights")
     return out

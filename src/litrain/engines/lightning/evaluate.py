@@ -1,5 +1,5 @@
 """validate, test and predict with the Lightning engine: the checkpoint's weights in the
-module, one Trainer call, results in the run dir. Native and safetensors checkpoints load
+module (its EMA weights with ``trainer.ema.use_for_eval``), one Trainer call, results in the run dir. Native and safetensors checkpoints load
 too (converted in memory)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import torch
 from lightning.pytorch.utilities.model_helpers import is_overridden
 
 from litrain.checkpoint.convert import read_any, to_lightning
+from litrain.checkpoint.formats.keys import eval_state_dict
 from litrain.checkpoint.load import check_fits
 from litrain.config import Config
 from litrain.core.rng import seed_everything
@@ -33,7 +34,9 @@ def restore(cfg: Config, ckpt_path: Path, run_dir: Path, quiet: bool) -> tuple[P
     module = build_module(parts)
     ckpt = to_lightning(read_any(ckpt_path))
     check_fits(ckpt, module, ckpt_path)
-    module.load_state_dict(ckpt["state_dict"])
+    # trainer.ema.use_for_eval: the EMA weights, when the checkpoint has them
+    ema = cfg.trainer.ema
+    module.load_state_dict(eval_state_dict(ckpt, ema.enabled and ema.use_for_eval))
     trainer = build_trainer(parts.config, run_dir, quiet, logger=False)
     return parts, module, trainer
 

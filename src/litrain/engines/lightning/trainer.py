@@ -36,6 +36,10 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
     monitor = training_monitor(cfg)
     if monitor is not None:  # before the NaN guard, which reuses its gradient norms
         cbs.append(monitor)
+    if cfg.trainer.ema.enabled:  # before the step checkpoints, so they save this step's EMA
+        from litrain.engines.lightning.callbacks.ema import EMA
+
+        cbs.append(EMA(cfg.trainer.ema))
     # fast_dev_run promises no checkpoints, but Lightning's ModelCheckpoint still writes
     # last.ckpt in on_train_end: leave it out altogether.
     if not cfg.trainer.fast_dev_run:

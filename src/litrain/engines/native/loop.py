@@ -24,6 +24,10 @@ position in the epoch (batches done, the epoch's running loss, the train loader'
 every checkpoint the RNG states, which are put back just before the first resumed batch, as
 the Lightning engine does; so a run killed at any step resumes to the same weights.
 
+``trainer.ema`` (:mod:`litrain.core.ema`, the update Lightning's EMA callback runs too): the EMA
+is updated first thing in ``after_step`` (so a checkpoint of that step holds it) and the
+epoch's validation runs on it with ``use_for_eval``; checkpoints add ``ema_state_dict``.
+
 Hook points for extensions: ``training_step`` (the per-batch body), ``after_step`` (after
 each optimizer step), ``end_epoch`` (all per-epoch work after the batches) and
 ``save_checkpoint`` (writing one checkpoint).
@@ -41,10 +45,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from litrain.checkpoint.formats.keys import EMA_META_KEY, EMA_STATE_KEY, ema_meta, saved_updates
 from litrain.checkpoint.formats.native import NATIVE_FORMAT
 from litrain.checkpoint.store import atomic_save
 from litrain.config import Config
 from litrain.core.compile import compile_model
+from litrain.core.ema import EmaSchedule, EmaWeights
 from litrain.core.finite import all_finite
 from litrain.core.gradnorm import GradNorms
 from litrain.core.layout import InputLayout, model_to_channels_last
@@ -154,6 +160,13 @@ class NativeTrainer:
         self.state = FitState()
         self.started = 0.0
         self.params = list(self.model.parameters())
+        # trainer.ema (core/ema.py): updated after each optimizer step, before any checkpoint
+        e = t.ema
+        self.ema = (
+            EmaWeights(self.model, EmaSchedule(e.decay, e.warmup, e.update_every, e.start_step))
+            if e.enabled
+            else None
+        )
         self.nonfinite = NonFinitePolicy(t.nan_policy, self._checkpoint_dir(), t.nan_lr_factor)
         self.micro = MicroBatches() if t.oom_recovery else None
         self.every_n_steps = cfg.checkpoint.every_n_steps
@@ -440,10 +453,19 @@ class NativeTrainer:
         self.model.train()
         return {"val/loss": float(loss_sum / count), **values}
 
+    def _validate_for_epoch(self) -> dict[str, float]:
+        """The epoch's validation: on the EMA weights with ``trainer.ema.use_for_eval``."""
+        if self.ema is None or not self.cfg.trainer.ema.use_for_eval:
+            return self.validate()
+        with self.ema.in_model():
+            return self.validate()
+
     def after_step(self, batches_done: int, ep: EpochState) -> None:
         """At an optimizer-step boundary: the periodic mid-epoch ``last.ckpt``, and the
         preemption checkpoint when a signal arrived (on any rank)."""
         step, last = self.state.global_step, self.keeper.dir / "last.ckpt"
+        if self.ema is not None:
+            self.ema.after_step(step - 1)
         if cleanup_due(step, self.cleanup_interval):
             release_memory(self.device)
         periodic = bool(self.every_n_steps) and step % self.every_n_steps == 0 and not self.fast_dev_run
@@ -462,7 +484,7 @@ class NativeTrainer:
     def end_epoch(self, epoch: int) -> None:
         """After the epoch's batches: validate, schedules, early stopping, checkpoints, logs."""
         st, ep = self.state, self.epoch_state
-        val = self.validate() if self.val_batches else {}
+        val = self._validate_for_epoch() if self.val_batches else {}
         if self.csv is not None and val:
             self.csv.log(val, epoch, st.global_step - 1)
         train_loss = float(ep.loss_sum / ep.count) if ep.count else math.nan
@@ -525,7 +547,13 @@ class NativeTrainer:
         st = self.state
         cfg = self.cfg.to_dict()
         where = save_position(*position, self.train_loader) if position is not None else None
+        ema = (
+            {}
+            if self.ema is None
+            else {EMA_STATE_KEY: self.ema.state_dict(), EMA_META_KEY: ema_meta(self.ema.updates)}
+        )
         return {
+            **ema,
             "format": NATIVE_FORMAT,
             "state_dict": self.model.state_dict(),
             "optimizer_states": [self.optimizer.state_dict()],
@@ -552,6 +580,10 @@ class NativeTrainer:
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
         """Continue from a native checkpoint (``litrain.checkpoint.convert.to_native`` reads Lightning's)."""
         self.model.load_state_dict(ckpt["state_dict"])
+        if self.ema is not None and ckpt.get(EMA_STATE_KEY) is not None:
+            self.ema.load_state_dict(ckpt[EMA_STATE_KEY], saved_updates(ckpt))
+        elif self.ema is not None:  # no EMA saved: it starts from the weights at the next update
+            self.ema.load_state_dict({}, 0)
         if ckpt.get("optimizer_states"):
             self.optimizer.load_state_dict(ckpt["optimizer_states"][0])
         for spec, state in zip(self.schedules, ckpt.get("lr_schedulers") or [], strict=False):
