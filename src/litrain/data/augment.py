@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any
 
 import torch
+from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from litrain.data.transforms import Augment, Transform
@@ -61,9 +62,8 @@ class Preset:
         """Flip and crop at ``strength`` (runs after normalization)."""
         if strength <= 0 or not (self.flip or self.crop):
             return None
-        return Augment(
-            self.flip, bool(self.crop), pad_scale=self.crop * strength, flip_prob=0.5 * min(strength, 1.0)
-        )
+        pad_scale = (self.crop or 1.0) * strength  # flip alone: the crop's scale is never read
+        return Augment(self.flip, bool(self.crop), pad_scale, flip_prob=0.5 * min(strength, 1.0))
 
     def pixel(self, strength: float) -> Transform | None:
         """Colour jitter or the policy at ``strength`` (runs on the raw image)."""
@@ -142,19 +142,25 @@ class OnSample:
     def __init__(self, tf: Transform, layout: str, same_views: bool) -> None:
         self.tf, self.layout, self.same_views = tf, layout, same_views
 
+    def _frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """(F, C, H, W) frames, one set of parameters: as a tv_tensors.Video, since v2 reads a
+        plain 4-D tensor's first axis as a batch in places (AugMix draws weights per image)."""
+        out = self.tf(tv_tensors.Video(frames))
+        return out.as_subclass(torch.Tensor)
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.layout == "image":
             return self.tf(x)
         if self.layout == "clip":  # (C, T, H, W) -> frames (T, C, H, W)
-            return self.tf(x.transpose(0, 1)).transpose(0, 1)
+            return self._frames(x.transpose(0, 1)).transpose(0, 1)
         if self.layout == "views":
-            return self.tf(x) if self.same_views else torch.stack([self.tf(v) for v in x])
+            return self._frames(x) if self.same_views else torch.stack([self.tf(v) for v in x])
         frames = x.transpose(1, 2)  # (V, T, C, H, W)
         if self.same_views:
             v, t = frames.shape[:2]
-            out = self.tf(frames.reshape(v * t, *frames.shape[2:])).reshape(frames.shape)
+            out = self._frames(frames.reshape(v * t, *frames.shape[2:])).reshape(frames.shape)
         else:
-            out = torch.stack([self.tf(clip) for clip in frames])
+            out = torch.stack([self._frames(clip) for clip in frames])
         return out.transpose(1, 2)
 
 
