@@ -115,6 +115,18 @@ def test_train_batch_is_seeded_by_seed_epoch_and_batch():
     assert torch.equal(torch.get_rng_state(), state)  # the global RNG (dropout) is untouched
 
 
+def test_each_rank_draws_its_own_stream(monkeypatch):
+    import litrain.run.train_batch as tb_module
+
+    tb = TrainBatch(1, None, None, None)
+    draws = []
+    for rank in (0, 1):
+        monkeypatch.setattr(tb_module, "rank_and_world", lambda r=rank: (r, 2))
+        rng, gen = tb.generators(0, 0)
+        draws.append((rng.random(), torch.rand(1, generator=gen).item()))
+    assert draws[0][0] != draws[1][0] and draws[0][1] != draws[1][1]
+
+
 def test_mixup_refuses_tasks_without_class_targets_and_cutmix_non_images():
     cfg = Config.model_validate({"data": {"mixup": {"alpha": 0.2}}, "task": {"type": "regression"}})
 
