@@ -114,3 +114,32 @@ def test_both_engines_agree_and_metrics_use_hard_labels(tmp_path, case, seen):
     # both engines fed the very same targets to the loss
     for a, b in zip(given["lightning"][0], given["native"][0], strict=True):
         assert torch.equal(a, b)
+
+
+def test_shards_apply_pixel_ops_before_normalization_or_leave_the_batch_to_the_device(tmp_path):
+    from litrain.cli import run
+    from litrain.config import DataConfig
+    from litrain.data.batch_augment import DeviceAugment
+    from litrain.data.datamodule import DataModule
+
+    out = tmp_path / "shards"  # resized: stored as PNG, read back as uint8 images
+    args = ["--dataset", "digits", "--image-size", "16", "--shard-size", "900", "--quiet"]
+    assert run(["shard", "--output", str(out), *args]) == 0
+    urls = str(out / "train-{000000..000001}.tar")
+
+    def first_batch(**kw):
+        dm = DataModule(DataConfig(source="shards", train_urls=urls, batch_size=32, **kw), None, 0)
+        dm.setup("fit")
+        return dm, next(iter(dm.train_dataloader()))[0]
+
+    dm, plain = first_batch()
+    dm, jittered = first_batch(augment="medium", augment_device="cpu")
+    assert type(dm.train_set.pixel_augment).__name__ == "ColorJitter" and dm.device_augment is None
+    assert jittered.shape == plain.shape and torch.isfinite(jittered).all()
+    assert not torch.equal(jittered, plain)
+    # the normalized values stay in the range normalization of [0, 1] pixels gives
+    mean, std = dm.train_set.mean, dm.train_set.std
+    assert bool((jittered * std + mean >= -1e-5).all() and (jittered * std + mean <= 1 + 1e-5).all())
+    dm, batch = first_batch(augment="medium", augment_device="device")
+    assert isinstance(dm.device_augment, DeviceAugment) and dm.train_set.pixel_augment is None
+    assert torch.equal(batch, plain)  # nothing per sample: the engines augment the batch

@@ -158,6 +158,20 @@ class DataModule:
         self.train_set, self.val_set, self.test_set = src.train, src.val, src.test
         for ds in (self.train_set, self.val_set, self.test_set):
             ds.seed = self.seed  # type: ignore[union-attr]
+        c = self.cfg
+        if c.augment_class_strength is not None:
+            raise ConfigError(
+                "data.augment_class_strength needs the training labels up front, which streamed "
+                "shards do not give: drop data.augment_class_strength"
+            )
+        preset = AUGMENTS.get(c.augment)
+        if c.augment_device == "device" and src.info.is_image and not preset.empty and c.augment_strength > 0:
+            if not preset.batchable:
+                raise ConfigError(
+                    f"data.augment={c.augment} runs per sample, not on a batch: set data.augment_device cpu"
+                )
+            ds = src.train
+            self.device_augment = DeviceAugment(preset, c.augment_strength, ds.mean, ds.std)  # type: ignore[union-attr]
 
     def _check_labels_known(self, info: DataInfo) -> None:
         wanted = self.task.num_classes
