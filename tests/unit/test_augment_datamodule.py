@@ -85,3 +85,12 @@ def test_video_clips_are_augmented_with_one_draw_for_all_frames(tmp_path):
         assert all(torch.equal(clip[:, t], clip[:, 0]) for t in range(4))
         changed += not torch.allclose(clip, plain)
     assert changed > 0
+
+
+def test_in_memory_true_with_per_sample_augmentation_says_what_to_change():
+    from litrain.errors import DataError
+
+    dm = _dm(augment="medium", in_memory="true")
+    with pytest.raises(DataError, match="set data.in_memory auto or false, or data.augment_device device"):
+        dm.train_dataloader()
+    assert _dm(augment="medium", in_memory="true", augment_device="device").train_dataloader().augment is None

@@ -187,6 +187,12 @@ def in_memory_loader(
         return None
     tensors = split_tensors(ds)
     if tensors is None:
+        if mode == "true" and isinstance(ds, SplitDataset) and isinstance(ds.base, tuple):
+            raise DataError(
+                "data.in_memory=true serves whole batches, but this split's augmentation runs per "
+                "sample (colour/policy ops, class-aware or per-view strength): set data.in_memory "
+                "auto or false, or data.augment_device device (flip/crop/jitter presets)"
+            )
         if mode == "true":
             raise DataError(
                 "data.in_memory=true needs a source held as tensors (digits, mnist, cifar, "
