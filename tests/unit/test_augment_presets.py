@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from litrain.data.augment import ByClass, OnSample, layout_of, policy_transform, stage
+from litrain.data.augment import ByClass, OnSample, build_augment, layout_of, policy_transform, stage
 from litrain.data.class_strength import auto_multipliers, class_multipliers
-from litrain.data.transforms import Augment, build_augment
+from litrain.data.transforms import Augment
 from litrain.errors import ConfigError
 from litrain.registry import AUGMENTS
 
@@ -140,3 +140,16 @@ def test_auto_class_multipliers_follow_the_documented_rule():
         class_multipliers([1, 1, 1], labels, 2, True)
     with pytest.raises(ConfigError, match="needs one class label per sample"):
         class_multipliers("auto", torch.zeros(4, 3), 3, False)
+
+
+def test_a_preset_registered_as_a_plain_function_still_works():
+    from litrain.data.augment import preset_named
+
+    AUGMENTS.register("tmp_hflip", "torchvision.transforms.v2:RandomHorizontalFlip")
+    try:
+        preset = preset_named("tmp_hflip")
+        assert not preset.batchable and not preset.empty
+        assert type(build_augment("tmp_hflip", is_image=True)).__name__ == "RandomHorizontalFlip"
+        assert build_augment("tmp_hflip", is_image=True, strength=0.0) is None
+    finally:
+        AUGMENTS.unregister("tmp_hflip")

@@ -26,6 +26,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from litrain.data.transforms import Augment, Transform
+from litrain.registry import AUGMENTS
 
 POLICIES = ("randaugment", "trivialaugment", "autoaugment", "augmix")
 
@@ -75,6 +76,44 @@ class Preset:
             b, c, s = (min(j * strength, 0.99) for j in self.jitter)
             return v2.ColorJitter(brightness=b or None, contrast=c or None, saturation=s or None)
         return None
+
+
+class CustomPreset:
+    """A preset registered as a plain ``() -> transform`` function (the registry's older
+    form, still accepted): one per-sample transform after normalization; no strength, no
+    batch form."""
+
+    batchable, has_pixel_ops, policy = False, False, "custom"
+
+    def __init__(self, factory: Any) -> None:
+        self.factory = factory
+
+    @property
+    def empty(self) -> bool:
+        return self.factory() is None
+
+    def __call__(self, strength: float = 1.0) -> Transform | None:
+        return self.factory() if strength > 0 else None
+
+    def pixel(self, strength: float) -> Transform | None:
+        return None
+
+    geometric = __call__
+
+
+def preset_named(name: str) -> Preset | CustomPreset:
+    """The ``data.augment`` preset ``name`` from the registry."""
+    entry = AUGMENTS.get(name)
+    return entry if isinstance(entry, Preset) else CustomPreset(entry)
+
+
+def build_augment(preset: str, is_image: bool, strength: float = 1.0) -> Transform | None:
+    """The train transform of the ``data.augment`` preset as one per-sample transform (its
+    pixel ops, then flip/crop); image presets skip non-images. The DataModule instead splits
+    the two around normalization (``stage``)."""
+    if not is_image:
+        return None
+    return preset_named(preset)(strength)
 
 
 NONE = Preset()

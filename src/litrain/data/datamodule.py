@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from litrain.config import DataConfig, TaskConfig
-from litrain.data.augment import layout_of, stage
+from litrain.data.augment import layout_of, preset_named, stage
 from litrain.data.base import DataInfo, SourceData, Split, split_len
 from litrain.data.batch_augment import DeviceAugment
 from litrain.data.class_strength import class_multipliers
@@ -24,7 +24,7 @@ from litrain.data.splits import Chain, Normalize, SplitDataset
 from litrain.data.targets import target_stats
 from litrain.data.transforms import Transform, channel_stats, resize_images
 from litrain.errors import ConfigError, DataError
-from litrain.registry import AUGMENTS, DATASETS, SAMPLERS
+from litrain.registry import DATASETS, SAMPLERS
 
 
 def _labels(split: Split) -> torch.Tensor:
@@ -105,7 +105,7 @@ class DataModule:
         """The per-sample (pixel, geometric) train stages of data.augment; with
         augment_device=device none, and ``self.device_augment`` does it on the batch."""
         c, info = self.cfg, src.info
-        preset = AUGMENTS.get(c.augment)
+        preset = preset_named(c.augment)
         active = (info.is_image or info.is_video) and not preset.empty and c.augment_strength > 0
         self._check_field_augment(active)
         if not active:
@@ -122,7 +122,7 @@ class DataModule:
         if c.augment_device == "device":
             if not preset.batchable:
                 raise ConfigError(
-                    f"data.augment={c.augment} runs per sample (torchvision's {preset.policy} policy), "
+                    f"data.augment={c.augment} runs per sample only ({preset.policy}), "
                     "not on a batch: set data.augment_device cpu (or auto), or use a flip/crop/jitter "
                     "preset (light, medium, aggressive)"
                 )
@@ -164,7 +164,7 @@ class DataModule:
                 "data.augment_class_strength needs the training labels up front, which streamed "
                 "shards do not give: drop data.augment_class_strength"
             )
-        preset = AUGMENTS.get(c.augment)
+        preset = preset_named(c.augment)
         if c.augment_device == "device" and src.info.is_image and not preset.empty and c.augment_strength > 0:
             if not preset.batchable:
                 raise ConfigError(

@@ -1,5 +1,5 @@
-"""Per-sample input transforms: normalization with the data set's own statistics, and light
-augmentation for images (flip / padded crop) chosen by preset name from ``AUGMENTS``."""
+"""Per-sample input transforms: normalization with the data set's own statistics, resizing,
+and the flip / padded crop of the augment presets (``litrain.data.augment``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-
-from litrain.registry import AUGMENTS
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -71,11 +69,3 @@ class Augment:
             i, j = torch.randint(0, 2 * pad + 1, (2,)).tolist()
             x = padded[..., i : i + h, j : j + w]
         return x
-
-
-def build_augment(preset: str, is_image: bool, strength: float = 1.0) -> Transform | None:
-    """The train transform of the ``data.augment`` preset (its pixel ops, then flip/crop);
-    image presets skip non-images. The DataModule splits the two around normalization."""
-    if not is_image:
-        return None
-    return AUGMENTS.get(preset)(strength)

@@ -18,10 +18,10 @@ import torch
 
 from litrain.config import Config, DataConfig
 from litrain.core.dist import rank_and_world
+from litrain.data.augment import preset_named
 from litrain.data.batch_augment import DeviceAugment
 from litrain.data.mixing import Mixing
 from litrain.errors import ConfigError
-from litrain.registry import AUGMENTS
 from litrain.tasks.base import Task
 
 _STREAM = 0x6D6978  # keeps these streams apart from the loaders' (seed, epoch) ones
@@ -92,5 +92,5 @@ def resolve_augment_device(cfg: Config) -> Config:
     from litrain.core.hardware import resolve_accelerator
 
     gpu = resolve_accelerator(cfg.trainer.accelerator) in ("cuda", "gpu")
-    where = "device" if gpu and AUGMENTS.get(data.augment).batchable else "cpu"
+    where = "device" if gpu and preset_named(data.augment).batchable else "cpu"
     return cfg.model_copy(update={"data": data.model_copy(update={"augment_device": where})})
