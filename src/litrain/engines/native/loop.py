@@ -276,6 +276,8 @@ class NativeTrainer:
         inputs, targets = x, y
         if self.train_batch is not None:  # the metrics below keep the hard labels y
             inputs, targets = self.train_batch(x, y, self.state.epoch, batch_idx)
+            if self.input_layout is not None:  # its crops come out contiguous (NCHW)
+                inputs = self.input_layout.convert(inputs)
         if batch_idx % self.accumulate == 0:
             self.optimizer.zero_grad(set_to_none=True)
         if self.micro is None:
