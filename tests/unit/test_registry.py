@@ -79,7 +79,11 @@ def test_every_registry_lists_without_torch_or_lightning():
             {"none", "cosine", "step", "multistep", "onecycle", "plateau"}
             | {"cosine_restarts", "linear", "polynomial", "exponential"},
         ),
-        ("augment presets", {"none", "flip", "crop", "light"}),
+        (
+            "augment presets",
+            {"none", "flip", "crop", "light", "medium", "aggressive"}
+            | {"randaugment", "trivialaugment", "autoaugment", "augmix"},
+        ),
         ("samplers", {"random", "balanced", "progressive"}),
         ("strategies", {"auto", "ddp", "ddp_spawn", "fsdp", "single_device"}),
         ("loggers", {"csv", "tensorboard", "wandb"}),

@@ -2,7 +2,8 @@
 
 import pytest
 
-from litrain.data.transforms import Augment, build_augment
+from litrain.data.augment import build_augment
+from litrain.data.transforms import Augment
 from litrain.errors import ConfigError
 
 

@@ -162,6 +162,23 @@ class RunConfig(Section):
     )
 
 
+class MixupConfig(Section):
+    """Batch mixup / cutmix (timm's Mixup in batch mode): on with alpha or cutmix_alpha > 0."""
+
+    alpha: float = Field(0.0, ge=0.0, description="Mixup: lam ~ Beta(alpha, alpha); 0: no mixup.")
+    cutmix_alpha: float = Field(
+        0.0, ge=0.0, description="CutMix: lam ~ Beta(a, a), a box of area 1-lam pasted; 0: no cutmix."
+    )
+    prob: float = Field(1.0, ge=0.0, le=1.0, description="Chance a train batch is mixed at all.")
+    switch_prob: float = Field(
+        0.5, ge=0.0, le=1.0, description="With both alphas > 0: chance a mixed batch uses cutmix."
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.prob > 0 and (self.alpha > 0 or self.cutmix_alpha > 0)
+
+
 class DataConfig(Section):
     source: SourceName = Field("digits", description="Data source name: digits, mnist, cifar10, ...")
     root: str | None = Field(
@@ -184,8 +201,27 @@ class DataConfig(Section):
     )
     image_size: int | None = Field(None, gt=0, description="Resize images to this side length.")
     augment: AugmentName = Field(
-        "none", description="Train augmentation preset: none, flip, crop or light (flip+crop)."
+        "none",
+        description="Train augmentation preset: none, flip, crop, light (flip+crop), medium, "
+        "aggressive, randaugment, trivialaugment, autoaugment, augmix.",
     )
+    augment_strength: float = Field(
+        1.0, ge=0.0, description="Scales the preset's magnitudes (0: no augmentation, 1: the preset's own)."
+    )
+    augment_device: Literal["auto", "cpu", "device"] = Field(
+        "auto",
+        description="Where train augmentation runs: cpu (per sample, in the loader), device (on the "
+        "whole batch, on the training device) or auto (device on a GPU, else cpu).",
+    )
+    augment_class_strength: list[float] | Literal["auto"] | None = Field(
+        None,
+        description="Per-class multipliers of augment_strength (a list, one per class), or auto: "
+        "(largest class count / the class's count) ** 0.5, clipped to [1, 4].",
+    )
+    augment_same_views: bool = Field(
+        False, description="Multi-view samples: one random transform for every view (default: one each)."
+    )
+    mixup: MixupConfig = Field(default_factory=MixupConfig)
     normalize: bool = Field(True, description="Normalize inputs with the data set's stats.")
     shape: list[int] = Field(
         [3, 32, 32], description="synthetic: shape of one sample (e.g. [3, 32, 32] or [20])."
@@ -280,6 +316,13 @@ class DataConfig(Section):
                 "brings its own loaders: drop data.sampler (or data.class_path)"
             )
         return self
+
+    @field_validator("augment_class_strength")
+    @classmethod
+    def _class_strength(cls, v: list[float] | str | None) -> list[float] | str | None:
+        if isinstance(v, list) and (not v or any(m < 0 for m in v)):
+            raise ValueError("must be auto or a list of non-negative multipliers, one per class")
+        return v
 
     @field_validator("in_memory", mode="before")
     @classmethod

@@ -26,9 +26,21 @@ DATASETS.register("image_annotations", "litrain.data.annotated_images:image_anno
 # WebDataset-style tar shards, local or remote (litrain/data/shards/).
 DATASETS.register("shards", "litrain.data.shards.source:shards")
 
-# Train augmentation presets (data.augment): () -> a per-sample transform or None.
-for _name in ("none", "flip", "crop", "light"):
-    AUGMENTS.register(_name, f"litrain.data.transforms:{_name}")
+# Train augmentation presets (data.augment): a Preset (litrain.data.augment) each, which
+# builds the per-sample transforms and, for flip/crop/jitter ones, the whole-batch one.
+for _name in (
+    "none",
+    "flip",
+    "crop",
+    "light",
+    "medium",
+    "aggressive",
+    "randaugment",
+    "trivialaugment",
+    "autoaugment",
+    "augmix",
+):
+    AUGMENTS.register(_name, f"litrain.data.augment:{_name.upper()}")
 
 # Train samplers (data.sampler): (n, seed, with_epoch, labels, progressive_epochs) -> a
 # sampler with set_epoch and order(epoch); balanced/progressive draw by class.

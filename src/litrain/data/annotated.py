@@ -60,6 +60,7 @@ def annotated_source(
     make: Callable[[list[int], torch.Tensor], Dataset],
     view_shape: tuple[int, ...],
     is_image: bool,
+    is_video: bool = False,
 ) -> SourceData:
     """Train/val/test datasets (``make(sample indices, targets)``) of the kept samples, split
     by the annotation file's split column when it has one."""
@@ -72,6 +73,7 @@ def annotated_source(
         t.class_names,
         t.multilabel,
         is_image=is_image,
+        is_video=is_video,
         float_targets=t.float_targets,
         head_columns=t.head_columns,
         head_classes=t.head_classes,

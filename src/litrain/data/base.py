@@ -18,6 +18,7 @@ class DataInfo:
     class_names: list[str] = field(default_factory=list)
     multilabel: bool = False
     is_image: bool = False  # (C, H, W) images: image transforms apply
+    is_video: bool = False  # (C, T, H, W) clips: image transforms apply to all frames alike
     float_targets: bool = False  # real-valued targets (regression), not class labels
     # Multi-task data: each head's number of target columns, in column order. y is then one
     # float32 (N, sum of widths) tensor (class labels stored as floats: exact below 2**24),

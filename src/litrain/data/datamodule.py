@@ -14,13 +14,16 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from litrain.config import DataConfig, TaskConfig
+from litrain.data.augment import layout_of, preset_named, stage
 from litrain.data.balance import record_class_counts, sampler_labels
 from litrain.data.base import DataInfo, SourceData, Split, split_len
+from litrain.data.batch_augment import DeviceAugment
+from litrain.data.class_strength import class_multipliers
 from litrain.data.inmemory import InMemoryLoader, in_memory_loader
 from litrain.data.samplers import EpochShuffleSampler
-from litrain.data.splits import Normalize, SplitDataset
+from litrain.data.splits import Chain, Normalize, SplitDataset
 from litrain.data.targets import target_stats
-from litrain.data.transforms import Transform, build_augment, channel_stats, resize_images
+from litrain.data.transforms import Transform, channel_stats, resize_images
 from litrain.errors import ConfigError, DataError
 from litrain.registry import DATASETS, SAMPLERS
 
@@ -47,6 +50,8 @@ class DataModule:
         self.loader_device: torch.device | str | None = None
         # The training split's class labels a weighted data.sampler draws by (else None).
         self.sampler_labels: torch.Tensor | None = None
+        # data.augment_device=device: the train batch's augmentation, applied by the engines
+        self.device_augment: DeviceAugment | None = None
 
     def prepare_data(self) -> None:  # the Lightning hook name; sources load in setup
         pass
@@ -75,11 +80,13 @@ class DataModule:
             )
         self._class_balance(src, train_idx)
         normalize = self._normalizer(src.train, train_idx)
-        augment = build_augment(self.cfg.augment, src.info.is_image)
-        self._check_field_augment(augment is not None)
+        pixel, geometric = self._augment_stages(src, train_idx, normalize)
         if self.task.normalize_targets:  # training split only: nothing of val/test leaks in
             self.info.target_mean, self.info.target_std = target_stats(_labels(src.train)[train_idx])
-        train_tf = Normalize(*normalize, augment) if normalize else augment
+        if normalize:
+            train_tf: Transform | None = Normalize(*normalize, geometric, before=pixel)
+        else:
+            train_tf = Chain(pixel, geometric) if pixel and geometric else pixel or geometric
         eval_tf = Normalize(*normalize, None) if normalize else None
         self.train_set = SplitDataset(src.train, train_idx, train_tf, seed=self.seed)
         self.val_set = (
@@ -113,6 +120,58 @@ class DataModule:
             )
         self.sampler_labels = sampler_labels(self.cfg, self.task, self.info, y)
 
+    def _augment_stages(
+        self, src: SourceData, train_idx: torch.Tensor, normalize: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[Transform | None, Transform | None]:
+        """The per-sample (pixel, geometric) train stages of data.augment; with
+        augment_device=device none, and ``self.device_augment`` does it on the batch."""
+        c, info = self.cfg, src.info
+        preset = preset_named(c.augment)
+        active = (info.is_image or info.is_video) and not preset.empty and c.augment_strength > 0
+        self._check_field_augment(active)
+        if not active:
+            return None, None
+        one_label = not (info.multilabel or info.float_targets or info.head_columns)
+        multipliers = class_multipliers(
+            c.augment_class_strength,
+            _train_labels(src.train, train_idx),
+            info.num_classes,
+            one_label,
+        )
+        layout = layout_of(info.view_shape, info.views, info.is_video)
+        if c.augment_device == "device":
+            if not preset.batchable:
+                raise ConfigError(
+                    f"data.augment={c.augment} runs per sample only ({preset.policy}), "
+                    "not on a batch: set data.augment_device cpu (or auto), or use a flip/crop/jitter "
+                    "preset (light, medium, aggressive)"
+                )
+            mean, std = normalize if normalize else (None, None)
+            strengths = torch.tensor(multipliers) if multipliers is not None else None
+            self.device_augment = DeviceAugment(
+                preset, c.augment_strength, mean, std, layout, c.augment_same_views, strengths
+            )
+            if preset.has_pixel_ops:
+                self._check_pixel_range(src)
+            return None, None
+        if preset.has_pixel_ops:
+            self._check_pixel_range(src)
+        args = (c.augment_strength, layout, c.augment_same_views, multipliers)
+        return stage(preset, "pixel", *args), stage(preset, "geometric", *args)
+
+    def _check_pixel_range(self, src: SourceData) -> None:
+        """Colour and policy ops work on pixel values: floats in [0, 1] or uint8."""
+        if not isinstance(src.train, tuple) or src.train[0].dtype == torch.uint8:
+            return  # file-backed sources decode to [0, 1] (or uint8)
+        x = src.train[0]
+        lo, hi = float(x.min()), float(x.max())
+        if lo < 0 or hi > 1:
+            raise ConfigError(
+                f"data.augment={self.cfg.augment} applies colour ops to pixel values in [0, 1], but "
+                f"data.source={self.cfg.source} gives values in [{lo:.3g}, {hi:.3g}]: use a "
+                "flip/crop preset (flip, crop, light) or scale the inputs to [0, 1]"
+            )
+
     def _setup_stream(self, src: SourceData) -> None:
         if self.cfg.sampler != "random":
             raise ConfigError(
@@ -124,6 +183,20 @@ class DataModule:
         self.train_set, self.val_set, self.test_set = src.train, src.val, src.test
         for ds in (self.train_set, self.val_set, self.test_set):
             ds.seed = self.seed  # type: ignore[union-attr]
+        c = self.cfg
+        if c.augment_class_strength is not None:
+            raise ConfigError(
+                "data.augment_class_strength needs the training labels up front, which streamed "
+                "shards do not give: drop data.augment_class_strength"
+            )
+        preset = preset_named(c.augment)
+        if c.augment_device == "device" and src.info.is_image and not preset.empty and c.augment_strength > 0:
+            if not preset.batchable:
+                raise ConfigError(
+                    f"data.augment={c.augment} runs per sample, not on a batch: set data.augment_device cpu"
+                )
+            ds = src.train
+            self.device_augment = DeviceAugment(preset, c.augment_strength, ds.mean, ds.std)  # type: ignore[union-attr]
 
     def _check_labels_known(self, info: DataInfo) -> None:
         wanted = self.task.num_classes

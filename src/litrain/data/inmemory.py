@@ -37,17 +37,18 @@ class BatchAugment:
     a generator seeded by (seed, epoch), so augmentation is reproducible and identical in
     both engines and after a resume."""
 
-    def __init__(self, flip: bool, crop: bool) -> None:
+    def __init__(self, flip: bool, crop: bool, pad_scale: float = 1.0, flip_prob: float = 0.5) -> None:
         self.flip, self.crop = flip, crop
+        self.sizer = Augment(flip, crop, pad_scale, flip_prob)  # the per-sample preset's numbers
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         b = x.shape[0]
         if self.flip:
-            mask = (torch.rand(b, generator=gen) < 0.5).to(x.device)
+            mask = (torch.rand(b, generator=gen) < self.sizer.flip_prob).to(x.device)
             x = torch.where(mask.view(-1, *([1] * (x.ndim - 1))), x.flip(-1), x)
         if self.crop:
             h, w = x.shape[-2:]
-            pad = max(1, h // 8)
+            pad = self.sizer.pad(h)
             padded = F.pad(x, (pad, pad, pad, pad))
             off = torch.randint(0, 2 * pad + 1, (2, b), generator=gen).to(x.device)
             rows = (off[0].view(b, 1) + torch.arange(h, device=x.device)).view(b, 1, h, 1)
@@ -157,6 +158,8 @@ def split_tensors(ds: object) -> tuple[torch.Tensor, torch.Tensor] | None:
     tf = ds.transform
     if tf is not None and not isinstance(tf, Normalize | Augment):
         return None
+    if isinstance(tf, Normalize) and (tf.before is not None or not isinstance(tf.then, Augment | None)):
+        return None  # pixel ops before normalization, class-aware or per-view stages
     x, y = ds.base[0][ds.indices], ds.base[1][ds.indices]
     if isinstance(tf, Normalize):
         x = (x - tf.mean) / tf.std
@@ -166,7 +169,9 @@ def split_tensors(ds: object) -> tuple[torch.Tensor, torch.Tensor] | None:
 def batch_augment_of(ds: object) -> BatchAugment | None:
     tf = getattr(ds, "transform", None)
     aug = tf.then if isinstance(tf, Normalize) else tf
-    return BatchAugment(aug.flip, aug.crop) if isinstance(aug, Augment) else None
+    if not isinstance(aug, Augment):
+        return None
+    return BatchAugment(aug.flip, aug.crop, aug.pad_scale, aug.flip_prob)
 
 
 def in_memory_loader(
@@ -187,6 +192,12 @@ def in_memory_loader(
         return None
     tensors = split_tensors(ds)
     if tensors is None:
+        if mode == "true" and isinstance(ds, SplitDataset) and isinstance(ds.base, tuple):
+            raise DataError(
+                "data.in_memory=true serves whole batches, but this split's augmentation runs per "
+                "sample (colour/policy ops, class-aware or per-view strength): set data.in_memory "
+                "auto or false, or data.augment_device device (flip/crop/jitter presets)"
+            )
         if mode == "true":
             raise DataError(
                 "data.in_memory=true needs a source held as tensors (digits, mnist, cifar, "

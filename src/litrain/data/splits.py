@@ -11,6 +11,11 @@ from litrain.data.base import Split
 from litrain.data.transforms import Transform
 
 
+def call_transform(tf: Transform, x: torch.Tensor, y: object) -> torch.Tensor:
+    """``tf(x, y)`` for a transform that reads the label (``uses_label``), else ``tf(x)``."""
+    return tf(x, y) if getattr(tf, "uses_label", False) else tf(x)  # type: ignore[call-arg]
+
+
 class SplitDataset(Dataset):
     """Rows ``indices`` of a split, with an optional per-sample transform.
 
@@ -41,21 +46,41 @@ class SplitDataset(Dataset):
             if epoch is not None and _is_random(self.transform):
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed((self.seed * 1_000_003 + epoch) * 2_147_483_647 + j)
-                    x = self.transform(x)
+                    x = call_transform(self.transform, x, y)
             else:
-                x = self.transform(x)
+                x = call_transform(self.transform, x, y)
         return x, y
 
 
 class Normalize:
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor, then: Transform | None) -> None:
-        self.mean, self.std, self.then = mean, std, then
+    """``before`` (pixel ops on the raw image), normalization, then ``then`` (flip/crop)."""
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    uses_label = True  # passed on to a class-aware stage
+
+    def __init__(
+        self, mean: torch.Tensor, std: torch.Tensor, then: Transform | None, before: Transform | None = None
+    ) -> None:
+        self.mean, self.std, self.then, self.before = mean, std, then, before
+
+    def __call__(self, x: torch.Tensor, y: object = None) -> torch.Tensor:
+        if self.before is not None:
+            x = call_transform(self.before, x, y)
         x = (x - self.mean) / self.std
-        return self.then(x) if self.then else x
+        return call_transform(self.then, x, y) if self.then else x
+
+
+class Chain:
+    """Two stages without normalization between them (data.normalize false)."""
+
+    uses_label = True
+
+    def __init__(self, first: Transform, second: Transform) -> None:
+        self.first, self.second = first, second
+
+    def __call__(self, x: torch.Tensor, y: object = None) -> torch.Tensor:
+        return call_transform(self.second, call_transform(self.first, x, y), y)
 
 
 def _is_random(tf: Transform) -> bool:
     """Normalization alone is deterministic; augmentation (or any other transform) is not."""
-    return not (isinstance(tf, Normalize) and tf.then is None)
+    return not (isinstance(tf, Normalize) and tf.then is None and tf.before is None)

@@ -1,5 +1,5 @@
-"""Per-sample input transforms: normalization with the data set's own statistics, and light
-augmentation for images (flip / padded crop) chosen by preset name from ``AUGMENTS``."""
+"""Per-sample input transforms: normalization with the data set's own statistics, resizing,
+and the flip / padded crop of the augment presets (``litrain.data.augment``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-
-from litrain.registry import AUGMENTS
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -49,42 +47,25 @@ def resize_images(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 class Augment:
-    """Random horizontal flip and/or a random crop after zero-padding by size/8."""
+    """Random horizontal flip and/or a random crop after zero-padding by size/8 (times
+    ``pad_scale``; ``data.augment_strength`` sets it and the flip's chance)."""
 
-    def __init__(self, flip: bool, crop: bool) -> None:
+    def __init__(self, flip: bool, crop: bool, pad_scale: float = 1.0, flip_prob: float = 0.5) -> None:
         self.flip, self.crop = flip, crop
+        self.pad_scale, self.flip_prob = pad_scale, flip_prob
+
+    def pad(self, h: int) -> int:
+        """Crop padding for side ``h``: max(1, h // 8) at scale 1 (the original presets)."""
+        base = max(1, h // 8)
+        return base if self.pad_scale == 1.0 else max(1, round(base * self.pad_scale))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.flip and torch.rand(()) < 0.5:
+        if self.flip and torch.rand(()) < self.flip_prob:
             x = x.flip(-1)
         if self.crop:
             h, w = x.shape[-2:]
-            pad = max(1, h // 8)
+            pad = self.pad(h)
             padded = F.pad(x, (pad, pad, pad, pad))
             i, j = torch.randint(0, 2 * pad + 1, (2,)).tolist()
             x = padded[..., i : i + h, j : j + w]
         return x
-
-
-# Augment presets (data.augment), registered in litrain.data: () -> a transform or None.
-def none() -> Transform | None:
-    return None
-
-
-def flip() -> Transform | None:
-    return Augment(flip=True, crop=False)
-
-
-def crop() -> Transform | None:
-    return Augment(flip=False, crop=True)
-
-
-def light() -> Transform | None:
-    return Augment(flip=True, crop=True)
-
-
-def build_augment(preset: str, is_image: bool) -> Transform | None:
-    """The train transform of the ``data.augment`` preset; image presets skip non-images."""
-    if not is_image:
-        return None
-    return AUGMENTS.get(preset)()

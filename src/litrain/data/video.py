@@ -128,6 +128,7 @@ def video_arrays(cfg: DataConfig) -> SourceData:
                 head_columns=t.head_columns,
                 head_classes=t.head_classes,
                 views=views,
+                is_video=True,
             )
         elif tuple(x.shape[1:]) != info.input_shape:
             raise DataError(f"{folder}: clips are {tuple(x.shape[1:])}, train's {info.input_shape}")
@@ -245,4 +246,6 @@ def video_files(cfg: DataConfig) -> SourceData:
             multi_view=ann.views > 0,
         )
 
-    return annotated_source(ann, keep, where, make, (3, cfg.frames_per_clip, *size), is_image=False)
+    return annotated_source(
+        ann, keep, where, make, (3, cfg.frames_per_clip, *size), is_image=False, is_video=True
+    )

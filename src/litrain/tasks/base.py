@@ -75,6 +75,9 @@ class Task(Protocol):
 #       buffers, so DDP, optimizers, checkpoints and both engines treat it like any weight.
 #   on_train_epoch_start(epoch: int) -> None
 #       called by both engines before each training epoch's first batch (resumed ones too).
+#   soft_targets(y) -> Tensor
+#       the targets as probabilities ((N, C) one-hot, 0/1 floats) that data.mixup mixes;
+#       the task's loss must accept them in place of y. A task without it refuses mixup.
 #   epoch_values() -> dict[str, float]
 #       values both engines log once per training epoch, at its end (train/weight/<head>).
 #   notes: list[str]

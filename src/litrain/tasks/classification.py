@@ -92,6 +92,14 @@ class ClassificationTask:
     def loss(self, logits: Tensor, y: Tensor) -> Tensor:
         return self._loss(logits, y)
 
+    def soft_targets(self, y: Tensor) -> Tensor:
+        """Targets as probabilities, what mixup mixes and the loss takes: (N, C) one-hot for
+        multiclass (``F.cross_entropy`` then reads them as class probabilities and applies
+        label smoothing to them), 0/1 floats for binary and multilabel."""
+        if self.mode == "multiclass":
+            return torch.nn.functional.one_hot(y.long(), self.num_classes).float()
+        return y.float()
+
     def probs(self, logits: Tensor) -> Tensor:
         """(N, C) class probabilities; binary gives (N, 2) = [p(0), p(1)]."""
         logits = logits.float()

@@ -62,7 +62,8 @@ class ShardDataset(IterableDataset):
         self.seed = 0
         self.mean: torch.Tensor | None = None
         self.std: torch.Tensor | None = None
-        self.augment: Transform | None = None
+        self.augment: Transform | None = None  # flip/crop, on normalized samples
+        self.pixel_augment: Transform | None = None  # colour/policy ops, on [0, 1] pixels first
         # epoch, rank, world: shared with the loader's (persistent) workers
         self._ctl = torch.tensor([0, 0, 1], dtype=torch.int64).share_memory_()
         self._consumed = 0
@@ -257,6 +258,8 @@ class ShardDataset(IterableDataset):
             return x, y
         if x.dtype == torch.uint8:
             x = x.float().div_(255.0)
+        if self.pixel_augment is not None:  # per sample: pixel ops, normalization, flip/crop
+            return torch.stack([self._augment(xi, p) for xi, p in zip(x, ps, strict=True)]), y
         if self.mean is not None and self.std is not None:
             x = (x - self.mean) / self.std
         if self.augment is not None:
@@ -266,4 +269,9 @@ class ShardDataset(IterableDataset):
     def _augment(self, x: torch.Tensor, pos: int) -> torch.Tensor:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed((self.seed * 1_000_003 + self.epoch) * 2_147_483_647 + self._base + pos)
-            return self.augment(x)  # type: ignore[misc]
+            if self.pixel_augment is None:
+                return self.augment(x)  # type: ignore[misc]
+            x = self.pixel_augment(x)
+            if self.mean is not None and self.std is not None:
+                x = (x - self.mean) / self.std
+            return self.augment(x) if self.augment is not None else x

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from litrain.config import DataConfig
+from litrain.data.augment import preset_named
 from litrain.data.base import DataInfo, SourceData
 from litrain.data.shards.cache import ShardCache
 from litrain.data.shards.catalog import ShardSet, open_shards, shard_table
@@ -26,7 +27,7 @@ from litrain.data.shards.litdata_read import (
 )
 from litrain.data.shards.read import ReadSpec, ShardDataset
 from litrain.data.shards.urls import expand
-from litrain.data.transforms import build_augment, channel_stats
+from litrain.data.transforms import channel_stats
 from litrain.errors import DataError
 
 STATS_SAMPLES = 256
@@ -151,5 +152,10 @@ def shards(cfg: DataConfig) -> SourceData:
         mean, std = channel_stats(batch / 255.0 if first.dtype == torch.uint8 else batch)
         for ds in sets:
             ds.mean, ds.std = mean, std
-    sets[0].augment = build_augment(cfg.augment, info.is_image)
+    # pixel ops before normalization, flip/crop after (as the DataModule); augment_device=device:
+    # none here, the DataModule's DeviceAugment does them on the batch
+    if info.is_image and cfg.augment_device != "device":
+        preset = preset_named(cfg.augment)
+        sets[0].pixel_augment = preset.pixel(cfg.augment_strength)
+        sets[0].augment = preset.geometric(cfg.augment_strength)
     return SourceData(train=sets[0], info=info, val=sets[1], test=sets[2])

@@ -21,6 +21,7 @@ from litrain.optim.optimizers import build_optimizer
 from litrain.optim.schedulers import build_schedulers
 from litrain.run.config_source import as_config
 from litrain.run.parts import Parts
+from litrain.run.train_batch import TrainBatch, build_train_batch
 from litrain.tasks.base import Task
 
 
@@ -33,7 +34,9 @@ def build_module(parts: Parts) -> L.LightningModule:
             f"model.class_path={parts.config.model.class_path} is a plain nn.Module: with "
             "data.class_path it must be a LightningModule (litrain cannot size the task)"
         )
-    return TaskModule(parts.model, parts.task, parts.config.optim, parts.config.to_dict())
+    module = TaskModule(parts.model, parts.task, parts.config.optim, parts.config.to_dict())
+    module.train_batch = build_train_batch(parts.config, parts.datamodule, parts.task)
+    return module
 
 
 def _rebuild(config: dict[str, Any] | None) -> tuple[nn.Module, Task]:
@@ -127,6 +130,8 @@ class TaskModule(L.LightningModule):
         self.test_loss_mean = tm.MeanMetric()
         self.train_loss_mean = RunningMean()
         self.task_values = epoch_value_metrics(task)  # the task's per-epoch values, if any
+        # device batch augmentation and mixup (run.train_batch), set by build_module
+        self.train_batch: TrainBatch | None = None
         self._task_epoch = -1  # the epoch the task's epoch hook last ran for
         # trainer.channels_last: 4-D inputs converted on their way into the model
         self.input_layout = None
@@ -164,8 +169,11 @@ class TaskModule(L.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = self.task.unpack(batch)
-        outputs = self(x)
-        loss = self.task.loss(outputs, y)
+        inputs, targets = x, y
+        if self.train_batch is not None:  # the metrics below keep the hard labels y
+            inputs, targets = self.train_batch(x, y, self.current_epoch, batch_idx)
+        outputs = self(inputs)
+        loss = self.task.loss(outputs, targets)
         if self.train_metrics is not None:
             self._update_train_metrics(outputs, y)
         # What self.log("train/loss", on_step=True, on_epoch=True, prog_bar=True) gives, without

@@ -74,6 +74,7 @@ from litrain.run.monitors import check_monitors, monitor_fallback_line, stop_lin
 from litrain.run.progress import EpochProgress
 from litrain.run.report import plot_history, write_json
 from litrain.run.rundir import checkpoint_dir
+from litrain.run.train_batch import build_train_batch
 from litrain.tasks.base import Task
 
 
@@ -152,6 +153,8 @@ class NativeTrainer:
         # logging.train_metrics: the task's metrics on the training batches too
         self.train_metrics = task.metrics("train/").to(device) if cfg.logging.train_metrics else None
         self._outputs: torch.Tensor | None = None  # the batch's model outputs, for them
+        # device batch augmentation and mixup, as the Lightning engine's training_step does
+        self.train_batch = build_train_batch(cfg, datamodule, task)
         self.keeper = CheckpointKeeper(cfg.checkpoint, self._checkpoint_dir(), cfg.run.name)
         self.stopper = EarlyStopper(cfg.early_stopping) if cfg.early_stopping.enabled else None
         check_monitors(cfg, task, datamodule)  # a metric this run never logs: refuse now
@@ -283,9 +286,17 @@ class NativeTrainer:
     def training_step(self, batch: Any, batch_idx: int, is_last: bool, ep: EpochState) -> None:
         """One batch: forward, loss, backward; an optimizer step at the end of a window."""
         x, y = self._to_device(batch)
+        inputs, targets = x, y
+        if self.train_batch is not None:  # the metrics below keep the hard labels y
+            inputs, targets = self.train_batch(x, y, self.state.epoch, batch_idx)
+            if self.input_layout is not None:  # its crops come out contiguous (NCHW)
+                inputs = self.input_layout.convert(inputs)
         if batch_idx % self.accumulate == 0:
             self.optimizer.zero_grad(set_to_none=True)
-        loss = self._backward(x, y) if self.micro is None else self._backward_in_parts(x, y)
+        if self.micro is None:
+            loss = self._backward(inputs, targets)
+        else:
+            loss = self._backward_in_parts(inputs, targets)
         detached = loss.detach()
         self._step_loss = detached
         window = detached.float()  # for the finiteness check; a sum is enough for it
