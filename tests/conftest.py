@@ -1,10 +1,39 @@
+import logging
 import os
+import sys
 
 import pytest
 
 # Tests never touch the network and never pick up a user's W&B account.
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class _CurrentStderr:
+    """sys.stderr as it is at each write, not as it was when a handler was made."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _lightning_logs_to_current_stderr() -> None:
+    """Lightning adds a StreamHandler bound to sys.stderr when it is first imported; when that
+    happens inside a test capturing stderr (capsys), the handler keeps the capture's stream,
+    which is closed after that test, and every later Lightning log line in the same process
+    prints a '--- Logging error --- Traceback' that the bad-input tests rightly reject."""
+    import lightning.fabric
+    import lightning.pytorch  # noqa: F401
+
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                handler.setStream(_CurrentStderr())  # type: ignore[arg-type]
+
+
+_lightning_logs_to_current_stderr()
 
 
 @pytest.fixture(autouse=True)
