@@ -199,3 +199,26 @@ def test_plain_runs_keep_one_param_group():
 def test_muon_with_finetune_is_a_config_error():
     with pytest.raises(ConfigError, match="optim.name=muon makes its own parameter groups"):
         load_config(overrides={"optim.name": "muon", "finetune.strategy": "head_only"})
+
+
+def test_the_policy_state_survives_checkpoint_conversion():
+    from litrain.checkpoint.convert import NATIVE_FORMAT, to_lightning, to_native
+
+    state = {
+        "unfrozen": [True, True, False],
+        "best": 0.5,
+        "bad_epochs": 1,
+        "grad_ema": torch.tensor([0.0, 1.0, 2.0]),
+    }
+    native = {
+        "format": NATIVE_FORMAT,
+        "state_dict": {"w": torch.zeros(2)},
+        "epoch": 1,
+        "global_step": 6,
+        "hyper_parameters": {"config": {}},
+        "native": {"finetune": state},
+    }
+    lightning = to_lightning(native)
+    assert lightning["callbacks"]["Finetuning"] == state  # what the Lightning adapter loads
+    back = to_native(lightning)["native"]["finetune"]
+    assert back["unfrozen"] == state["unfrozen"] and torch.equal(back["grad_ema"], state["grad_ema"])
