@@ -222,3 +222,28 @@ def test_the_policy_state_survives_checkpoint_conversion():
     assert lightning["callbacks"]["Finetuning"] == state  # what the Lightning adapter loads
     back = to_native(lightning)["native"]["finetune"]
     assert back["unfrozen"] == state["unfrozen"] and torch.equal(back["grad_ema"], state["grad_ema"])
+
+
+def test_an_adaptive_monitor_the_run_never_logs_is_refused_before_training():
+    from types import SimpleNamespace
+
+    from litrain.run.monitors import check_monitors
+
+    task = SimpleNamespace(metrics=lambda prefix: {f"{prefix}acc": None})
+    data = SimpleNamespace(val_set=[0])
+    cfg = load_config(
+        overrides={
+            "finetune.strategy": "adaptive",
+            "finetune.monitor": "val/accuracy",
+            "checkpoint.monitor": None,
+        }
+    )
+    with pytest.raises(
+        ConfigError, match="finetune.monitor=val/accuracy is never logged in this run: choose one of"
+    ):
+        check_monitors(cfg, task, data)
+    check_monitors(
+        cfg.model_copy(update={"finetune": cfg.finetune.model_copy(update={"monitor": "val/acc"})}),
+        task,
+        data,
+    )
