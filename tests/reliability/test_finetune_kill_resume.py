@@ -2,7 +2,7 @@
 decisions depend on saved state: the unfrozen groups, the patience count and the gradient-norm
 averages) ends bit-identical to the uninterrupted run. Lightning engine, mid-epoch
 checkpoints every 3 steps; the native engine's resume of the same policy state is in
-tests/integration/test_finetune.py."""
+tests/integration/test_finetune_training.py."""
 
 from __future__ import annotations
 

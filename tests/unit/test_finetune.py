@@ -247,3 +247,8 @@ def test_an_adaptive_monitor_the_run_never_logs_is_refused_before_training():
         task,
         data,
     )
+
+
+def test_finetune_with_fsdp_is_a_config_error():
+    with pytest.raises(ConfigError, match="finetune works with single-device and DDP training, not FSDP"):
+        load_config(overrides={"trainer.strategy": "fsdp", "finetune.strategy": "gradual"})

@@ -818,6 +818,16 @@ class Config(Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _finetune_without_fsdp(self) -> Config:
+        if self.finetune.active and (self.trainer.fsdp.enabled or self.trainer.strategy == "fsdp"):
+            # FSDP trains flattened shards: the block groups' parameters are not the optimizer's
+            raise rule_error(
+                "finetune works with single-device and DDP training, not FSDP: use trainer.strategy=ddp "
+                "or drop the finetune keys"
+            )
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
