@@ -59,7 +59,7 @@ def test_fit_help_lists_registered_names_without_torch(tmp_path):
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
     names = out.stdout.split("registered names:")[1]
     for line in (
-        "optimizers (optim.name): adam, adamw, muon, sgd",
+        "optimizers (optim.name): adagrad, adam, adamw, muon, nadam, radam, rmsprop, sgd",
         "schedulers (optim.scheduler.name): cosine, cosine_restarts, exponential, linear, multistep, none,",
         "onecycle, plateau, polynomial, step",
         "losses (task.loss): bce, ce, focal, h1, huber, l1, mse, rel_l2, smooth_l1",

@@ -132,7 +132,11 @@ def test_suggest_on_leaf_only():
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("optim.name", "adamx", "optim.name: unknown optimizer 'adamx'; close matches: adam, adamw. Known: "),
+        (
+            "optim.name",
+            "adamx",
+            "optim.name: unknown optimizer 'adamx'; close matches: adam, radam, nadam, adamw, adagrad. Known: ",
+        ),
         (
             "optim.scheduler.name",
             "cosin",

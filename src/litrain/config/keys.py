@@ -85,6 +85,7 @@ SECTION_DOCS = {
     "checkpoint": "docs/training.md",
     "early_stopping": "docs/training.md",
     "logging": "docs/training.md",
+    "finetune": "docs/finetuning.md",
 }
 # How close a mistyped name must be to count as the same name (difflib ratio): max_epoch ->
 # max_epochs is 0.95, epoch -> epochs 0.91; stage -> strategy (0.62) or model_type -> name is

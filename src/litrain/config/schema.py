@@ -532,6 +532,9 @@ class OptimConfig(Section):
     weight_decay: float = Field(0.01, ge=0, description="Weight decay.")
     momentum: float = Field(0.9, ge=0, description="sgd: momentum.")
     nesterov: bool = Field(False, description="sgd: Nesterov momentum.")
+    no_decay: list[Literal["bias", "norm"]] = Field(
+        [], description="Parameters kept out of weight decay: bias (every bias), norm (norm-layer weights)."
+    )
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
 
     @field_validator("lr")
@@ -540,6 +543,48 @@ class OptimConfig(Section):
         if isinstance(v, float) and v <= 0:
             raise ValueError("must be a positive number or 'auto'")
         return v
+
+
+class FinetuneConfig(Section):
+    """Backbone freezing and discriminative learning rates over the model's block groups
+    (docs/finetuning.md). A frozen group stays in the optimizer with lr 0 and no update."""
+
+    strategy: Literal["none", "head_only", "epochs", "gradual", "adaptive"] = Field(
+        "none",
+        description="none, head_only (backbone frozen), epochs (unfreeze at unfreeze_at_epoch), "
+        "gradual (one group per every_epochs from the top), adaptive (on a plateau).",
+    )
+    unfreeze_at_epoch: int = Field(
+        1, ge=0, description="epochs/gradual: the epoch (0-based) the backbone (first group) unfreezes."
+    )
+    every_epochs: int = Field(1, gt=0, description="gradual: epochs between two unfrozen groups.")
+    adaptive_patience: int = Field(
+        1, gt=0, description="adaptive: epochs without improvement before the next group unfreezes."
+    )
+    gradient_momentum: float = Field(
+        0.9, ge=0, lt=1, description="adaptive: moving-average factor of each group's gradient norm."
+    )
+    monitor: str = Field("auto", description="adaptive: metric to watch (auto: the checkpoints' monitor).")
+    mode: Literal["min", "max", "auto"] = Field(
+        "auto", description="adaptive: min or max (auto: the task's for its monitor; else min for a loss)."
+    )
+    backbone_lr_ratio: float = Field(
+        1.0, gt=0, description="The backbone's lr as a fraction of the head's (optim.lr)."
+    )
+    layer_decay: float = Field(
+        1.0, gt=0, le=1, description="Each lower backbone group's lr times this factor."
+    )
+    train_bn: bool = Field(True, description="false: BatchNorm layers of frozen groups stay in eval mode.")
+
+    @property
+    def active(self) -> bool:
+        """Whether the optimizer needs one param group per block group."""
+        return (
+            self.strategy != "none"
+            or self.backbone_lr_ratio != 1.0
+            or self.layer_decay != 1.0
+            or not self.train_bn
+        )
 
 
 class CallbackSpec(Section):
@@ -835,6 +880,7 @@ STAGE_SECTIONS = (
     "checkpoint",
     "early_stopping",
     "logging",
+    "finetune",
 )
 
 
@@ -865,6 +911,7 @@ class StageConfig(Section):
     checkpoint: dict[str, Any] = _overrides("checkpoint")
     early_stopping: dict[str, Any] = _overrides("early_stopping")
     logging: dict[str, Any] = _overrides("logging")
+    finetune: dict[str, Any] = _overrides("finetune")
 
     def overrides(self) -> dict[str, Any]:
         """The sections this stage changes, as a config tree."""
@@ -943,6 +990,7 @@ class Config(Section):
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     stages: list[StageConfig] = Field(
         [], description="Pipeline stages, run in order by `litrain pipeline` (docs/pipelines.md)."
     )
@@ -963,6 +1011,26 @@ class Config(Section):
             # OOM recovery splits a batch into micro-batches the metrics would not see whole
             raise rule_error(
                 "logging.train_metrics and trainer.oom_recovery cannot be combined: drop one of them"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _muon_splits_itself(self) -> Config:
+        if self.optim.name == "muon" and (self.finetune.active or self.optim.no_decay):
+            # muon groups the parameters by shape (optim/muon.py), not by block
+            raise rule_error(
+                "optim.name=muon makes its own parameter groups: finetune and optim.no_decay "
+                "work with sgd, adam, adamw, radam, nadam, rmsprop or adagrad"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _finetune_without_fsdp(self) -> Config:
+        if self.finetune.active and (self.trainer.fsdp.enabled or self.trainer.strategy == "fsdp"):
+            # FSDP trains flattened shards: the block groups' parameters are not the optimizer's
+            raise rule_error(
+                "finetune works with single-device and DDP training, not FSDP: use trainer.strategy=ddp "
+                "or drop the finetune keys"
             )
         return self
 

@@ -7,7 +7,7 @@ schedulers.py."""
 from litrain.registry import OPTIMIZERS, SCHEDULERS
 
 # Optimizers: (params, OptimConfig) -> torch.optim.Optimizer.
-for _name in ("sgd", "adam", "adamw"):
+for _name in ("sgd", "adam", "adamw", "radam", "nadam", "rmsprop", "adagrad"):
     OPTIMIZERS.register(_name, f"litrain.optim.optimizers:{_name}")
 # Muon for hidden weight matrices + AdamW for the rest, as one optimizer (builder gets the model).
 OPTIMIZERS.register("muon", "litrain.optim.muon:muon")

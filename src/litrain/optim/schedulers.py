@@ -84,9 +84,9 @@ def multistep(optimizer: Optimizer, cfg: OptimConfig, steps: Steps) -> list[Sche
 
 def onecycle(optimizer: Optimizer, cfg: OptimConfig, steps: Steps) -> list[ScheduleSpec]:
     """OneCycleLR peaking at the base lr; warmup, when set, is its rising phase."""
-    lr = optimizer.param_groups[0]["lr"]
+    lrs = [g["lr"] for g in optimizer.param_groups]  # per group: finetune's lr multipliers stay
     pct = steps.warmup / steps.total if steps.warmup else 0.3
-    return [ScheduleSpec(OneCycleLR(optimizer, max_lr=lr, total_steps=steps.total, pct_start=pct), "step")]
+    return [ScheduleSpec(OneCycleLR(optimizer, max_lr=lrs, total_steps=steps.total, pct_start=pct), "step")]
 
 
 def plateau(optimizer: Optimizer, cfg: OptimConfig, steps: Steps) -> list[ScheduleSpec]:

@@ -22,6 +22,7 @@ from litrain.core.rng import seed_everything
 from litrain.launch.environment import agree_run_dir, is_global_zero
 from litrain.optim.optimizers import optimizer_note
 from litrain.reliability.preemption import Preempted
+from litrain.run.finetune import start_lines
 from litrain.run.parts import Parts, build_parts
 from litrain.run.report import write_json
 from litrain.run.result import FitOutcome, RunResult, build_summary, preempted_result
@@ -98,6 +99,8 @@ def _fit_in(
         if line:
             note(line, quiet)
         for line in getattr(parts.task, "notes", ()):  # e.g. class weights from the counts
+            note(line, quiet)
+        for line in start_lines(parts.model, cfg):  # finetune's block and param groups
             note(line, quiet)
     engine.setup(parts, out_dir, quiet)
     if resume:

@@ -57,11 +57,26 @@ def check_early_stopping(cfg: Config, task: Any, datamodule: Any) -> None:
     )
 
 
+def check_finetune_monitor(cfg: Config, task: Any, datamodule: Any) -> None:
+    """finetune.strategy=adaptive watches finetune.monitor: it must be a metric this run logs."""
+    ft = cfg.finetune
+    if ft.strategy != "adaptive":
+        return
+    names = loggable_metrics(cfg, task, datamodule)
+    if names is None or ft.monitor in names:
+        return
+    why = "" if has_validation(cfg, datamodule) else " (this run has no validation data)"
+    raise ConfigError(
+        f"finetune.monitor={ft.monitor} is never logged in this run{why}: choose one of {', '.join(sorted(names))}"
+    )
+
+
 def check_monitors(cfg: Config, task: Any, datamodule: Any) -> None:
     """Before training: early stopping's monitor, and a checkpoint monitor that can never be
     logged although the run validates (a typo such as val/accuracy) is a ConfigError. Without
     validation data the checkpoint monitor falls back to last.ckpt only, with one line."""
     check_early_stopping(cfg, task, datamodule)
+    check_finetune_monitor(cfg, task, datamodule)
     monitor = cfg.checkpoint.monitor
     names = loggable_metrics(cfg, task, datamodule)
     check_filename(cfg, names, datamodule)

@@ -55,6 +55,14 @@ def resolve_monitor(cfg: Config, task: Task | None) -> Config:
         default = (task.monitor, task.monitor_mode) if task is not None else ("val/loss", "min")
         monitor, mode = _concrete(es.monitor, es.mode, default, task)
         updates["early_stopping"] = es.model_copy(update={"monitor": monitor, "mode": mode})
+    ft = cfg.finetune
+    if "auto" in (ft.monitor, ft.mode):  # finetune.strategy=adaptive watches it
+        default = (task.monitor, task.monitor_mode) if task is not None else ("val/loss", "min")
+        if ft.monitor == "auto" and cfg.checkpoint.monitor not in (None, "auto"):
+            ck = updates.get("checkpoint", cfg.checkpoint)
+            default = (ck.monitor, ck.mode)  # type: ignore[union-attr]
+        monitor, mode = _concrete(ft.monitor, ft.mode, default, task)
+        updates["finetune"] = ft.model_copy(update={"monitor": monitor, "mode": mode})
     return cfg.model_copy(update=updates) if updates else cfg
 
 

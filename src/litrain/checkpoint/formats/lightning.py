@@ -111,6 +111,8 @@ def to_lightning(ckpt: dict[str, Any]) -> dict[str, Any]:
             "kth_value": best_k.get(worst),
             "last_model_path": kept.get("last_path", ""),
         }
+    if native.get("finetune"):  # the freezing policy's state (engines/lightning/callbacks/finetune.py)
+        callbacks["Finetuning"] = dict(native["finetune"])
     stop = native.get("early_stopping")
     if stop and es:
         key = _state_key("EarlyStopping", monitor=es.get("monitor"), mode=es.get("mode"))

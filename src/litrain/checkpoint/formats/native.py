@@ -93,6 +93,7 @@ def to_native(ckpt: dict[str, Any]) -> dict[str, Any]:
             if es
             else None,
             "history": list(callback_state(ckpt, "HistoryCallback").get("history") or []),
+            "finetune": callback_state(ckpt, "Finetuning") or None,  # the freezing policy's state
         },
     }
 

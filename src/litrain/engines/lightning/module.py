@@ -17,9 +17,11 @@ from litrain.checkpoint.convert import is_native, read_any, to_lightning
 from litrain.config import OptimConfig
 from litrain.engines.lightning.epoch_values import epoch_value_metrics, start_epoch
 from litrain.errors import ConfigError
+from litrain.models.blocks import backbone_and_head
 from litrain.optim.optimizers import build_optimizer
 from litrain.optim.schedulers import build_schedulers
 from litrain.run.config_source import as_config
+from litrain.run.finetune import optimizer_groups
 from litrain.run.parts import Parts
 from litrain.run.train_batch import TrainBatch, build_train_batch
 from litrain.tasks.base import Task
@@ -112,6 +114,8 @@ class TaskModule(L.LightningModule):
         self.model = model
         self.task = task
         self.optim_cfg = optim
+        # finetune's param groups come from the whole config (finetune and optim sections)
+        self.run_config = as_config(config) if config else None
         self.lr = optim.lr  # the LR finder reads and writes this attribute
         # The checkpoint describes itself: the full config rides along in hparams.
         self.save_hyperparameters({"config": config or {}})
@@ -161,6 +165,17 @@ class TaskModule(L.LightningModule):
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)
+
+    @property
+    def backbone(self) -> nn.Module:
+        """The model without its classifier head (a view: no new weights, no new state-dict
+        keys), for Lightning's BackboneFinetuning and the like."""
+        return backbone_and_head(self.model)[0]
+
+    @property
+    def head(self) -> nn.Module:
+        """The model's classifier head."""
+        return backbone_and_head(self.model)[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.input_layout is not None:  # here, not in a batch hook a DataModule may own
@@ -279,11 +294,16 @@ class TaskModule(L.LightningModule):
         return self.task.prediction(self(x))
 
     def configure_optimizers(self) -> Any:
-        optimizer = build_optimizer(self, self.optim_cfg)
+        groups = None
+        if self.run_config is not None:  # finetune / optim.no_decay: one group per block group
+            groups = optimizer_groups(
+                self.model, self.run_config.model_copy(update={"optim": self.optim_cfg})
+            )
+        optimizer = build_optimizer(self, self.optim_cfg, groups)
         if self.lr != "auto":
             for group in optimizer.param_groups:  # the LR finder may have changed self.lr
-                group["lr"] = float(self.lr)
-                group["initial_lr"] = float(self.lr)
+                group["lr"] = float(self.lr) * group.get("lr_scale", 1.0)
+                group["initial_lr"] = group["lr"]
         # estimated_stepping_batches also sets up the train loader, so num_training_batches
         # is known after it.
         total = int(self.trainer.estimated_stepping_batches)

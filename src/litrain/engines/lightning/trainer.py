@@ -72,6 +72,10 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
             from litrain.engines.lightning.callbacks.periodic import periodic_checkpoint
 
             cbs.insert(1, periodic_checkpoint(ck.dir or str(run_dir / "checkpoints"), ck.keep_every_n_epochs))
+    if cfg.finetune.strategy != "none":  # after the NaN guard: it checks every gradient first
+        from litrain.engines.lightning.callbacks.finetune import Finetuning
+
+        cbs.append(Finetuning(quiet))
     es = cfg.early_stopping
     if es.enabled:
         cbs.append(

@@ -70,6 +70,7 @@ from litrain.optim.schedulers import build_schedulers
 from litrain.reliability.nonfinite import NonFinitePolicy
 from litrain.reliability.oom import MicroBatches, add_gradients
 from litrain.reliability.preemption import PreemptionHandler, agree, announce
+from litrain.run.finetune import freeze_policy, optimizer_groups
 from litrain.run.monitors import check_monitors, monitor_fallback_line, stop_line
 from litrain.run.progress import EpochProgress
 from litrain.run.report import plot_history, write_json
@@ -147,7 +148,11 @@ class NativeTrainer:
         )
         self.steps_per_epoch = -(-self.train_batches // self.accumulate)
 
-        self.optimizer = build_optimizer(self.model, cfg.optim)
+        # finetune: param groups per block group, and the policy that freezes some of them
+        self.optimizer = build_optimizer(self.model, cfg.optim, optimizer_groups(self.model, cfg))
+        self.finetune = freeze_policy(self.model, cfg)
+        if self.finetune is not None:
+            self.finetune.attach(self.optimizer)
         self.schedules = build_schedulers(self.optimizer, cfg.optim, self.steps_per_epoch, self.total_steps())
         self.val_metrics = task.metrics("val/").to(device)
         # logging.train_metrics: the task's metrics on the training batches too
@@ -254,6 +259,8 @@ class NativeTrainer:
         hook = getattr(self.task, "on_train_epoch_start", None)  # optional Task member
         if hook is not None:
             hook(epoch)
+        if self.finetune is not None:
+            self._start_finetune_epoch(epoch)
         ep = EpochState(loss_sum=torch.zeros((), device=self.device))
         start, batches = 0, self.train_loader
         if self._resume_at is not None:  # inside the epoch a mid-epoch checkpoint left
@@ -282,6 +289,14 @@ class NativeTrainer:
                 self.state.should_stop, self.state.stop_reason = True, "max_time reached"
                 break
         self.epoch_state = ep
+
+    def _start_finetune_epoch(self, epoch: int) -> None:
+        """The groups that train this epoch; frozen BatchNorm back in eval mode (train_bn)."""
+        assert self.finetune is not None
+        unfrozen = self.finetune.start_epoch(epoch)
+        if unfrozen:
+            note(f"finetune: epoch {epoch} unfreezes {', '.join(unfrozen)}", self.quiet)
+        self.finetune.freeze_batchnorm()
 
     def training_step(self, batch: Any, batch_idx: int, is_last: bool, ep: EpochState) -> None:
         """One batch: forward, loss, backward; an optimizer step at the end of a window."""
@@ -425,6 +440,8 @@ class NativeTrainer:
             )
             self.state.global_step += 1  # counted, as Lightning counts a step without gradients
             return
+        if self.finetune is not None:  # after the finiteness check and before clipping, as in Lightning
+            self.finetune.before_step(self.optimizer)
         if t.gradient_clip_val:
             if scaler is not None:
                 scaler.unscale_(self.optimizer)
@@ -508,8 +525,20 @@ class NativeTrainer:
         if self.csv is not None:
             epoch_row = {"train/loss_epoch": train_loss, **{f"{k}_epoch": v for k, v in train.items()}}
             epoch_row.update(task_values)
+            if self.finetune is not None:
+                epoch_row["train/unfrozen_groups"] = float(self.finetune.unfrozen_count)
             self.csv.log(epoch_row, epoch, st.global_step - 1)
         metrics = {"train/loss": train_loss, "train/lr": ep.lr, **train, **task_values, **val}
+        if self.finetune is not None:
+            metrics["train/unfrozen_groups"] = float(self.finetune.unfrozen_count)
+            # adaptive: decided now, before the checkpoints save the policy's state
+            if val or not self.val_batches:
+                picked = self.finetune.end_epoch(self._finetune_value(metrics))
+                if picked:
+                    note(
+                        f"finetune: {self.cfg.finetune.monitor} stalled; {picked} unfreezes next epoch",
+                        self.quiet,
+                    )
         for spec in self.schedules:
             if spec.interval == "epoch":
                 spec.scheduler.step(self._monitored(spec.monitor, metrics))  # type: ignore[arg-type]
@@ -538,6 +567,19 @@ class NativeTrainer:
             if self.monitor_shown in shown:  # the progress bar's set: loss, val loss, the monitor
                 shown = {k: v for k, v in shown.items() if "loss" in k or k == self.monitor_shown}
             self.progress.set_metrics(shown)
+
+    def _finetune_value(self, metrics: dict[str, float]) -> float | None:
+        """finetune.strategy=adaptive: the value of its monitor this epoch."""
+        if self.cfg.finetune.strategy != "adaptive":
+            return None
+        monitor = self.cfg.finetune.monitor
+        if monitor not in metrics:
+            from litrain.errors import ConfigError
+
+            raise ConfigError(
+                f"finetune.monitor={monitor} is not a logged metric; choose one of {', '.join(sorted(metrics))}"
+            )
+        return metrics[monitor]
 
     def _monitored(self, monitor: str | None, metrics: dict[str, float]) -> float | None:
         if monitor is None:
@@ -582,6 +624,7 @@ class NativeTrainer:
                 "micro_batches": self.micro.state_dict() if self.micro is not None else None,
                 "rng": collect_rng_states(),
                 "position": where,
+                "finetune": self.finetune.state_dict() if self.finetune is not None else None,
             },
         }
 
@@ -611,6 +654,8 @@ class NativeTrainer:
         self.nonfinite.load_state_dict(native.get("nonfinite") or {})
         if self.micro is not None:
             self.micro.load_state_dict(native.get("micro_batches") or {})
+        if self.finetune is not None:
+            self.finetune.load_state_dict(native.get("finetune") or {})
         self._pending_rng = native.get("rng")
         self._resume_at = native.get("position")
         # a mid-epoch checkpoint goes on in its epoch; an epoch-end one at the next epoch
