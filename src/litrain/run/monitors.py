@@ -41,34 +41,30 @@ def loggable_metrics(cfg: Config, task: Any, datamodule: Any) -> set[str] | None
     return names
 
 
-def check_early_stopping(cfg: Config, task: Any, datamodule: Any) -> None:
-    """early_stopping.monitor must be a metric this run logs: a ConfigError before training
-    (not after an epoch of it)."""
-    es = cfg.early_stopping
-    if not es.enabled:
-        return
+def _require_logged(key: str, monitor: str, cfg: Config, task: Any, datamodule: Any, fix: str = "") -> None:
+    """A ConfigError before training (not after an epoch of it) when ``key``'s metric
+    ``monitor`` is never logged by this run; ``fix`` is appended to the choices."""
     names = loggable_metrics(cfg, task, datamodule)
-    if names is None or es.monitor in names:
+    if names is None or monitor in names:
         return
     why = "" if has_validation(cfg, datamodule) else " (this run has no validation data)"
     raise ConfigError(
-        f"early_stopping.monitor={es.monitor} is never logged in this run{why}: choose one of "
-        f"{', '.join(sorted(names))}, or set early_stopping.enabled=false"
+        f"{key}={monitor} is never logged in this run{why}: choose one of {', '.join(sorted(names))}{fix}"
     )
+
+
+def check_early_stopping(cfg: Config, task: Any, datamodule: Any) -> None:
+    """early_stopping.monitor must be a metric this run logs."""
+    es = cfg.early_stopping
+    if es.enabled:
+        fix = ", or set early_stopping.enabled=false"
+        _require_logged("early_stopping.monitor", es.monitor, cfg, task, datamodule, fix)
 
 
 def check_finetune_monitor(cfg: Config, task: Any, datamodule: Any) -> None:
     """finetune.strategy=adaptive watches finetune.monitor: it must be a metric this run logs."""
-    ft = cfg.finetune
-    if ft.strategy != "adaptive":
-        return
-    names = loggable_metrics(cfg, task, datamodule)
-    if names is None or ft.monitor in names:
-        return
-    why = "" if has_validation(cfg, datamodule) else " (this run has no validation data)"
-    raise ConfigError(
-        f"finetune.monitor={ft.monitor} is never logged in this run{why}: choose one of {', '.join(sorted(names))}"
-    )
+    if cfg.finetune.strategy == "adaptive":
+        _require_logged("finetune.monitor", cfg.finetune.monitor, cfg, task, datamodule)
 
 
 def check_monitors(cfg: Config, task: Any, datamodule: Any) -> None:
