@@ -4,6 +4,14 @@ import sys
 
 import pytest
 
+# One torch/OpenMP thread per process under pytest-xdist (set before torch is imported, and
+# inherited by every process a test starts): two workers with a thread per core each, plus
+# their loader workers and DDP children, oversubscribe a 2-core machine, and contended
+# OpenMP threads spin: loader tests ran 10-40x slower than alone.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 # Tests never touch the network and never pick up a user's W&B account.
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
