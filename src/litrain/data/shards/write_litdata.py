@@ -8,6 +8,7 @@ Each item is ``{"index": i, <sample_ext>: encoded bytes, "cls": class index}`` (
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 from pathlib import Path
 from typing import Any
@@ -54,15 +55,22 @@ def write_litdata_split(
     target = out / split
     shutil.rmtree(target, ignore_errors=True)
     size_kw = {"chunk_size": opts.shard_size} if opts.shard_size else {"chunk_bytes": opts.max_shard_bytes}
-    litdata.optimize(
-        fn=_Item(enc, max(6, len(str(len(enc) - 1)))),
-        inputs=list(range(len(enc))),
-        output_dir=str(target),
-        num_workers=max(1, opts.workers),
-        reorder_files=False,
-        verbose=False,
-        **size_kw,
-    )
+    # optimize() sets the process-wide multiprocessing start method to spawn (force=True):
+    # put the caller's back, or every later DataLoader worker of this process (a litrain.fit
+    # after litrain.shard) would start by spawn, re-importing torch each time.
+    start_method = multiprocessing.get_start_method(allow_none=True)
+    try:
+        litdata.optimize(
+            fn=_Item(enc, max(6, len(str(len(enc) - 1)))),
+            inputs=list(range(len(enc))),
+            output_dir=str(target),
+            num_workers=max(1, opts.workers),
+            reorder_files=False,
+            verbose=False,
+            **size_kw,
+        )
+    finally:
+        multiprocessing.set_start_method(start_method, force=True)
     chunks = json.loads((target / "index.json").read_text())["chunks"]
     index.shards = [
         ShardEntry(
