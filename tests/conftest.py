@@ -44,6 +44,18 @@ def _lightning_logs_to_current_stderr() -> None:
 _lightning_logs_to_current_stderr()
 
 
+@pytest.fixture
+def one_thread():
+    """One torch intra-op thread for the test (restored after): runs compared across engines
+    then sum in the same order. Files use it as ``pytestmark = pytest.mark.usefixtures(...)``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def _run_in_tmp(tmp_path, monkeypatch):
     """Default run dirs (runs/<name>/...) land in the test's own folder, not the repo."""

@@ -25,12 +25,8 @@ TINY: dict[str, Any] = {
 HEAD = "13."  # the cnn's head (Linear) in its Sequential; the rest is the backbone
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread: both engines then sum in the same order (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

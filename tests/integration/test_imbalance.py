@@ -35,12 +35,8 @@ def _weights(run_dir):
     return {k.removeprefix("model."): v for k, v in state.items()}  # Lightning's prefix
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread: both engines then sum in the same order (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("in_memory", ["true", "false"])

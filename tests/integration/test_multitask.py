@@ -20,12 +20,8 @@ from multitask_data import config, write_npz
 BASE = {"trainer.max_epochs": 3, "trainer.log_every_n_steps": 1, "checkpoint.save_top_k": -1}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread: both engines then sum in the same order (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def fit(run_dir: Path, data: Path, **overrides: Any) -> Any:

@@ -20,13 +20,8 @@ from litrain.run.loaded import build_for_config
 FIELD_MODEL = {"model.class_path": "field_modules.FieldConv", "model.init_args": {"width": 8}}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: both engines then sum in the same order."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread: both engines then sum in the same order (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def write_scalar(path: Path, scale: float = 1.0, k: int = 0) -> Path:
