@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.distributed, pytest.mark.slurm]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "slurm_local.sh"
 EPOCHS, STEPS_PER_EPOCH = 6, 23  # digits: 1438 train samples / (2 ranks x 32)
+JOB_NAME = "slurm-test"  # the run name below: sbatch --job-name
 ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY")
 
 
@@ -30,6 +31,17 @@ def cluster() -> None:
         if os.geteuid() != 0:
             pytest.skip("installing SLURM with scripts/slurm_local.sh needs root")
     subprocess.run([str(SCRIPT)], check=True, timeout=900)
+    # The daemons outlive a test session: a job an interrupted earlier session left behind
+    # (pending or holding the node's cores) would keep this one from ever starting.
+    subprocess.run(["scancel", "--full", "--name", JOB_NAME], check=False)
+    deadline = time.monotonic() + 120
+    while _jobs_named(JOB_NAME) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def _jobs_named(name: str) -> list[str]:
+    out = subprocess.run(["squeue", "-h", "-n", name, "-o", "%i"], capture_output=True, text=True).stdout
+    return out.split()
 
 
 def _job_field(job: str, name: str) -> str:
@@ -43,13 +55,14 @@ def _wait(predicate, what: str, log: Path, limit: float = 300) -> None:
     while not predicate():
         if time.monotonic() > deadline:
             text = log.read_text() if log.exists() else "(no job log)"
-            raise AssertionError(f"gave up waiting for {what}; job log:\n{text[-4000:]}")
+            queue = subprocess.run(["squeue", "-l"], capture_output=True, text=True).stdout
+            raise AssertionError(f"gave up waiting for {what}; queue:\n{queue}\njob log:\n{text[-4000:]}")
         time.sleep(0.5)
 
 
 def test_warning_signal_checkpoints_requeues_and_resumes(cluster, tmp_path):
     (tmp_path / "cfg.yaml").write_text(
-        f"run: {{name: slurm-test}}\nmodel: {{name: mlp}}\ndata: {{batch_size: 32}}\n"
+        f"run: {{name: {JOB_NAME}}}\nmodel: {{name: mlp}}\ndata: {{batch_size: 32}}\n"
         f"trainer: {{max_epochs: {EPOCHS}}}\n"
     )
     rd = tmp_path / "run"
