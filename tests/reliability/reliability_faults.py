@@ -23,11 +23,13 @@ class NaNBatch(L.Callback):
 
 
 class RecordWeights(L.Callback):
-    """Keeps a CPU copy of the weights before and after every optimizer step."""
+    """Keeps a CPU copy of the weights before and after every optimizer step, and of the
+    EMA weights (``trainer.ema``) before each step."""
 
     def __init__(self) -> None:
         self.before: dict[int, dict[str, torch.Tensor]] = {}
         self.after: dict[int, dict[str, torch.Tensor]] = {}
+        self.ema_before: dict[int, dict[str, torch.Tensor]] = {}
         self.lr: dict[int, float] = {}
 
     def _copy(self, pl_module: Any) -> dict[str, torch.Tensor]:
@@ -35,6 +37,11 @@ class RecordWeights(L.Callback):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
         self.before[trainer.global_step] = self._copy(pl_module)
+        from litrain.engines.lightning.callbacks.ema import EMA
+
+        ema = next((c.module for c in trainer.callbacks if isinstance(c, EMA)), None)
+        if ema is not None:
+            self.ema_before[trainer.global_step] = self._copy(ema)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int

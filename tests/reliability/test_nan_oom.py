@@ -85,6 +85,22 @@ def test_rollback_reloads_the_last_checkpoint_and_lowers_lr(tmp_path: Path) -> N
     assert rec.lr[4] == pytest.approx(1e-3) and rec.lr[6] == pytest.approx(5e-4)
 
 
+# EMA updates after steps 0, 2, 4, ...; the step-4 checkpoint holds the average after step 2
+EMA_EVERY_2 = {"trainer.ema.enabled": True, "trainer.ema.update_every": 2, "trainer.ema.decay": 0.5}
+
+
+def test_rollback_restores_the_ema_of_the_checkpoint_too(tmp_path: Path) -> None:
+    from reliability_faults import NaNBatch, RecordWeights
+
+    rec = RecordWeights()
+    rollback = {"trainer.nan_policy": "rollback", "checkpoint.every_n_steps": 4}
+    result, _ = _fit(tmp_path, "run", [NaNBatch(5), rec], **NAN_RUN, **rollback, **EMA_EVERY_2)
+    assert not isinstance(result, Exception), result
+    # no update after the bad step 5: the EMA is the checkpoint's, not the one after step 4
+    assert_same_weights(rec.ema_before[6], rec.ema_before[4])
+    assert not torch.equal(rec.ema_before[5]["model.1.weight"], rec.ema_before[4]["model.1.weight"])
+
+
 def test_rollback_without_any_checkpoint_stops_clearly(tmp_path: Path) -> None:
     from reliability_faults import NaNBatch
 

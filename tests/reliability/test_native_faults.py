@@ -34,6 +34,7 @@ class Probe:
         self.before: dict[int, dict[str, torch.Tensor]] = {}
         self.after: dict[int, dict[str, torch.Tensor]] = {}
         self.lr: dict[int, float] = {}
+        self.ema_before: dict[int, dict[str, torch.Tensor]] = {}
         self.oom_raised = 0
         self.faults = faults
         probe, init, step, to_device = (
@@ -52,6 +53,8 @@ class Probe:
         def training_step(self: NativeTrainer, *args: Any) -> None:
             before = self.state.global_step
             probe.before[before] = probe._copy(self)
+            if self.ema is not None:
+                probe.ema_before[before] = self.ema.state_dict()
             step(self, *args)
             if self.state.global_step != before:
                 probe.after[before] = probe._copy(self)
@@ -125,6 +128,18 @@ def test_nan_rollback_reloads_the_last_checkpoint_and_lowers_lr(tmp_path, monkey
     # the step-4 checkpoint's weights (written after step index 3), the bad step changed nothing
     assert_same_weights(probe.after[5], probe.after[3])
     assert probe.lr[4] == pytest.approx(1e-3) and probe.lr[6] == pytest.approx(5e-4)
+
+
+def test_nan_rollback_restores_the_ema_of_the_checkpoint_too(tmp_path, monkeypatch) -> None:
+    probe = Probe(monkeypatch, nan_at=5)
+    # EMA updates after steps 0, 2, 4, ...; the step-4 checkpoint holds the average after step 2
+    ema = {"trainer.ema.enabled": True, "trainer.ema.update_every": 2, "trainer.ema.decay": 0.5}
+    rollback = {"trainer.nan_policy": "rollback", "checkpoint.every_n_steps": 4}
+    result = _fit(tmp_path, "run", **DIGITS, **rollback, **ema)
+    assert not isinstance(result, Exception), result
+    # no update after the bad step 5: the EMA is the checkpoint's, not the one after step 4
+    assert_same_weights(probe.ema_before[6], probe.ema_before[4])
+    assert not torch.equal(probe.ema_before[5]["1.weight"], probe.ema_before[4]["1.weight"])
 
 
 def test_nan_rollback_without_any_checkpoint_stops_clearly(tmp_path, monkeypatch) -> None:

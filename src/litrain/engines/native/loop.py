@@ -421,7 +421,14 @@ class NativeTrainer:
 
         ckpt = to_native(safe_load(path))
         self.model.load_state_dict(ckpt["state_dict"])
+        self._load_ema(ckpt)  # the average of the weights rolled back to, not of those after them
         self.optimizer.load_state_dict(ckpt["optimizer_states"][0])
+
+    def _load_ema(self, ckpt: dict[str, Any]) -> None:
+        if self.ema is not None and ckpt.get(EMA_STATE_KEY) is not None:
+            self.ema.load_state_dict(ckpt[EMA_STATE_KEY], saved_updates(ckpt))
+        elif self.ema is not None:  # no EMA saved: it starts from the weights at the next update
+            self.ema.load_state_dict({}, 0)
 
     def optimizer_step(self) -> None:
         t, scaler = self.cfg.trainer, self.precision.scaler
@@ -634,10 +641,7 @@ class NativeTrainer:
     def load_checkpoint(self, ckpt: dict[str, Any]) -> None:
         """Continue from a native checkpoint (``litrain.checkpoint.convert.to_native`` reads Lightning's)."""
         self.model.load_state_dict(ckpt["state_dict"])
-        if self.ema is not None and ckpt.get(EMA_STATE_KEY) is not None:
-            self.ema.load_state_dict(ckpt[EMA_STATE_KEY], saved_updates(ckpt))
-        elif self.ema is not None:  # no EMA saved: it starts from the weights at the next update
-            self.ema.load_state_dict({}, 0)
+        self._load_ema(ckpt)
         if ckpt.get("optimizer_states"):
             self.optimizer.load_state_dict(ckpt["optimizer_states"][0])
         for spec, state in zip(self.schedules, ckpt.get("lr_schedulers") or [], strict=False):

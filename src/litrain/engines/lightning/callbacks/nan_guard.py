@@ -15,6 +15,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from litrain.engines.lightning.callbacks.ema import EMA
 from litrain.reliability.nonfinite import MAX_ROLLBACKS, NonFiniteError, NonFinitePolicy
 
 __all__ = ["MAX_ROLLBACKS", "NaNGuard", "NonFiniteError"]
@@ -62,6 +63,9 @@ class NaNGuard(NonFinitePolicy, L.Callback):
             ckpt = safe_load(path)
             pl_module.load_state_dict(ckpt["state_dict"])
             optimizer.load_state_dict(ckpt["optimizer_states"][0])
+            for cb in trainer.callbacks:  # the EMA of the weights rolled back to, too
+                if isinstance(cb, EMA):
+                    cb.on_load_checkpoint(trainer, pl_module, ckpt)
 
         self.handle(
             step=trainer.global_step,
