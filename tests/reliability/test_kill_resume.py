@@ -9,6 +9,7 @@ in-memory cases also carry the training options with step-dependent state (TRAIN
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,9 @@ def test_resume_after_kill9_is_bit_identical(tmp_path: Path, overrides: dict, ki
         )
     assert not list(run.rglob(f"*{store.TEMP_SUFFIX}"))
     assert all(store.verify(p) for p in (run / "checkpoints").glob("*.ckpt"))
+    # the per-epoch record too: a resumed epoch's train/loss averages all its batches
+    assert _history(run) == _history(tmp_path / "ref")
+
+
+def _history(run_dir: Path) -> list[dict]:
+    return json.loads((run_dir / "history.json").read_text())

@@ -26,6 +26,8 @@ from litrain.run.parts import Parts
 from litrain.run.train_batch import TrainBatch, build_train_batch
 from litrain.tasks.base import Task
 
+TRAIN_LOSS_SUMS_KEY = "train_loss_sums"  # checkpoint entry: the epoch's running loss sums
+
 
 def build_module(parts: Parts) -> L.LightningModule:
     """The LightningModule: TaskModule around the model, or the user's own module."""
@@ -137,6 +139,7 @@ class TaskModule(L.LightningModule):
         # device batch augmentation and mixup (run.train_batch), set by build_module
         self.train_batch: TrainBatch | None = None
         self._task_epoch = -1  # the epoch the task's epoch hook last ran for
+        self._resumed_loss_sums: dict[str, Any] | None = None  # from a checkpoint, until used
         # trainer.channels_last: 4-D inputs converted on their way into the model
         self.input_layout = None
         if ((config or {}).get("trainer") or {}).get("channels_last"):
@@ -201,21 +204,46 @@ class TaskModule(L.LightningModule):
             self.log("train/loss", loss, on_step=True, on_epoch=False, logger=False, batch_size=len(x))
         return loss
 
-    def on_train_epoch_start(self) -> None:
-        # Registered once per epoch; Lightning computes it (and resets it) at the epoch's end,
-        # before any on_train_epoch_end hook reads the callback metrics.
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # The epoch's first batch, not on_train_epoch_start, which Lightning skips when it
+        # resumes inside an epoch (the epoch means would then be neither computed nor reset).
+        if self._task_epoch != self.current_epoch:
+            self._task_epoch = self.current_epoch
+            self._register_epoch_means()
+            start_epoch(self, self.task, self.task_values)
+
+    def _register_epoch_means(self) -> None:
+        """Registered once per epoch; Lightning computes them (and resets them) at the epoch's
+        end, before any on_train_epoch_end hook reads the callback metrics."""
         self.log("train/loss_epoch", self.train_loss_mean, on_step=False, on_epoch=True, prog_bar=True)
         self.log("train/loss", self.train_loss_mean, on_step=False, on_epoch=True, logger=False)
         for name, metric in (self.train_metrics or {}).items():  # the same way: train/acc ...
             self.log(f"{name}_epoch", metric, on_step=False, on_epoch=True)
             self.log(name, metric, on_step=False, on_epoch=True, logger=False)
 
-    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        # The task's epoch hook: here, not in on_train_epoch_start, which Lightning skips
-        # when it resumes inside an epoch.
-        if self._task_epoch != self.current_epoch:
-            self._task_epoch = self.current_epoch
-            start_epoch(self, self.task, self.task_values)
+    # A mid-epoch checkpoint carries the epoch's running loss sums, so the resumed epoch's
+    # train/loss is the uninterrupted one (the native engine's checkpoints do the same). They
+    # are this process's sums, as the logged value is; the training metrics of
+    # logging.train_metrics start over (their state is split across ranks).
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        mean = self.train_loss_mean
+        checkpoint[TRAIN_LOSS_SUMS_KEY] = {
+            "epoch": self.current_epoch,
+            "total": mean.total.detach().cpu(),
+            "count": mean.count.detach().cpu(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._resumed_loss_sums = checkpoint.get(TRAIN_LOSS_SUMS_KEY)
+
+    def on_train_start(self) -> None:
+        # The loops are restored by now: the sums belong here only if the run resumes inside
+        # the epoch they were saved in (an epoch-end checkpoint resumes at the next one).
+        sums, self._resumed_loss_sums = self._resumed_loss_sums, None
+        if sums is not None and sums["epoch"] == self.current_epoch:
+            mean = self.train_loss_mean
+            mean.total = sums["total"].to(mean.total)
+            mean.count = sums["count"].to(mean.count)
 
     def _update_train_metrics(self, outputs: torch.Tensor, y: Any) -> None:
         """Accumulate this batch into the epoch's training metrics; on the steps the logger
