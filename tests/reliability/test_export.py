@@ -30,3 +30,10 @@ def test_export_writes_the_bare_model_weights(tmp_path: Path) -> None:
         assert json.loads(f.metadata()["litrain_config"])["trainer"]["max_epochs"] == 1
     model = build_parts(litrain.load_config([run / "config.yaml"])).model
     model.load_state_dict(weights)  # loads into the plain nn.Module, strict
+    # the exported file alone is enough for litrain.load: the config rides in its metadata
+    moved = tmp_path / "elsewhere" / "weights.safetensors"
+    moved.parent.mkdir()
+    out.rename(moved)
+    loaded = litrain.load(moved)
+    assert loaded.checkpoint == moved
+    assert all(torch.equal(loaded.model.state_dict()[k], v) for k, v in weights.items())

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litrain.checkpoint.load import config_from_checkpoint, load_checkpoint
+from litrain.checkpoint.convert import read_any
+from litrain.checkpoint.load import config_from_checkpoint
 from litrain.config import Config
 from litrain.errors import ConfigError
 from litrain.run.config_source import ConfigSource, as_config
@@ -24,7 +25,7 @@ def eval_setup(
     elif rd is not None and (rd / "config.yaml").is_file():
         cfg = as_config(rd / "config.yaml", overrides)
     elif checkpoint not in ("best", "last"):
-        stored = config_from_checkpoint(load_checkpoint(checkpoint))
+        stored = config_from_checkpoint(read_any(checkpoint))
         if stored is None:
             raise ConfigError(f"{checkpoint} holds no litrain config: pass --config")
         cfg = as_config(stored, overrides)
