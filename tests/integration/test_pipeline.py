@@ -104,6 +104,21 @@ def test_two_stage_pipeline_starts_stage_two_from_stage_one_best(tmp_path: Path)
     assert {**_files(run / "pretrain"), **_files(run / "finetune")} == before
 
 
+def test_a_stage_that_validated_on_its_ema_hands_the_ema_weights_on(tmp_path: Path) -> None:
+    cfg = _pipeline(tmp_path)
+    cfg["stages"][0]["trainer"]["ema"] = {"decay": 0.9}  # use_for_eval: best is ranked on the EMA
+    run = tmp_path / "pipe"
+    summary = litrain.pipeline(cfg, run_dir=run, quiet=True).summary
+    best = torch.load(summary["stages"][0]["best_checkpoint"], map_location="cpu", weights_only=True)
+    ema = {k.removeprefix("model."): v for k, v in best["ema_state_dict"].items()}
+    start = torch.load(tmp_path / "start.pt", weights_only=True)
+    assert start.keys() == ema.keys()
+    assert all(torch.equal(start[k], ema[k]) for k in ema)
+    assert not all(
+        torch.equal(start[k], v) for k, v in _bare(summary["stages"][0]["best_checkpoint"]).items()
+    )
+
+
 @pytest.mark.slow
 def test_fit_stage_runs_one_stage_in_its_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "p.yaml"

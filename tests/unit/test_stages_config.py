@@ -37,6 +37,18 @@ def test_a_flag_is_the_last_word_in_every_stage():
     assert stage_config(cfg, "finetune", flags).trainer.max_epochs == 1
 
 
+def test_a_stage_that_sets_an_ema_or_wandb_key_turns_it_on_there_only():
+    stages = [
+        {"name": "a", "trainer": {"ema": {"decay": 0.9}}, "logging": {"wandb": {"project": "p"}}},
+        {"name": "b", "trainer": {"ema": {"decay": 0.9, "enabled": False}}},
+        {"name": "c"},
+    ]
+    cfg = load_config(base={"stages": stages})
+    a, b, c = (stage_config(cfg, n) for n in "abc")
+    assert (a.trainer.ema.enabled, a.trainer.ema.decay, a.logging.wandb.enabled) == (True, 0.9, True)
+    assert (b.trainer.ema.enabled, c.trainer.ema.enabled, c.logging.wandb.enabled) == (False, False, False)
+
+
 def test_a_top_level_checkpoint_dir_gets_a_folder_per_stage(tmp_path):
     cfg = load_config(base={**TWO, "checkpoint": {"dir": str(tmp_path / "ck")}})
     assert stage_config(cfg, "finetune").checkpoint.dir == str(tmp_path / "ck" / "finetune")

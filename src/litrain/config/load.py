@@ -188,7 +188,8 @@ def stage_config(cfg: Config, name: str, overrides: dict[str, Any] | None = None
     stage = cfg.stages[index]
     tree = cfg.to_dict()
     tree["stages"] = []
-    tree = deep_merge(tree, copy.deepcopy(stage.overrides()))
+    # a stage that sets a W&B or EMA key turns it on, as a file does
+    tree = deep_merge(tree, _with_implied(copy.deepcopy(stage.overrides())))
     for key, value in (overrides or {}).items():
         set_dotted(tree, key, value)
     ck = tree.get("checkpoint")

@@ -12,7 +12,8 @@ from typing import Any
 from torch import nn
 
 from litrain.checkpoint.convert import bare_state_dict, is_native
-from litrain.checkpoint.load import load_checkpoint
+from litrain.checkpoint.formats.keys import EMA_STATE_KEY, eval_state_dict
+from litrain.checkpoint.load import config_from_checkpoint, load_checkpoint
 from litrain.core.noise import note
 from litrain.errors import CheckpointError
 
@@ -72,12 +73,24 @@ class InitWeights:
         load_model_weights(model, self.path, self.strict, f"init_from {self.stage} ({self.which})", quiet)
 
 
+def evaluated_on_ema(ckpt: dict[str, Any]) -> bool:
+    """Whether the run that wrote ``ckpt`` validated on its EMA weights (``trainer.ema`` with
+    ``use_for_eval``, the default) and the checkpoint holds them: those weights are what its
+    best checkpoint was ranked on, so they are the ones a later stage starts from."""
+    saved = ((config_from_checkpoint(ckpt) or {}).get("trainer") or {}).get("ema") or {}
+    on = bool(saved.get("enabled")) and saved.get("use_for_eval", True)
+    return on and ckpt.get(EMA_STATE_KEY) is not None
+
+
 def load_model_weights(model: nn.Module, path: Path, strict: bool, what: str, quiet: bool) -> None:
     """Copy the model weights of checkpoint ``path`` (native or Lightning) into ``model``.
     strict: every tensor must fit, else a CheckpointError listing what does not; not strict:
     the tensors that fit (same name and shape) are loaded and the rest named in one line."""
     ckpt = load_checkpoint(path)
-    weights = bare_state_dict(ckpt["state_dict"], strip_module=not is_native(ckpt))
+    ema = evaluated_on_ema(ckpt)
+    weights = bare_state_dict(eval_state_dict(ckpt, ema), strip_module=not is_native(ckpt))
+    if ema:
+        what += ", EMA weights"
     ours = model.state_dict()
     missing = sorted(set(ours) - set(weights))
     unexpected = sorted(set(weights) - set(ours))
