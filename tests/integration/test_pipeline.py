@@ -15,6 +15,7 @@ import torch
 
 import litrain
 from litrain.cli import main
+from litrain.errors import ConfigError
 
 
 class RecordStartWeights(L.Callback):
@@ -102,6 +103,19 @@ def test_two_stage_pipeline_starts_stage_two_from_stage_one_best(tmp_path: Path)
     again = litrain.pipeline(_pipeline(tmp_path), run_dir=run, quiet=True)
     assert again.results == [] and again.summary["stages"] == summary["stages"]
     assert {**_files(run / "pretrain"), **_files(run / "finetune")} == before
+
+    # a rerun whose config a finished stage did not run with is refused, before anything changes
+    changed = _pipeline(tmp_path)
+    changed["stages"][0]["optim"]["lr"] = 1e-3
+    before = _files(run)
+    with pytest.raises(
+        ConfigError,
+        match=r"stage pretrain finished earlier in .+ with another config: optim.lr 0.01 -> 0.001;",
+    ):
+        litrain.pipeline(changed, run_dir=run, quiet=True)
+    with pytest.raises(ConfigError, match=r"stage pretrain .+: trainer.max_epochs 2 -> 3;"):
+        litrain.pipeline(_pipeline(tmp_path), run_dir=run, quiet=True, epochs=3)
+    assert _files(run) == before
 
 
 def test_a_stage_that_validated_on_its_ema_hands_the_ema_weights_on(tmp_path: Path) -> None:

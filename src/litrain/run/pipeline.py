@@ -2,7 +2,8 @@
 a fit of its own in ``<run_dir>/<stage>/``, and keeps ``<run_dir>/pipeline.json`` current;
 ``litrain fit --stage NAME`` runs one.
 
-A rerun continues: a finished stage (its summary.json) is skipped untouched, an interrupted
+A rerun continues: a finished stage (its summary.json) is skipped untouched (if its
+config.yaml is the config it would run with now, else the rerun is refused), an interrupted
 one resumes from its last checkpoint exactly as ``fit --resume last`` (init_from is then not
 applied again: the resumed weights win), and the stages after it run as usual.
 """
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from litrain.config import Config
-from litrain.config.load import stage_config
+from litrain.config.diff import changed_keys
+from litrain.config.load import load_config, stage_config
 from litrain.core.noise import note
 from litrain.errors import ConfigError
 from litrain.launch.environment import is_global_zero
@@ -106,6 +108,34 @@ def fit_stage(
     )
 
 
+def _check_unchanged(cfg: Config, name: str, flags: dict[str, Any], sdir: Path) -> None:
+    """A finished stage is skipped only if it ran with the config it would run with now;
+    otherwise its results would pass for those of the changed config."""
+    saved = sdir / "config.yaml"
+    if not finished(sdir) or not saved.is_file():
+        return
+    changed = [
+        (key, was, now)
+        for key, was, now in changed_keys(load_config([saved]), _own_config(cfg, name, flags, sdir))
+        if not _resolved_at_fit(key, now)
+    ]
+    if not changed:
+        return
+    shown = ", ".join(f"{key} {was!r} -> {now!r}" for key, was, now in changed[:4])
+    more = f" (+{len(changed) - 4} more)" if len(changed) > 4 else ""
+    raise ConfigError(
+        f"stage {name} finished earlier in {sdir} with another config: {shown}{more}; rerun "
+        "with the config it ran with, pass --overwrite to train every stage again, or choose "
+        "a new --run-dir"
+    )
+
+
+def _resolved_at_fit(key: str, now: Any) -> bool:
+    """config.yaml records what ran: an ``auto`` (monitors, modes, augment_device) and a
+    task key the data fills in (``num_classes: null``) were made concrete there."""
+    return now == "auto" or (now is None and key.startswith("task."))
+
+
 def _record(name: str, sdir: Path, status: str, init: dict[str, Any] | None) -> dict[str, Any]:
     s = read_summary(sdir) or {}
     keys = ("monitor", "best_metric", "best_checkpoint", "last_checkpoint", "epochs", "steps", "wall_time_s")
@@ -135,6 +165,8 @@ def run_pipeline(
     for name in names:  # every stage's config, before anything runs
         stage_config(cfg, name, flags)
     base = pipeline_dir(cfg, run_dir, resume, overwrite)
+    for name in names:  # before pipeline.yaml is rewritten or anything trains
+        _check_unchanged(cfg, name, flags, _stage_dir(base, name))
     base.mkdir(parents=True, exist_ok=True)
     if is_global_zero():
         cfg.save(base / CONFIG_FILE)
