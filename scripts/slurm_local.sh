@@ -48,7 +48,8 @@ fi
 # it may start again (default 120 s); a requeued job started sooner is killed with "Job
 # credential revoked", so keep the wait short here instead of forcing the start time.
 host="$(hostname -s)"
-cpus="$(nproc)"
+# nproc honours OMP_NUM_THREADS (a test runner may set it to 1): count the cores themselves
+cpus="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
 mem_mb="$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)"
 conf_dir=/etc/slurm
 install -d "$conf_dir" /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
