@@ -107,3 +107,20 @@ def test_resume_after_kill9_is_bit_identical(tmp_path: Path, overrides: dict, ki
 
 def _history(run_dir: Path) -> list[dict]:
     return json.loads((run_dir / "history.json").read_text())
+
+
+@pytest.mark.parametrize("engine", ["lightning", "native"])
+def test_a_kill_between_the_last_batch_and_the_epoch_end_loses_no_epoch(tmp_path: Path, engine: str) -> None:
+    # a checkpoint after every step: write 23 follows step 23, the epoch's last batch
+    # (Lightning would resume a step checkpoint from there at the next epoch, skipping this
+    # one's validation); write 24 is the epoch-end save, killed before its rename
+    cfg = {"run.engine": engine, "trainer.max_epochs": 2, "checkpoint.every_n_steps": 1}
+    ref = litrain.fit(run_dir=tmp_path / "ref", quiet=True, **cfg)
+    run = tmp_path / "killed"
+    assert _run(run, cfg, "write:24", resume=False) == -9
+    assert _run(run, cfg, None, resume=True) == 0
+    assert _history(run) == _history(tmp_path / "ref")
+    names = {p.name for p in (run / "checkpoints").glob("*.ckpt")}
+    assert names == {p.name for p in (tmp_path / "ref" / "checkpoints").glob("*.ckpt")}
+    assert_same_weights(_final(tmp_path / "ref")["state_dict"], _final(run)["state_dict"])
+    assert ref.summary["steps"] == 46

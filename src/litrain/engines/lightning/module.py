@@ -15,6 +15,7 @@ from torch import nn
 
 from litrain.checkpoint.convert import is_native, read_any, to_lightning
 from litrain.config import OptimConfig
+from litrain.engines.lightning.callbacks.resume import last_batch_of_epoch
 from litrain.engines.lightning.epoch_values import epoch_value_metrics, start_epoch
 from litrain.errors import ConfigError
 from litrain.models.blocks import backbone_and_head
@@ -269,8 +270,11 @@ class TaskModule(L.LightningModule):
         # The lr actually used, after the scheduler: a float, so it costs no device sync. Only
         # on the steps the logger writes (every log_every_n_steps): self.log turns a float into
         # a tensor and a result entry, which on a small model costs more than the step itself.
+        # And on the epoch's last batch, so the epoch's train/lr is its last step's (as in the
+        # native engine), also for an epoch resumed after its last logged step.
         trainer = self.trainer
-        if trainer.global_step % trainer.log_every_n_steps == 0 or trainer.should_stop:
+        log_step = trainer.global_step % trainer.log_every_n_steps == 0
+        if log_step or trainer.should_stop or last_batch_of_epoch(trainer):
             self.log("train/lr", trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
 
     def _eval_step(self, batch: Any, split: str) -> torch.Tensor:

@@ -90,5 +90,14 @@ class StepCheckpoint(L.Callback):
         if not at_step_boundary(trainer, self._last_seen):
             return
         self._last_seen = trainer.global_step
-        if trainer.global_step % self.every == 0:
+        if trainer.global_step % self.every == 0 and not last_batch_of_epoch(trainer):
             trainer.save_checkpoint(self.path)
+
+
+def last_batch_of_epoch(trainer: L.Trainer) -> bool:
+    """Whether the batch now ending is the epoch's last training batch. StepCheckpoint saves
+    nothing there: the epoch-end checkpoint follows, and Lightning resumes a checkpoint saved
+    here at the next epoch, skipping this one's validation and epoch end (its history row,
+    its top-k checkpoint)."""
+    progress = trainer.fit_loop.epoch_loop.batch_progress
+    return progress.is_last_batch or progress.current.ready >= trainer.num_training_batches
