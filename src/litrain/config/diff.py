@@ -9,9 +9,10 @@ from litrain.config.schema import Config
 
 
 def changed_keys(was: Config, now: Config) -> list[tuple[str, Any, Any]]:
-    """(dotted key, value in ``was``, value in ``now``) for every leaf that differs, sorted."""
+    """(dotted key, value in ``was``, value in ``now``) for every leaf that differs, sorted;
+    paths compared as config.yaml stores them (absolute)."""
     out: list[tuple[str, Any, Any]] = []
-    _walk(was.to_dict(), now.to_dict(), "", out)
+    _walk(was.saved_dict(), now.saved_dict(), "", out)
     return sorted(out, key=lambda c: c[0])
 
 

@@ -1038,9 +1038,13 @@ class Config(Section):
         return self.model_dump(mode="json")
 
     def save(self, path: str | Path) -> None:
-        """Write YAML that reads back the same from anywhere: a relative path key is made
-        absolute against the working directory (which it meant), since a YAML file's relative
-        paths are read relative to that file."""
+        """Write YAML that reads back the same from anywhere (:meth:`saved_dict`)."""
+        Path(path).write_text(yaml.safe_dump(self.saved_dict(), sort_keys=False))
+
+    def saved_dict(self) -> dict[str, Any]:
+        """What :meth:`save` writes: a relative path key made absolute against the working
+        directory (which it meant), since a YAML file's relative paths are read relative to
+        that file."""
         tree = self.to_dict()
         for key in path_keys():
             *sections, leaf = key.split(".")
@@ -1050,7 +1054,7 @@ class Config(Section):
             value = node.get(leaf)
             if isinstance(value, str) and is_local_relative(value):
                 node[leaf] = str(Path(value).absolute())
-        Path(path).write_text(yaml.safe_dump(tree, sort_keys=False))
+        return tree
 
 
 def path_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
