@@ -1,6 +1,7 @@
 """Bad pipeline input ends in one line and exit code 2, before anything trains: an unknown
 stage, init_from a stage with no checkpoint, duplicate names, init_from a later stage, a
-bad checkpoint.filename template (or one naming a metric the run never logs)."""
+bad checkpoint.filename template (or one naming a metric the run never logs), a rerun with
+a config a finished stage did not run with."""
 
 from __future__ import annotations
 
@@ -119,3 +120,23 @@ def test_filename_metric_the_run_never_logs(tmp_path: Path, capsys: pytest.Captu
         in msg
     )
     assert "val/acc" in msg and not run.exists()
+
+
+def test_rerun_with_a_config_a_finished_stage_did_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from litrain.cli import main
+
+    run, cfg = tmp_path / "run", _config(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        main(["pipeline", cfg, "--run-dir", str(run), "--quiet"])
+    assert done.value.code == 0
+    capsys.readouterr()
+    saved = (run / "pipeline.yaml").read_text()
+    msg, _ = user_error(["pipeline", cfg, "--run-dir", str(run), "--quiet", "--epochs", "2"], capsys)
+    assert msg == (
+        f"litrain: error: stage pretrain finished earlier in {run / 'pretrain'} with another config: "
+        "trainer.max_epochs 1 -> 2; rerun with the config it ran with, pass --overwrite to train "
+        "every stage again, or choose a new --run-dir"
+    )
+    assert (run / "pipeline.yaml").read_text() == saved
