@@ -32,6 +32,8 @@ def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) 
 
 # The runs the NaN and OOM tests of both engines inject faults into.
 NAN_RUN = {"trainer.max_epochs": 1, "optim.scheduler.name": "none"}  # digits, 23 steps
+# EMA updates after steps 0, 2, 4, ...; a step-4 checkpoint holds the average after step 2
+EMA_EVERY_2 = {"trainer.ema.enabled": True, "trainer.ema.update_every": 2, "trainer.ema.decay": 0.5}
 OOM_RUN = {  # 16 steps of batch 64, with a schedule that depends on the step count
     "data.source": "synthetic",
     "data.shape": [20],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from reliability_helpers import NAN_RUN, OOM_RUN, assert_same_weights, load_weights, snapshot
+from reliability_helpers import EMA_EVERY_2, NAN_RUN, OOM_RUN, assert_same_weights, load_weights, snapshot
 
 import litrain
 from litrain.engines.lightning.callbacks.nan_guard import NaNGuard, NonFiniteError
@@ -83,10 +83,6 @@ def test_rollback_reloads_the_last_checkpoint_and_lowers_lr(tmp_path: Path) -> N
     # The step-4 checkpoint's weights, and the bad step itself did not update anything.
     assert_same_weights(rec.after[5], rec.after[3])
     assert rec.lr[4] == pytest.approx(1e-3) and rec.lr[6] == pytest.approx(5e-4)
-
-
-# EMA updates after steps 0, 2, 4, ...; the step-4 checkpoint holds the average after step 2
-EMA_EVERY_2 = {"trainer.ema.enabled": True, "trainer.ema.update_every": 2, "trainer.ema.decay": 0.5}
 
 
 def test_rollback_restores_the_ema_of_the_checkpoint_too(tmp_path: Path) -> None:

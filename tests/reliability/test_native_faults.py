@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 import torch
-from reliability_helpers import NAN_RUN, OOM_RUN, assert_same_weights, killrun, load_weights, snapshot
+from reliability_helpers import (
+    EMA_EVERY_2,
+    NAN_RUN,
+    OOM_RUN,
+    assert_same_weights,
+    killrun,
+    load_weights,
+    snapshot,
+)
 
 import litrain
 from litrain.checkpoint import store
@@ -132,10 +140,8 @@ def test_nan_rollback_reloads_the_last_checkpoint_and_lowers_lr(tmp_path, monkey
 
 def test_nan_rollback_restores_the_ema_of_the_checkpoint_too(tmp_path, monkeypatch) -> None:
     probe = Probe(monkeypatch, nan_at=5)
-    # EMA updates after steps 0, 2, 4, ...; the step-4 checkpoint holds the average after step 2
-    ema = {"trainer.ema.enabled": True, "trainer.ema.update_every": 2, "trainer.ema.decay": 0.5}
     rollback = {"trainer.nan_policy": "rollback", "checkpoint.every_n_steps": 4}
-    result = _fit(tmp_path, "run", **DIGITS, **rollback, **ema)
+    result = _fit(tmp_path, "run", **DIGITS, **rollback, **EMA_EVERY_2)
     assert not isinstance(result, Exception), result
     # no update after the bad step 5: the EMA is the checkpoint's, not the one after step 4
     assert_same_weights(probe.ema_before[6], probe.ema_before[4])

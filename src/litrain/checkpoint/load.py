@@ -54,3 +54,8 @@ def config_from_checkpoint(ckpt: dict[str, Any]) -> dict[str, Any] | None:
     hp = ckpt.get("hyper_parameters") or {}
     cfg = hp.get("config") if isinstance(hp, dict) else None
     return cfg if isinstance(cfg, dict) and cfg else None
+
+
+def saved_ema_config(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The ``trainer.ema`` section of the config ``ckpt`` carries ({} when none)."""
+    return ((config_from_checkpoint(ckpt) or {}).get("trainer") or {}).get("ema") or {}

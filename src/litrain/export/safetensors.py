@@ -36,10 +36,10 @@ def export_safetensors(
 def exports_ema(cfg: Any, ckpt: dict[str, Any]) -> bool:
     """``trainer.ema.export`` of the run (its config.yaml, else the checkpoint's config):
     whether export writes the EMA weights (when the checkpoint holds them)."""
-    from litrain.checkpoint.load import config_from_checkpoint
+    from litrain.checkpoint.load import saved_ema_config
 
     if cfg is not None:
         ema = cfg.trainer.ema
         return bool(ema.enabled and ema.export == "ema")
-    saved = ((config_from_checkpoint(ckpt) or {}).get("trainer") or {}).get("ema") or {}
+    saved = saved_ema_config(ckpt)
     return bool(saved.get("enabled")) and saved.get("export", "ema") == "ema"

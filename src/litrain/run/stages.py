@@ -13,7 +13,7 @@ from torch import nn
 
 from litrain.checkpoint.convert import bare_state_dict, is_native
 from litrain.checkpoint.formats.keys import EMA_STATE_KEY, eval_state_dict
-from litrain.checkpoint.load import config_from_checkpoint, load_checkpoint
+from litrain.checkpoint.load import load_checkpoint, saved_ema_config
 from litrain.core.noise import note
 from litrain.errors import CheckpointError
 
@@ -77,7 +77,7 @@ def evaluated_on_ema(ckpt: dict[str, Any]) -> bool:
     """Whether the run that wrote ``ckpt`` validated on its EMA weights (``trainer.ema`` with
     ``use_for_eval``, the default) and the checkpoint holds them: those weights are what its
     best checkpoint was ranked on, so they are the ones a later stage starts from."""
-    saved = ((config_from_checkpoint(ckpt) or {}).get("trainer") or {}).get("ema") or {}
+    saved = saved_ema_config(ckpt)
     on = bool(saved.get("enabled")) and saved.get("use_for_eval", True)
     return on and ckpt.get(EMA_STATE_KEY) is not None
 
