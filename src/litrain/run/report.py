@@ -4,19 +4,17 @@ such as the confusion matrix, are written by the task.)"""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from litrain.core.atomic import atomic_write_json
+
 
 def write_json(path: Path, data: Any) -> None:
-    """Write through a temp file and rename, so a crash never leaves half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False))
-    os.replace(tmp, path)
+    """Atomically (see :mod:`litrain.core.atomic`): a crash never leaves half a file."""
+    atomic_write_json(path, data)
 
 
 def plot_history(history: list[dict[str, float]], plots_dir: Path) -> list[Path]:
