@@ -26,7 +26,7 @@ from litrain.core.noise import note
 from litrain.errors import ConfigError
 from litrain.launch.environment import is_global_zero
 from litrain.run.lifecycle import fit_run
-from litrain.run.report import write_json
+from litrain.run.report import write_config, write_json
 from litrain.run.result import RunResult
 from litrain.run.rundir import checkpoint_dir, holds_run, runs_root
 from litrain.run.stages import InitWeights, finished, read_summary
@@ -197,7 +197,7 @@ class RunGroup:
             self.check(m)
         self.base.mkdir(parents=True, exist_ok=True)
         if config is not None and config_file and is_global_zero():
-            config.save(self.base / config_file)
+            write_config(config, self.base / config_file)
         for m in members:
             self._set(self._record(m, "pending"))
 
