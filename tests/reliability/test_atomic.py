@@ -27,7 +27,7 @@ def _step_count(monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
             raise KeyboardInterrupt("crash")
         return real(src, dst)
 
-    monkeypatch.setattr(store.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)  # the store renames through core.atomic
 
 
 def test_round_trip_writes_sidecar_and_leaves_no_temp(tmp_path: Path) -> None:

@@ -72,7 +72,7 @@ _KILLER = textwrap.dedent(
 
     if point == "write":
         store.torch.save = torn_save
-    store.os.replace = dying_replace
+    os.replace = dying_replace  # every rename of the store goes through os.replace
     consolidate(src, out)
     """
 )

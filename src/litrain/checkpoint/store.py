@@ -1,8 +1,8 @@
 """Crash-safe checkpoint files.
 
-A write goes to a temp file in the target's directory, is flushed and fsynced, then
-``os.replace``d over the target, then the directory is fsynced: a crash at any instant
-leaves the old file or the new one, never a torn one. Beside each checkpoint a sidecar
+A write is atomic and durable (:mod:`litrain.core.atomic`: temp file beside the target,
+fsync, ``os.replace``, directory fsync): a crash at any instant leaves the old file or the
+new one, never a torn one. Beside each checkpoint a sidecar
 ``<name>.sha256`` lists the SHA-256 digests the file may have; a file whose digest is not
 listed is corrupt (a truncated copy, a bad disk, an interrupted ``cp``).
 
@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import torch
 
 from litrain.checkpoint import store_dir
-from litrain.checkpoint.fsio import SIDECAR_SUFFIX, TEMP_SUFFIX, fsync_dir, sidecar_path
+from litrain.checkpoint.fsio import SIDECAR_SUFFIX, sidecar_path
+from litrain.core.atomic import TEMP_SUFFIX, atomic_write_bytes, fsync_dir, move_into_place, write_temp
 from litrain.errors import CheckpointError
 
 __all__ = [
@@ -48,8 +47,6 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 20  # bytes per read when hashing
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read once at import: there is no way to read it without setting it
 
 
 def file_digest(path: str | Path) -> str:
@@ -58,38 +55,6 @@ def file_digest(path: str | Path) -> str:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
-
-
-@contextlib.contextmanager
-def _temp_beside(path: Path) -> Iterator[tuple[IO[bytes], Path]]:
-    """An open temp file in ``path``'s directory, removed again if the block fails."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a checkpoint gets the usual mode
-    tmp_path = Path(tmp)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f, tmp_path
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
-        raise
-
-
-def _write_replace(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write via ``write`` into a temp file, fsync it and return its path (not yet renamed)."""
-    with _temp_beside(path) as (f, tmp):
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    return tmp
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically and durably."""
-    p = Path(path)
-    tmp = _write_replace(p, lambda f: f.write(data))
-    os.replace(tmp, p)
-    fsync_dir(p.parent)
 
 
 def _sidecar_text(digests: list[str], name: str) -> bytes:
@@ -117,7 +82,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], what: str
     tmp: Path | None = None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _write_replace(p, write)
+        tmp = write_temp(p, write)
         digest = file_digest(tmp)
         old = read_digests(p) if p.exists() else None
         if old is not None and p.exists():
@@ -125,9 +90,8 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], what: str
             atomic_write_bytes(sidecar_path(p), _sidecar_text([digest, *old], p.name))
         else:
             atomic_write_bytes(sidecar_path(p), _sidecar_text([digest], p.name))
-        os.replace(tmp, p)
+        move_into_place(tmp, p)
         tmp = None
-        fsync_dir(p.parent)
         atomic_write_bytes(sidecar_path(p), _sidecar_text([digest], p.name))
     except OSError as exc:
         if tmp is not None:

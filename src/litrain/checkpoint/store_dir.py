@@ -22,7 +22,8 @@ import os
 import shutil
 from pathlib import Path
 
-from litrain.checkpoint.fsio import TEMP_SUFFIX, fsync_dir, sidecar_path
+from litrain.checkpoint.fsio import sidecar_path
+from litrain.core.atomic import TEMP_SUFFIX, fsync_dir
 
 META_FILE = "meta.pt"  # Lightning's non-tensor state of a sharded checkpoint (epoch, loops, ...)
 _NEW, _OLD, _DEL = ".new", ".old", ".del"

@@ -1039,7 +1039,11 @@ class Config(Section):
 
     def save(self, path: str | Path) -> None:
         """Write YAML that reads back the same from anywhere (:meth:`saved_dict`)."""
-        Path(path).write_text(yaml.safe_dump(self.saved_dict(), sort_keys=False))
+        Path(path).write_text(self.to_yaml())
+
+    def to_yaml(self) -> str:
+        """What :meth:`save` writes (a run writes it atomically: ``run.report.write_config``)."""
+        return yaml.safe_dump(self.saved_dict(), sort_keys=False)
 
     def saved_dict(self) -> dict[str, Any]:
         """What :meth:`save` writes: a relative path key made absolute against the working

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from litrain.config import DataConfig
+from litrain.core.atomic import atomic_open
 from litrain.data import pde_solvers as solvers
 from litrain.data.base import DataInfo, SourceData
 from litrain.errors import ConfigError, DataError
@@ -105,14 +104,8 @@ def _cached(options: dict[str, object], folder: Path) -> tuple[np.ndarray, np.nd
     x, y = generate(options)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, x=x, y=y)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_open(path, "wb") as f:
+            np.savez(f, x=x, y=y)
     except OSError as exc:
         raise DataError(
             f"cannot write the pde cache {path} ({exc}): set data.root to a writable directory"

@@ -24,7 +24,7 @@ from litrain.optim.optimizers import optimizer_note
 from litrain.reliability.preemption import Preempted
 from litrain.run.finetune import start_lines
 from litrain.run.parts import Parts, build_parts
-from litrain.run.report import write_json
+from litrain.run.report import write_config, write_json
 from litrain.run.result import FitOutcome, RunResult, build_summary, preempted_result
 from litrain.run.rundir import checkpoint_dir, choose_run_dir, discard_if_empty, resolve_checkpoint
 from litrain.run.stages import InitWeights
@@ -107,7 +107,7 @@ def _fit_in(
         engine.resume(resolve_checkpoint(resume, cfg, out_dir))
     cfg = engine.before_fit(cfg, out_dir, resuming=bool(resume))
     if is_global_zero():
-        cfg.save(out_dir / "config.yaml")
+        write_config(cfg, out_dir / "config.yaml")
         clean_stale_temps(checkpoint_dir(cfg, out_dir))  # left by a run killed mid-write
     start = time.perf_counter()
     try:

@@ -10,61 +10,29 @@ applied again: the resumed weights win), and the stages after it run as usual.
 
 from __future__ import annotations
 
-import shutil
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from litrain.config import Config
-from litrain.config.diff import changed_keys
-from litrain.config.load import load_config, stage_config
-from litrain.core.noise import note
+from litrain.config.load import stage_config
 from litrain.errors import ConfigError
-from litrain.launch.environment import is_global_zero
+from litrain.run.group import GroupResult, Member, RunGroup, choose_group_dir, engine_fit, in_dir
 from litrain.run.lifecycle import Engine, fit_run
-from litrain.run.report import write_json
 from litrain.run.result import RunResult
-from litrain.run.rundir import checkpoint_dir, holds_run, runs_root
-from litrain.run.stages import InitWeights, finished, read_summary, stage_checkpoint
+from litrain.run.stages import InitWeights, stage_checkpoint
 
 PIPELINE_FILE = "pipeline.json"
 CONFIG_FILE = "pipeline.yaml"  # the config with its stages, as the pipeline ran it
 EngineFactory = Callable[[Config], Engine]
-
-
-@dataclass
-class PipelineResult:
-    run_dir: Path
-    summary: dict[str, Any]  # pipeline.json
-    results: list[RunResult] = field(default_factory=list)  # the stages this call trained
-
-    @property
-    def preempted(self) -> bool:
-        return self.summary.get("status") == "preempted"
+PipelineResult = GroupResult  # pipeline.json as ``summary``, the stages this call trained
 
 
 def pipeline_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, overwrite: bool) -> Path:
     """The pipeline's directory: ``run_dir``, ``run.dir``, the newest pipeline under
-    runs/<name>/ (``resume: last``) or a new runs/<name>/<time>. Absolute, so the checkpoint
-    paths the stages record hold from any working directory."""
-    chosen = Path(run_dir or cfg.run.dir) if (run_dir or cfg.run.dir) else None
-    if chosen is None and resume == "last":
-        root = runs_root(cfg)
-        found = sorted(p.parent for p in root.glob(f"*/{PIPELINE_FILE}")) if root.is_dir() else []
-        if not found:
-            raise ConfigError(f"--resume last: no earlier pipeline under {root}; pass --run-dir")
-        chosen = found[-1]
-    if chosen is None:
-        chosen = runs_root(cfg) / time.strftime("%Y%m%d-%H%M%S")
-    if chosen.exists() and not chosen.is_dir():
-        raise ConfigError(f"run dir {chosen} is a file, not a directory: choose another --run-dir")
-    if chosen.is_dir() and not (chosen / PIPELINE_FILE).is_file() and holds_run(cfg, chosen):
-        raise ConfigError(f"run dir {chosen} holds a single run, not a pipeline: choose another --run-dir")
-    if overwrite and chosen.is_dir():
-        shutil.rmtree(chosen)
-    return chosen.absolute()
+    runs/<name>/ (``resume: last``) or a new runs/<name>/<time> (see
+    :func:`~litrain.run.group.choose_group_dir`)."""
+    return choose_group_dir(cfg, run_dir, resume, overwrite, status_file=PIPELINE_FILE, kind="pipeline")
 
 
 def _stage_dir(base: Path, name: str) -> Path:
@@ -82,8 +50,7 @@ def _init_weights(cfg: Config, name: str, base: Path) -> InitWeights | None:
 
 def _own_config(cfg: Config, name: str, flags: dict[str, Any], stage_dir: Path) -> Config:
     """The stage's config, with its own dir as run.dir: its config.yaml then resumes there."""
-    scfg = stage_config(cfg, name, flags)
-    return scfg.model_copy(update={"run": scfg.run.model_copy(update={"dir": str(stage_dir)})})
+    return in_dir(stage_config(cfg, name, flags), stage_dir)
 
 
 def fit_stage(
@@ -108,46 +75,6 @@ def fit_stage(
     )
 
 
-def _check_unchanged(cfg: Config, name: str, flags: dict[str, Any], sdir: Path) -> None:
-    """A finished stage is skipped only if it ran with the config it would run with now;
-    otherwise its results would pass for those of the changed config."""
-    saved = sdir / "config.yaml"
-    if not finished(sdir) or not saved.is_file():
-        return
-    changed = [
-        (key, was, now)
-        for key, was, now in changed_keys(load_config([saved]), _own_config(cfg, name, flags, sdir))
-        if not _resolved_at_fit(key, now)
-    ]
-    if not changed:
-        return
-    shown = ", ".join(f"{key} {was!r} -> {now!r}" for key, was, now in changed[:4])
-    more = f" (+{len(changed) - 4} more)" if len(changed) > 4 else ""
-    raise ConfigError(
-        f"stage {name} finished earlier in {sdir} with another config: {shown}{more}; rerun "
-        "with the config it ran with, pass --overwrite to train every stage again, or choose "
-        "a new --run-dir"
-    )
-
-
-def _resolved_at_fit(key: str, now: Any) -> bool:
-    """config.yaml records what ran: an ``auto`` (monitors, modes, augment_device) and a
-    task key the data fills in (``num_classes: null``) were made concrete there."""
-    return now == "auto" or (now is None and key.startswith("task."))
-
-
-def _record(name: str, sdir: Path, status: str, init: dict[str, Any] | None) -> dict[str, Any]:
-    s = read_summary(sdir) or {}
-    keys = ("monitor", "best_metric", "best_checkpoint", "last_checkpoint", "epochs", "steps", "wall_time_s")
-    return {
-        "name": name,
-        "status": status,
-        "run_dir": str(sdir),
-        "init_from": init,
-        **{k: s.get(k) for k in keys},
-    }
-
-
 def run_pipeline(
     cfg: Config,
     flags: dict[str, Any],
@@ -158,65 +85,29 @@ def run_pipeline(
     overwrite: bool = False,
     quiet: bool = False,
 ) -> PipelineResult:
-    """Every stage in order; see the module docstring."""
+    """Every stage in order, as the members of a run group; see the module docstring."""
     if not cfg.stages:
         raise ConfigError("litrain pipeline needs a config with stages: (see docs/pipelines.md)")
     names = [s.name for s in cfg.stages]
     for name in names:  # every stage's config, before anything runs
         stage_config(cfg, name, flags)
     base = pipeline_dir(cfg, run_dir, resume, overwrite)
-    for name in names:  # before pipeline.yaml is rewritten or anything trains
-        _check_unchanged(cfg, name, flags, _stage_dir(base, name))
-    base.mkdir(parents=True, exist_ok=True)
-    if is_global_zero():
-        cfg.save(base / CONFIG_FILE)
-    inits = {s.name: s.init_from.model_dump() if s.init_from else None for s in cfg.stages}
-    records = [_record(n, _stage_dir(base, n), "pending", inits[n]) for n in names]
-    result = PipelineResult(base, {})
-
-    def write(status: str) -> None:
-        wall = sum(r["wall_time_s"] or 0 for r in records)
-        result.summary = {
-            "status": status,
-            "run_dir": str(base),
-            "stages": records,
-            "wall_time_s": round(wall, 3),
-        }
-        if is_global_zero():
-            write_json(base / PIPELINE_FILE, result.summary)
-
-    for i, name in enumerate(names):
-        sdir = _stage_dir(base, name)
-        if finished(sdir):
-            note(f"stage {name}: finished earlier in {sdir}, skipped", quiet)
-            records[i] = _record(name, sdir, "finished", inits[name])
-            continue
-        scfg = _own_config(cfg, name, flags, sdir)
-        ckpts = checkpoint_dir(scfg, sdir)
-        interrupted = ckpts.is_dir() and any(ckpts.glob("*.ckpt"))
-        # trained but saved nothing (killed in its first epoch): nothing to keep, start again
-        restart = not interrupted and sdir.is_dir() and holds_run(scfg, sdir)
-        init = None if interrupted else _init_weights(cfg, name, base)
-        note(
-            f"stage {name}: {'resuming from its last checkpoint' if interrupted else 'training'} in {sdir}",
-            quiet,
+    group = RunGroup(
+        base,
+        engine_fit(make_engine, quiet),
+        status_file=PIPELINE_FILE,
+        members_key="stages",
+        kind="stage",
+        quiet=quiet,
+    )
+    members = [
+        Member(
+            s.name,
+            _own_config(cfg, s.name, flags, group.member_dir(s.name)),
+            record={"init_from": s.init_from.model_dump() if s.init_from else None},
+            init=lambda name=s.name: _init_weights(cfg, name, base),
         )
-        records[i]["status"] = "running"
-        write("running")
-        out = fit_run(
-            scfg,
-            make_engine(scfg),
-            run_dir=sdir,
-            resume="last" if interrupted else None,
-            overwrite=restart,
-            quiet=quiet,
-            init=init,
-        )
-        result.results.append(out)
-        if out.summary.get("preempted"):
-            records[i]["status"] = "preempted"
-            write("preempted")
-            return result
-        records[i] = _record(name, sdir, "finished", inits[name])
-    write("finished")
-    return result
+        for s in cfg.stages
+    ]
+    group.start(members, config=cfg, config_file=CONFIG_FILE)  # refuses a changed finished stage first
+    return group.run(members)

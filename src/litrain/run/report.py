@@ -4,19 +4,23 @@ such as the confusion matrix, are written by the task.)"""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from litrain.config import Config
+from litrain.core.atomic import atomic_open, atomic_write_json, atomic_write_text
+
 
 def write_json(path: Path, data: Any) -> None:
-    """Write through a temp file and rename, so a crash never leaves half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False))
-    os.replace(tmp, path)
+    """Atomically (see :mod:`litrain.core.atomic`): a crash never leaves half a file."""
+    atomic_write_json(path, data)
+
+
+def write_config(cfg: Config, path: Path) -> None:
+    """config.yaml (and a group's config), atomically: a resume reads it back."""
+    atomic_write_text(path, cfg.to_yaml())
 
 
 def plot_history(history: list[dict[str, float]], plots_dir: Path) -> list[Path]:
@@ -46,7 +50,8 @@ def plot_history(history: list[dict[str, float]], plots_dir: Path) -> list[Path]
         ax.grid(alpha=0.3)
         path = plots_dir / f"{family.replace('/', '_')}.png"
         fig.tight_layout()
-        fig.savefig(path, dpi=80)
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, format="png", dpi=80)
         plt.close(fig)
         written.append(path)
     return written

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from litrain.core.atomic import atomic_open, atomic_write_text
+
 
 def save_confusion_matrix(matrix: torch.Tensor, run_dir: Path) -> None:
     """confusion_matrix.csv (rows: true class, columns: predicted) and plots/confusion_matrix.png.
@@ -22,7 +24,7 @@ def save_confusion_matrix(matrix: torch.Tensor, run_dir: Path) -> None:
         lines.append("true\\pred," + ",".join(str(i) for i in range(m.shape[1])))
         lines += [f"{i}," + ",".join(str(v) for v in row) for i, row in enumerate(m)]
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "confusion_matrix.csv").write_text("\n".join(lines) + "\n")
+    atomic_write_text(run_dir / "confusion_matrix.csv", "\n".join(lines) + "\n")
     if m.ndim != 2:
         return
     import matplotlib
@@ -39,7 +41,8 @@ def save_confusion_matrix(matrix: torch.Tensor, run_dir: Path) -> None:
         for (i, j), v in np.ndenumerate(m):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=7)
     fig.tight_layout()
-    fig.savefig(run_dir / "plots" / "confusion_matrix.png", dpi=80)
+    with atomic_open(run_dir / "plots" / "confusion_matrix.png", "wb") as f:
+        fig.savefig(f, format="png", dpi=80)
     plt.close(fig)
 
 
@@ -63,5 +66,5 @@ def write_predictions(
             target = str(int(targets[i])) if targets is not None else ""
         lines.append(",".join([str(i), target, pred] + [f"{p:.6f}" for p in probs[i].tolist()]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return path

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import Tensor
 
+from litrain.core.atomic import atomic_write_text
 from litrain.tasks.multitask_heads import Head
 
 
@@ -55,5 +56,5 @@ def write_predictions(path: Path, heads: list[Head], predictions: Tensor, target
             row += [target, pred] + [_fmt(v) for v in p.tolist()]
         lines.append(",".join(row))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return path

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
+from litrain.core.atomic import atomic_open, atomic_write_text
+
 
 def write_table_predictions(path: Path, preds: Tensor, targets: Tensor | None) -> Path:
     """predictions.csv: ``index,target,pred`` for scalar targets; for K-vectors
@@ -22,7 +24,7 @@ def write_table_predictions(path: Path, preds: Tensor, targets: Tensor | None) -
         target = [f"{v:.8g}" for v in t[i]] if t is not None else [""] * width
         lines.append(",".join([str(i), *target, *(f"{v:.8g}" for v in row)]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -32,8 +34,10 @@ def write_field_predictions(path: Path, preds: Tensor, targets: Tensor | None) -
     another name than predictions)."""
     out = path.with_suffix(".npy")
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.save(out, preds.float().cpu().numpy())
+    with atomic_open(out, "wb") as f:
+        np.save(f, preds.float().cpu().numpy())
     if targets is not None:
         name = "targets.npy" if out.stem == "predictions" else f"{out.stem}_targets.npy"
-        np.save(out.with_name(name), targets.float().cpu().numpy())
+        with atomic_open(out.with_name(name), "wb") as f:
+            np.save(f, targets.float().cpu().numpy())
     return out

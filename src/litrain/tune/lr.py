@@ -11,6 +11,7 @@ from litrain.engines.lightning.lr_finder import find_lr
 from litrain.engines.lightning.module import build_module
 from litrain.engines.lightning.trainer import build_trainer
 from litrain.run.parts import build_parts
+from litrain.run.report import write_config
 from litrain.run.result import RunResult
 from litrain.run.rundir import choose_run_dir
 
@@ -26,5 +27,5 @@ def tune_lr(
     lr = find_lr(trainer, module, parts.datamodule, out_dir)
     cfg = parts.config.model_copy(update={"optim": parts.config.optim.model_copy(update={"lr": lr})})
     cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"dir": None})})
-    cfg.save(out_dir / "config.yaml")
+    write_config(cfg, out_dir / "config.yaml")
     return RunResult({"lr": lr}, out_dir, cfg)

@@ -26,6 +26,7 @@ try:
 except ImportError:  # not POSIX: no lock, each process may download its own copy
     fcntl = None  # type: ignore[assignment]
 
+from litrain.core.atomic import atomic_open
 from litrain.data.shards.urls import _first_line, filesystem, is_remote, local_path
 from litrain.errors import DataError
 
@@ -107,25 +108,22 @@ class ShardCache:
             yield
 
     def _fetch(self, url: str, path: Path, sha256: str | None) -> Path:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        try:
-            with filesystem(url, self.storage_options).open(url, "rb") as src, open(tmp, "wb") as dst:
-                digest = hashlib.sha256()
-                while chunk := src.read(1 << 22):
-                    digest.update(chunk)
-                    dst.write(chunk)
-        except DataError:
-            raise
-        except Exception as exc:
-            tmp.unlink(missing_ok=True)
-            raise _remote_error(url, exc) from None
-        if sha256 and digest.hexdigest() != sha256:
-            tmp.unlink(missing_ok=True)
-            raise DataError(
-                f"{url}: its sha256 differs from the index: the upload is incomplete or the index "
-                "is stale; upload the shard again"
-            )
-        os.replace(tmp, path)
+        with atomic_open(path, "wb") as dst:  # a failed or wrong download leaves no file
+            try:
+                with filesystem(url, self.storage_options).open(url, "rb") as src:
+                    digest = hashlib.sha256()
+                    while chunk := src.read(1 << 22):
+                        digest.update(chunk)
+                        dst.write(chunk)
+            except DataError:
+                raise
+            except Exception as exc:
+                raise _remote_error(url, exc) from None
+            if sha256 and digest.hexdigest() != sha256:
+                raise DataError(
+                    f"{url}: its sha256 differs from the index: the upload is incomplete or the "
+                    "index is stale; upload the shard again"
+                )
         with open(self.root / FETCH_LOG, "a") as log:  # one short append: atomic across workers
             log.write(f"{time.time():.3f} {url}\n")
         return path

@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from litrain.core.atomic import atomic_write_bytes
 from litrain.errors import DataError
 
 FORMAT = "litrain-shards"
@@ -131,24 +130,8 @@ def loads(data: bytes | str, where: str) -> ShardIndex:
     return ShardIndex.from_dict(parsed, where)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file beside ``path``, fsync, rename: a reader sees the old file or the new one.
-    (data/ sits beside checkpoint/ in the layers, so it cannot use the checkpoint store.)"""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_index(path: Path, index: ShardIndex) -> None:
-    write_atomic(path, dumps(index))
+    atomic_write_bytes(path, dumps(index))  # a reader sees the old index or the new one
 
 
 def read_index(path: Path) -> ShardIndex:

@@ -16,6 +16,8 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from litrain.core.atomic import atomic_write_json
+
 Members = dict[str, tuple[int, int]]  # extension -> (offset, size) in the tar file
 
 
@@ -84,10 +86,8 @@ def load_table(cache_root: Path, path: Path) -> Table:
     table = scan(path)
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
-        tmp = where.with_name(f".{where.name}.{os.getpid()}.part")
         body = {"keys": table.keys, "members": table.members, "broken": table.broken, "exts": table.exts}
-        tmp.write_text(json.dumps(body))
-        os.replace(tmp, where)
+        atomic_write_json(where, body, indent=None)
     except OSError:  # a read-only cache only costs the scan again
         pass
     return table

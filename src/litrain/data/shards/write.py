@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing as mp
-import os
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from litrain.config import DataConfig
+from litrain.core.atomic import atomic_open
 from litrain.data.base import DataInfo, Split, split_len
 from litrain.data.files import ImageFiles
 from litrain.data.shards.encode import SplitEncoder, choose_encoding, label_ext_for
@@ -88,14 +88,6 @@ def _fingerprint(cfg: DataConfig, enc: SplitEncoder, opts: ShardOptions) -> str:
     return h.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _member_bytes(sample: dict[str, Any]) -> int:
     """Bytes the sample adds to a tar: each member's header as tarfile encodes it (the
     writer's defaults: pax format, fixed mtime) plus its data padded to 512-byte blocks."""
@@ -137,20 +129,15 @@ def encoded_samples(enc: SplitEncoder, start: int, width: int, workers: int) -> 
 
 
 def _write_tar(path: Path, samples: list[dict[str, Any]]) -> ShardEntry:
-    """One shard: ``<name>.tmp``, fsync, rename. A fixed mtime makes reruns byte-identical."""
+    """One shard, written atomically through ``<name>.tmp`` (the name a rerun cleans up after a
+    kill). A fixed mtime makes reruns byte-identical."""
     wds = require("webdataset")
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as f:
+    with atomic_open(path, "wb", temp=path.with_name(path.name + ".tmp")) as f:
         writer = wds.TarWriter(f, encoder=False, mtime=0)  # an int: a float mtime adds a pax header
         for sample in samples:
             writer.write(sample)
         writer.close()
-        f.flush()
-        os.fsync(f.fileno())
-    entry = ShardEntry(path.name, len(samples), tmp.stat().st_size, file_sha256(tmp))
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-    return entry
+    return ShardEntry(path.name, len(samples), path.stat().st_size, file_sha256(path))
 
 
 def write_tar_split(

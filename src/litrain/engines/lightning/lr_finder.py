@@ -8,6 +8,7 @@ from typing import Any
 
 from lightning.pytorch.tuner import Tuner
 
+from litrain.core.atomic import atomic_open
 from litrain.engines.lightning.loaders import trainer_loaders
 from litrain.errors import ConfigError
 
@@ -26,7 +27,8 @@ def find_lr(trainer: Any, module: Any, dm: Any, run_dir: Path) -> float:
         raise ConfigError("the LR finder found no usable learning rate: set optim.lr to a number")
     (run_dir / "plots").mkdir(parents=True, exist_ok=True)
     fig = finder.plot(suggest=True)
-    fig.savefig(run_dir / "plots" / "lr_finder.png", dpi=80)
+    with atomic_open(run_dir / "plots" / "lr_finder.png", "wb") as f:
+        fig.savefig(f, format="png", dpi=80)
     import matplotlib.pyplot as plt
 
     plt.close(fig)

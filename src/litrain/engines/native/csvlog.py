@@ -21,13 +21,13 @@ TensorBoard and W&B writers off on the other ranks). Lightning is never imported
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from litrain.config import Config
+from litrain.core.atomic import atomic_open
 from litrain.errors import ConfigError
 
 
@@ -47,12 +47,10 @@ class MetricsCsv:
             return
         keys = sorted({k for r in self.rows for k in r})
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", newline="") as f:
+        with atomic_open(self.path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=keys)
             writer.writeheader()
             writer.writerows(self.rows)
-        os.replace(tmp, self.path)
 
 
 def write_hparams(log_dir: Path, config: dict[str, Any]) -> None:
