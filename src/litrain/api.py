@@ -1,6 +1,8 @@
-"""The Python API: ``fit``, ``validate``, ``test``, ``predict``, ``tune_lr``, ``load``. The CLI calls
-exactly these. Each is a few lines: a config, then the shared lifecycle with the chosen
-engine (fit) or the Lightning engine's evaluation (validate/test/predict)."""
+"""The Python API: ``fit``, ``validate``, ``test``, ``predict``, ``tune_lr``, ``export``,
+``load``. The CLI calls exactly these. Each is a few lines: a config, then the shared
+lifecycle with the chosen engine (fit) or the Lightning engine's evaluation
+(validate/test/predict). (``litrain.export`` is the package of export formats: the function
+is ``litrain.api.export``.)"""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ __all__ = [
     "ConfigSource",
     "RunResult",
     "as_config",
+    "export",
     "fit",
     "load",
     "pipeline",
@@ -173,6 +176,22 @@ def shard(
         cfg.data.storage_options,
     )
     return write_shards(cfg.data, opts)
+
+
+def export(
+    checkpoint: str = "best",
+    *,
+    run_dir: str | Path | None = None,
+    output: str | Path | None = None,
+    format: str = "safetensors",
+) -> Path:
+    """Export a checkpoint (``best``/``last`` of ``run_dir``, or a file) in ``format``, a
+    name of :data:`litrain.registry.EXPORTS`; returns the file written (default: beside the
+    checkpoint)."""
+    from litrain.registry import EXPORTS
+
+    path: Path = EXPORTS.get(format)(checkpoint, run_dir, output)
+    return path
 
 
 def load(run_dir_or_checkpoint: str | Path, *, device: str = "cpu") -> LoadedModel:

@@ -113,6 +113,7 @@ SCHEDULERS = Registry("scheduler", ["litrain.optim"])
 LOGGERS = Registry("logger", ["litrain.engines.lightning"])
 STRATEGIES = Registry("strategy", ["litrain.engines.lightning"])
 FORMATS = Registry("checkpoint format", ["litrain.checkpoint"])
+EXPORTS = Registry("export format", ["litrain.export"])
 ENGINES = Registry("engine", ["litrain.engines"])
 
 ALL: dict[str, Registry] = {
@@ -127,5 +128,6 @@ ALL: dict[str, Registry] = {
     "strategies": STRATEGIES,
     "loggers": LOGGERS,
     "checkpoint formats": FORMATS,
+    "export formats": EXPORTS,
     "engines": ENGINES,
 }

@@ -14,7 +14,7 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from litrain.config.keys import unknown_key_hint
+from litrain.config.keys import GUIDE_SECTIONS, unknown_key_hint
 from litrain.config.schema import RULE, UNKNOWN_NAME, Config, StageConfig
 
 # Errors that say "not of the right type": told as what the key accepts.
@@ -127,6 +127,22 @@ def _stage_key_hint(loc: tuple[Any, ...]) -> str:
     return f" (did you mean {close[0]}?)" if close else f"; a stage has the keys {', '.join(keys)}"
 
 
+def _guide_leaves(dotted: str, given: Any) -> list[str]:
+    """An unknown section another guide names (``training: {accum_steps: 4}``) as its
+    leaves, so each gets its own hint (``trainer.accumulate_grad_batches``); else ``dotted``."""
+    if dotted not in GUIDE_SECTIONS or not isinstance(given, dict) or not given:
+        return [dotted]
+
+    def leaves(prefix: str, node: dict[Any, Any]) -> list[str]:
+        out: list[str] = []
+        for k, v in node.items():
+            key = f"{prefix}.{k}"
+            out.extend(leaves(key, v) if isinstance(v, dict) and v else [key])
+        return out
+
+    return leaves(dotted, given)
+
+
 def explain(exc: ValidationError, command: str = "fit", prefix: str = "") -> str:
     """``invalid config: <line>``, or one indented line per key when several are wrong.
     ``prefix`` (``stages[1].``) is written before each key: the keys of a pipeline stage."""
@@ -136,10 +152,12 @@ def explain(exc: ValidationError, command: str = "fit", prefix: str = "") -> str
         kind = err["type"]
         if kind == "extra_forbidden":
             dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-            hint = _stage_key_hint(err["loc"]) or unknown_key_hint(dotted, command)
-            lines.append(f"unknown config key '{prefix}{dotted}'{hint}")
-        elif kind == RULE:  # a rule across keys: its message names them
-            lines.append(f"{prefix.rstrip('.')}: {err['msg']}" if prefix else err["msg"])
+            for key in _guide_leaves(dotted, err.get("input")):
+                hint = _stage_key_hint(err["loc"]) or unknown_key_hint(key, command)
+                lines.append(f"unknown config key '{prefix}{key}'{hint}")
+        elif kind == RULE:  # a rule across keys: its message names them, a line per rule
+            for msg in err["msg"].splitlines():
+                lines.append(f"{prefix.rstrip('.')}: {msg}" if prefix else msg)
         else:
             groups.setdefault(_locate(tuple(err["loc"]))[0] or "config", []).append(err)
     for bare, errs in groups.items():

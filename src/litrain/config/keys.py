@@ -134,9 +134,57 @@ def suggest(key: str) -> str:
     return f" (did you mean {match}?)" if match else ""
 
 
+# Names other training guides use for what litrain calls otherwise: too far from the key
+# for a close match (optimizer -> optim is 0.71), so each is written out. A section name
+# maps to a section; a dotted name to the key (or value) that does its job.
+GUIDE_SECTIONS = {"optimizer": "optim", "training": "trainer", "hardware": "trainer"}
+GUIDE_KEYS = {
+    "model.dropout_rate": "model.dropout",
+    "model.compile_model": "trainer.compile",
+    "model.arch": "model.name",
+    "logging.wandb.run_name": "logging.wandb.name",
+    "data.use_webdataset": "data.source: shards",
+    "trainer.accum_steps": "trainer.accumulate_grad_batches",
+    "trainer.amp_dtype": "trainer.precision (bf16-mixed, 16-mixed)",
+    "trainer.num_gpus": "trainer.devices",
+    "trainer.use_fsdp2": "trainer.strategy: fsdp",
+}
+# The key that picks an ensemble, once the schema has one (model_type in other guides).
+ENSEMBLE_KEYS = ("ensemble", "model.ensemble")
+
+
+def guide_hint(key: str) -> str | None:
+    """' (did you mean X?)' for another guide's name of a litrain key, or a note when
+    litrain has no such thing (yet); None for a name no guide uses."""
+    section, dot, rest = key.partition(".")
+    if section in GUIDE_SECTIONS:
+        fixed = GUIDE_SECTIONS[section]
+        if not dot:
+            return f" (did you mean {fixed}?)"
+        key = f"{fixed}.{rest}"
+        if key in all_keys():
+            return f" (did you mean {key}?)"
+        return guide_hint(key) or f" (did you mean {closest_key(key) or fixed}?)"
+    if key in GUIDE_KEYS:
+        return f" (did you mean {GUIDE_KEYS[key]}?)"
+    if key == "model_type":
+        there = [k for k in ENSEMBLE_KEYS if k in all_keys()]
+        if there:
+            return f" (did you mean {there[0]}?)"
+        return (
+            " (ensembles are not available yet: a run trains one model, chosen by model.name; "
+            "train several runs for an ensemble)"
+        )
+    return None
+
+
 def unknown_key_hint(key: str, command: str = "fit", flag: bool = False) -> str:
     """What follows "unknown config key K" / "unknown flag --K": a close key or short flag
-    when there is one; else where every key is listed, and the docs page of its section."""
+    when there is one, or the key another guide's name stands for; else where every key is
+    listed, and the docs page of its section."""
+    guide = guide_hint(key)
+    if guide:
+        return guide
     if flag and "." not in key:  # short flags first: --epoch -> --epochs
         alias = _close(key.replace("_", "-"), list(ALIASES))
         if alias:

@@ -135,9 +135,23 @@ def load_config(
         cfg = Config.model_validate(tree)
     except ValidationError as exc:
         raise ConfigError(explain(exc)) from None
+    problems = []
     for stage in cfg.stages:  # each stage's keys, checked against the whole schema now
-        stage_config(cfg, stage.name, overrides)
+        try:
+            stage_config(cfg, stage.name, overrides)
+        except ConfigError as exc:  # every stage's errors in one report
+            problems.extend(_lines(str(exc)))
+    if len(problems) == 1:
+        raise ConfigError(f"invalid config: {problems[0]}")
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
     return cfg
+
+
+def _lines(message: str) -> list[str]:
+    """The lines of an ``explain`` message without its ``invalid config:`` heading."""
+    body = message.removeprefix("invalid config:")
+    return [line.strip() for line in body.splitlines() if line.strip()]
 
 
 def kwargs_to_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -920,37 +920,41 @@ class StageConfig(Section):
 
 def check_stages(stages: list[StageConfig]) -> None:
     """Names unique and usable as directory names; init_from names an earlier stage; no
-    stage sets run.dir (a stage runs in <run_dir>/<name>)."""
+    stage sets run.dir (a stage runs in <run_dir>/<name>). Every broken rule is reported,
+    one line each (config.explain splits the lines)."""
     seen: dict[str, int] = {}
+    names = [s.name for s in stages]
+    problems: list[str] = []
     for i, st in enumerate(stages):
         if not STAGE_NAME.fullmatch(st.name):
-            raise rule_error(
+            problems.append(
                 f"stages[{i}].name={st.name!r} must be a directory name: letters, digits, '_', "
                 "'-' and '.' (not first)"
             )
         if st.name in seen:
-            raise rule_error(
+            problems.append(
                 f"stages[{seen[st.name]}] and stages[{i}] are both named {st.name!r}: give each "
                 "stage its own name"
             )
-        seen[st.name] = i
+        seen.setdefault(st.name, i)
         if "dir" in st.run:
-            raise rule_error(
+            problems.append(
                 f"stages[{i}].run.dir: a stage runs in <run_dir>/{st.name}; set run.dir at the top level"
             )
         source = st.init_from.stage if st.init_from else None
         if source is not None and source not in seen:
-            names = [s.name for s in stages]
             where = (
                 f"a later stage (stages[{names.index(source)}])"
                 if source in names
                 else f"not a stage (stages: {', '.join(names)})"
             )
             earlier = ", ".join(names[:i]) or "none"
-            raise rule_error(
+            problems.append(
                 f"stages[{i}].init_from.stage={source} is {where}: a stage starts from an earlier "
                 f"one (earlier: {earlier})"
             )
+    if problems:
+        raise rule_error("\n".join(problems))
 
 
 def check_sampler_head(data: DataConfig, task: TaskConfig) -> None:

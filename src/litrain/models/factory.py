@@ -37,49 +37,13 @@ def _torchvision_names() -> list[str]:
     return tvm.list_models(module=tvm) + tvm.list_models(module=tvm.video)
 
 
-def _is_timm(arch: str) -> bool:
-    import timm
-
-    return timm.is_model(arch)  # also accepts pretrained tags: resnet18.a1_in1k
-
-
-def _unknown(name: str, pool: list[str], what: str) -> ConfigError:
-    import difflib
-
-    # timm and torchvision both have resnet50 & co: each name once, first come first kept
-    close = difflib.get_close_matches(name, list(dict.fromkeys(pool)), n=5, cutoff=0.5)
-    hint = f"; close matches: {', '.join(close)}" if close else ""
-    return ConfigError(f"unknown {what} {name!r}{hint}")
-
-
 def resolve_name(name: str) -> str:
-    """The canonical name: ``mlp``, ``timm:resnet18`` or ``torchvision:resnet50``.
+    """The canonical name: ``mlp``, ``timm:resnet18`` or ``torchvision:resnet50``
+    (the order and messages of :func:`litrain.models.names.resolve`, with the libraries'
+    own name lists). The canonical name is what run_dir/config.yaml records."""
+    from litrain.models.names import resolve
 
-    A bare name resolves in this order: a built-in, then a timm architecture, then a
-    torchvision one (``resnet18`` is ``timm:resnet18``; write ``torchvision:resnet18`` for
-    torchvision's). The canonical name is what run_dir/config.yaml records."""
-    name = name.strip()
-    lib, sep, arch = name.partition(":")
-    if sep:
-        if lib not in ("timm", "torchvision"):
-            raise ConfigError(f"model.name {name!r}: the prefix must be timm: or torchvision:")
-        if lib == "timm" and not _is_timm(arch):
-            pool = [f"timm:{n}" for n in _timm_names()]
-            raise _unknown(name, pool, "timm model")
-        if lib == "torchvision" and arch not in _torchvision_names():
-            pool = [f"torchvision:{n}" for n in _torchvision_names()]
-            raise _unknown(name, pool, "torchvision model")
-        return name
-    if name in MODELS:
-        return name
-    if _is_timm(name):
-        return f"timm:{name}"
-    if name in _torchvision_names():
-        return f"torchvision:{name}"
-    err = _unknown(name, MODELS.names() + _timm_names() + _torchvision_names(), "model")
-    raise ConfigError(
-        f"{err}. Built-in: {', '.join(MODELS.names())}; or any timm:<name> / torchvision:<name>"
-    )
+    return resolve(name, _timm_names, _torchvision_names)
 
 
 def build_model(
