@@ -237,6 +237,7 @@ def test_members_made_on_the_fly_are_appended(tmp_path: Path) -> None:
     ]
 
     group = RunGroup(base, FakeFit(), status_file=STATUS, members_key="trials", kind="trial", quiet=True)
+    assert [t["name"] for t in group.recorded()] == ["t0", "t1"]  # what the stopped sweep made
     group.start()
     for name in ("t0", "t1", "t2"):
         group.fit(Member(name, group.member_config(load_config(), name), record={"params": {"lr": 0.1}}))
