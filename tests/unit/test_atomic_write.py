@@ -112,3 +112,17 @@ def test_only_whole_file_modes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="mode"), atomic.atomic_open(tmp_path / "x", "a"):
         pass
     assert _names(tmp_path) == []
+
+
+def test_no_other_module_renames_a_temp_file_into_place() -> None:
+    """Every file write that must not tear goes through core/atomic.py (the checkpoint store's
+    sharded directories swap whole dirs with os.rename, a different job)."""
+    src = Path(atomic.__file__).parents[1]
+    found = [
+        f"{p.relative_to(src)}: {needle}"
+        for p in sorted(src.rglob("*.py"))
+        if p != Path(atomic.__file__)
+        for needle in ("os.replace(", "mkstemp(", ".replace(tmp")
+        if needle in p.read_text()
+    ]
+    assert found == []

@@ -140,19 +140,8 @@ def test_status_file_records_every_member(tmp_path: Path) -> None:
         "wall_time_s": 2.5,
     }
     assert _status(base) == expected == result.summary
-    assert list(_status(base)["members"][0]) == [  # the member's own keys, then its summary's
-        "name",
-        "status",
-        "run_dir",
-        "seed",
-        "monitor",
-        "best_metric",
-        "best_checkpoint",
-        "last_checkpoint",
-        "epochs",
-        "steps",
-        "wall_time_s",
-    ]
+    keys = "name status run_dir seed monitor best_metric best_checkpoint last_checkpoint epochs steps"
+    assert list(_status(base)["members"][0]) == [*keys.split(), "wall_time_s"]  # own keys, then its summary's
     assert [(n, r, o) for n, r, o, _ in fit.calls] == [("m0", None, False), ("m1", None, False)]
     assert init.calls == 1 and fit.calls[1][3] == InitWeights("a", "best", Path("a.ckpt"), True)
     assert load_config([base / "m1" / "config.yaml"]).run.seed == 2  # each member its own seed
@@ -248,6 +237,7 @@ def test_members_made_on_the_fly_are_appended(tmp_path: Path) -> None:
     ]
 
     group = RunGroup(base, FakeFit(), status_file=STATUS, members_key="trials", kind="trial", quiet=True)
+    assert [t["name"] for t in group.recorded()] == ["t0", "t1"]  # what the stopped sweep made
     group.start()
     for name in ("t0", "t1", "t2"):
         group.fit(Member(name, group.member_config(load_config(), name), record={"params": {"lr": 0.1}}))

@@ -12,6 +12,7 @@ status ``preempted`` (the CLI exits 75 and the requeued job continues the group)
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -135,8 +136,9 @@ class RunGroup:
     """The members of one group directory and its status file
     ``{"status", "run_dir", <members_key>: [records], "wall_time_s"}``, written by rank 0.
 
-    ``run(members)`` fits a known list in order (a pipeline, an ensemble); a sweep calls
-    ``check`` and ``fit`` per trial as it makes them, then ``finish``. ``kind`` names a
+    ``start(members)`` then ``run(members)`` fits a known list in order (a pipeline, an
+    ensemble); a sweep calls ``start()``, then ``fit`` per trial as it makes them (``recorded``
+    lists those an earlier, stopped call made), then ``finish``. ``kind`` names a
     member in messages ("stage", "member", "trial")."""
 
     def __init__(
@@ -163,6 +165,16 @@ class RunGroup:
 
     def member_config(self, cfg: Config, name: str) -> Config:
         return in_dir(cfg, self.member_dir(name))
+
+    def recorded(self) -> list[dict[str, Any]]:
+        """The member records of the status file an earlier call wrote ([] when none): how a
+        sweep finds the trials it made before it was stopped."""
+        try:
+            data = json.loads((self.base / self.status_file).read_text())
+        except (OSError, ValueError):
+            return []
+        records = data.get(self.members_key) if isinstance(data, dict) else None
+        return records if isinstance(records, list) else []
 
     def check(self, member: Member) -> None:
         """A finished member is skipped only if it ran with the config it would run with now;
@@ -248,7 +260,7 @@ class RunGroup:
         init = None if interrupted or member.init is None else member.init()
         how = "resuming from its last checkpoint" if interrupted else "training"
         note(f"{self.kind} {member.name}: {how} in {mdir}", self.quiet)
-        self._set({**self._record(member, "pending"), "status": "running"})
+        self._set(self._record(member, "running"))
         self.write("running")
         out = self._fit(
             member.config,
@@ -259,7 +271,7 @@ class RunGroup:
         )
         self.result.results.append(out)
         if out.summary.get("preempted"):
-            self._set({**self._record(member, "pending"), "status": "preempted"})
+            self._set(self._record(member, "preempted"))
             self.write("preempted")
             return out
         self._set(self._record(member, "finished"))
