@@ -118,6 +118,7 @@ class NativeTrainer:
     ) -> None:
         t = cfg.trainer
         self.cfg, self.task, self.run_dir, self.device, self.quiet = cfg, task, run_dir, device, quiet
+        self.card: dict[str, Any] | None = None  # the model card (litrain.run.card), set by the engine
         filter_noise(quiet)
         self.fast_dev_run = t.fast_dev_run
         self.accumulate = t.accumulate_grad_batches
@@ -622,7 +623,7 @@ class NativeTrainer:
             "epoch": st.epoch,
             "global_step": st.global_step,
             "batches_per_epoch": self.train_batches,
-            "hyper_parameters": {"config": cfg},
+            "hyper_parameters": {"config": cfg, **({"card": self.card} if self.card else {})},
             "native": {
                 "checkpoints": self.keeper.state_dict(),
                 "early_stopping": self.stopper.state_dict() if self.stopper else None,
