@@ -66,6 +66,9 @@ class Preprocess:
                 return x.unsqueeze(0), False
             if x.ndim == len(shape) + 1 and tuple(x.shape[1:]) == shape:
                 return x, False
+        flat = math.prod(self.source_shape)
+        if len(self.source_shape) > 1 and x.ndim in (1, 2) and x.shape[-1] == flat:
+            return x.reshape(-1, *self.source_shape), True
         if self.image:
             c, hw = self.source_shape[0], tuple(self.source_shape[1:])
             any_size = bool(self.image_size)
@@ -77,9 +80,6 @@ class Preprocess:
             if c == 1 and x.ndim in (2, 3) and (any_size or tuple(x.shape[-2:]) == hw):
                 x = x if x.ndim == 3 else x.unsqueeze(0)
                 return x.unsqueeze(1), True  # grayscale (N, H, W)
-        flat = math.prod(self.source_shape)
-        if len(self.source_shape) > 1 and x.ndim in (1, 2) and x.shape[-1] == flat:
-            return x.reshape(-1, *self.source_shape), True
         raise ConfigError(f"predict: got inputs of shape {tuple(x.shape)}; {self.expected()}")
 
     def expected(self) -> str:

@@ -48,6 +48,7 @@ from torch import nn
 from litrain.checkpoint.formats.keys import EMA_META_KEY, EMA_STATE_KEY, ema_meta, saved_updates
 from litrain.checkpoint.formats.native import NATIVE_FORMAT
 from litrain.checkpoint.store import atomic_save
+from litrain.checkpoint.weights import wants_ema
 from litrain.config import Config
 from litrain.core.compile import compile_model
 from litrain.core.ema import EmaSchedule, EmaWeights
@@ -491,7 +492,7 @@ class NativeTrainer:
 
     def _validate_for_epoch(self) -> dict[str, float]:
         """The epoch's validation: on the EMA weights with ``trainer.ema.use_for_eval``."""
-        if self.ema is None or not self.cfg.trainer.ema.use_for_eval:
+        if self.ema is None or not wants_ema(self.cfg.trainer.ema, "eval"):
             return self.validate()
         with self.ema.in_model():
             return self.validate()
