@@ -24,6 +24,8 @@ from litrain.errors import ConfigError
 from litrain.registry import DATASETS
 from litrain.run.card import CARD_FILE
 from litrain.run.loaded import build_for_config
+from litrain.trained.outputs import outputs_on
+from litrain.trained.predictor import Predictor
 
 ENGINES = ["lightning", "native"]
 TINY = {"trainer.max_epochs": 1, "data.batch_size": 16, "checkpoint.save_last": True}
@@ -78,10 +80,16 @@ def test_digits_raw_sklearn_arrays_give_what_litrain_predict_wrote(engine, tmp_p
     rows = _csv(run / "predictions.csv")
     written = _columns(rows, [f"prob_{i}" for i in range(10)])
     cfg = litrain.load_config([run / "config.yaml"])
-    idx = build_for_config(cfg)[0].datamodule.test_set.indices.numpy()
+    datamodule = build_for_config(cfg)[0].datamodule
+    idx = datamodule.test_set.indices.numpy()
+    # the engine-neutral pass over the test split: the CLI's numbers and targets
+    outputs, targets = outputs_on(litrain.load(run), datamodule, "test")
+    torch.testing.assert_close(outputs.softmax(1), written, atol=1e-6, rtol=0)
+    assert targets.tolist() == [int(r["target"]) for r in rows]
     digits = load_digits()
     no_data_rebuild()
     loaded = litrain.load(run)
+    assert isinstance(loaded, Predictor) and isinstance(loaded, torch.nn.Module)
     flat, square = digits.data[idx], digits.images[idx]  # (N, 64) and (N, 8, 8), values 0-16
     assert flat.shape == (len(rows), 64) and flat.max() == 16
     torch.testing.assert_close(loaded.predict(flat), written, atol=1e-6, rtol=0)  # the CSV: 6 decimals

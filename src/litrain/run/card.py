@@ -69,6 +69,9 @@ def _normalization(dm: DataModule) -> tuple[list | None, list | None]:
     tf = getattr(dm.val_set, "transform", None)
     if isinstance(tf, Normalize):
         return tf.mean.tolist(), tf.std.tolist()
+    mean, std = getattr(dm.val_set, "mean", None), getattr(dm.val_set, "std", None)  # streamed shards
+    if isinstance(mean, torch.Tensor) and isinstance(std, torch.Tensor):
+        return mean.tolist(), std.tolist()
     return None, None
 
 
@@ -81,11 +84,18 @@ def _target_kind(info: DataInfo) -> str:
 
 
 def info_to_dict(info: DataInfo) -> dict[str, Any]:
-    out = {}
-    for f in dataclasses.fields(info):
-        value = getattr(info, f.name)
-        out[f.name] = value.tolist() if isinstance(value, torch.Tensor) else value
-    return out
+    return {f.name: _plain(getattr(info, f.name)) for f in dataclasses.fields(info)}
+
+
+def _plain(value: Any) -> Any:
+    """JSON's types: tensors and NumPy values become (nested) lists and numbers."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def info_from_card(card: dict[str, Any]) -> DataInfo:
