@@ -15,7 +15,7 @@ def test_a_group_dir_opens_its_last_member_that_holds_a_run(tmp_path):
         (tmp_path / name).mkdir()
     (tmp_path / "pretrain" / "config.yaml").write_text("{}")
     stages = [{"name": "pretrain", "status": "finished"}, {"name": "finetune", "status": "pending"}]
-    (tmp_path / "pipeline.json").write_text(json.dumps({"stages": stages}))
+    (tmp_path / "pipeline.json").write_text(json.dumps({"status": "running", "stages": stages}))
     (tmp_path / "config.yaml").write_text("{}")  # a pipeline's own config is not a run
     assert _member_of(tmp_path) == tmp_path / "pretrain"
     (tmp_path / "finetune" / "config.yaml").write_text("{}")

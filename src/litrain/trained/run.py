@@ -27,7 +27,7 @@ from litrain.tasks.base import Task
 from litrain.trained.build import parts_for
 from litrain.trained.preprocess import Preprocess
 
-GROUP_FILE = "pipeline.json"  # a run group's status file: its members in order
+GROUP_KEYS = ("stages", "members")  # a run group's status file lists its members under one
 
 
 class TrainedRun(nn.Module):
@@ -140,22 +140,32 @@ def _run_dir_of(ckpt_path: Path) -> Path:
 
 
 def _member_of(path: Path) -> Path:
-    """``path`` when it is a run dir; for a run group dir (pipeline.json, one run per member
-    directory), its last member that holds a run."""
-    if (path / "config.yaml").is_file() and not (path / GROUP_FILE).is_file():
-        return path
-    if (path / GROUP_FILE).is_file():
-        try:
-            members = json.loads((path / GROUP_FILE).read_text()).get("stages") or []
-        except (OSError, ValueError, AttributeError):
-            members = []
-        dirs = [path / str(m.get("name")) for m in members if isinstance(m, dict)]
-        runs = [d for d in dirs if (d / "config.yaml").is_file()]
-        if runs:
-            return runs[-1]
+    """``path`` when it is a run dir; for a run group dir (a status file such as
+    pipeline.json listing its members, one run dir each), its last member that holds a run."""
+    members = _group_members(path)
+    runs = [d for d in members if (d / "config.yaml").is_file()]
+    if runs:
+        return runs[-1]
     if (path / "config.yaml").is_file():
         return path
     raise ConfigError(
         f"litrain.load: {path} holds no config.yaml, so it is not a litrain run dir: "
         "pass the run dir or a checkpoint file"
     )
+
+
+def _group_members(path: Path) -> list[Path]:
+    """The member dirs a run group's status file lists in order (litrain.run.group writes
+    ``{"status", <members_key>: [{"name", ...}]}``); [] when ``path`` is no group."""
+    for status in sorted(path.glob("*.json")):
+        try:
+            data = json.loads(status.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or "status" not in data:
+            continue
+        for key in GROUP_KEYS:
+            records = data.get(key)
+            if isinstance(records, list):
+                return [path / str(r["name"]) for r in records if isinstance(r, dict) and r.get("name")]
+    return []
