@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from litrain.config import Config
     from litrain.data.shards.write_options import SplitResult
     from litrain.run.lifecycle import Engine
-    from litrain.run.loaded import LoadedModel
     from litrain.run.pipeline import PipelineResult
+    from litrain.trained.run import TrainedRun
 
 __all__ = [
     "ConfigSource",
@@ -194,14 +194,16 @@ def export(
     return path
 
 
-def load(run_dir_or_checkpoint: str | Path, *, device: str = "cpu") -> LoadedModel:
-    """A trained model back: a run dir (its best checkpoint) or a checkpoint file ->
-    ``LoadedModel`` with ``.model`` (eval mode), ``.task``, ``.config`` and
-    ``.predict(inputs)``, which preprocesses raw inputs as training did (resize, the
-    training split's normalization) and returns the task's predictions."""
-    from litrain.run.loaded import load as load_run
+def load(run_dir_or_checkpoint: str | Path, *, checkpoint: str = "best", device: str = "cpu") -> TrainedRun:
+    """A trained model back, without its training data: a run dir (its ``checkpoint``: best
+    or last), a checkpoint file or a pipeline dir -> ``TrainedRun`` with ``.model`` (eval
+    mode), ``.task``, ``.config``, ``.card`` and ``.predict(inputs)``, which takes raw inputs
+    as the data source reads them (e.g. sklearn digits (N, 64) in 0-16), preprocesses them as
+    training did (the source's scaling, resize, the training split's normalization) and
+    returns the task's predictions."""
+    from litrain.trained.run import TrainedRun
 
-    return load_run(run_dir_or_checkpoint, device=device)
+    return TrainedRun.open(run_dir_or_checkpoint, checkpoint, device=device)
 
 
 def _engine(cfg: Config) -> Engine:

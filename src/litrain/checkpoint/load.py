@@ -1,13 +1,11 @@
-"""Safe checkpoint reading: always ``weights_only=True``, with errors that name the file and,
-for a checkpoint of another model, the keys that do not fit; and the one reader of the config
-a checkpoint carries."""
+"""Safe checkpoint reading: always ``weights_only=True``, with errors that name the file; and
+the one reader of the config and model card a checkpoint carries (whether its weights fit a
+model: ``litrain.checkpoint.weights``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-from torch import nn
 
 from litrain.errors import CheckpointError
 
@@ -24,30 +22,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def check_fits(ckpt: dict[str, Any], module: nn.Module, path: str | Path) -> None:
-    """Raise a CheckpointError listing missing, unexpected and mis-shaped keys."""
-    theirs = ckpt["state_dict"]
-    ours = module.state_dict()
-    missing = sorted(set(ours) - set(theirs))
-    unexpected = sorted(set(theirs) - set(ours))
-    shapes = sorted(
-        f"{k}: checkpoint {tuple(theirs[k].shape)} vs model {tuple(ours[k].shape)}"
-        for k in set(ours) & set(theirs)
-        if hasattr(theirs[k], "shape") and theirs[k].shape != ours[k].shape
-    )
-    if missing or unexpected or shapes:
-        parts = []
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", shapes)):
-            if keys:
-                more = f" (+{len(keys) - 8} more)" if len(keys) > 8 else ""
-                parts.append(f"{label}: {', '.join(keys[:8])}{more}")
-        raise CheckpointError(
-            f"checkpoint {path} is from another model; "
-            + "; ".join(parts)
-            + ". Use the config the checkpoint was trained with"
-        )
-
-
 def config_from_checkpoint(ckpt: dict[str, Any]) -> dict[str, Any] | None:
     """The config a litrain checkpoint (Lightning or native) carries in its hparams; None
     when it carries none (a foreign checkpoint, or hparams that are not a dict)."""
@@ -59,3 +33,19 @@ def config_from_checkpoint(ckpt: dict[str, Any]) -> dict[str, Any] | None:
 def saved_ema_config(ckpt: dict[str, Any]) -> dict[str, Any]:
     """The ``trainer.ema`` section of the config ``ckpt`` carries ({} when none)."""
     return ((config_from_checkpoint(ckpt) or {}).get("trainer") or {}).get("ema") or {}
+
+
+CARD_KEY = "card"  # hyper_parameters entry: the model card (litrain.run.card) written at fit time
+
+
+def card_from_checkpoint(ckpt: dict[str, Any]) -> dict[str, Any] | None:
+    """The model card a checkpoint carries in its hparams; None for one written before cards."""
+    hp = ckpt.get("hyper_parameters") or {}
+    card = hp.get(CARD_KEY) if isinstance(hp, dict) else None
+    return card if isinstance(card, dict) and card else None
+
+
+def hyper_parameters(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The hparams a converted checkpoint keeps: its config, and its model card when it has one."""
+    card = card_from_checkpoint(ckpt)
+    return {"config": config_from_checkpoint(ckpt) or {}, **({CARD_KEY: card} if card else {})}

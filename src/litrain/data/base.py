@@ -41,6 +41,11 @@ class DataInfo:
     # Multi-view data: samples are (V, ...) with V = views; 0 = no view axis. input_shape is
     # one sample as the loaders give it, view axis included; view_shape is one view's.
     views: int = 0
+    # What turns a raw sample (as the source reads it) into input_shape's: the source divides
+    # raw values by raw_scale (sklearn's digits: 16; uint8 pixels are always divided by 255),
+    # and source_shape is one sample before data.image_size resized it (() = input_shape).
+    raw_scale: float = 1.0
+    source_shape: tuple[int, ...] = ()
 
     @property
     def view_shape(self) -> tuple[int, ...]:

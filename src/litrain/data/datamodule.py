@@ -212,6 +212,7 @@ class DataModule:
             if isinstance(split, tuple):
                 setattr(src, name, (resize_images(split[0], size), split[1]))
         # the leading axes stay: (C,) of an image, (V, C) of multi-view images
+        src.info.source_shape = src.info.source_shape or src.info.input_shape
         src.info.input_shape = (*src.info.input_shape[:-2], size, size)
         return src
 

@@ -25,7 +25,7 @@ def digits(cfg: DataConfig) -> SourceData:
     d = load_digits()
     x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0  # pixel values 0..16
     y = torch.tensor(d.target, dtype=torch.long)
-    info = DataInfo((1, 8, 8), 10, [str(i) for i in range(10)], is_image=True)
+    info = DataInfo((1, 8, 8), 10, [str(i) for i in range(10)], is_image=True, raw_scale=16.0)
     return SourceData(train=(x, y), info=info)
 
 

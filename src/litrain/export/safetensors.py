@@ -9,7 +9,6 @@ convert --to safetensors`` always writes the raw ``state_dict``."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from litrain.errors import ConfigError
 
@@ -19,6 +18,7 @@ def export_safetensors(
 ) -> Path:
     from litrain.checkpoint.formats.safetensors import SUFFIX, write_safetensors
     from litrain.checkpoint.load import load_checkpoint
+    from litrain.checkpoint.weights import weights_for
     from litrain.config import Config, load_config
     from litrain.run.rundir import resolve_checkpoint
 
@@ -30,16 +30,6 @@ def export_safetensors(
     out = Path(output) if output else path.with_suffix(SUFFIX)
     ckpt = load_checkpoint(path)
     has_config = rd is not None and (rd / "config.yaml").is_file()
-    return write_safetensors(ckpt, out, source=path, ema=exports_ema(cfg if has_config else None, ckpt))
-
-
-def exports_ema(cfg: Any, ckpt: dict[str, Any]) -> bool:
-    """``trainer.ema.export`` of the run (its config.yaml, else the checkpoint's config):
-    whether export writes the EMA weights (when the checkpoint holds them)."""
-    from litrain.checkpoint.load import saved_ema_config
-
-    if cfg is not None:
-        ema = cfg.trainer.ema
-        return bool(ema.enabled and ema.export == "ema")
-    saved = saved_ema_config(ckpt)
-    return bool(saved.get("enabled")) and saved.get("export", "ema") == "ema"
+    # trainer.ema.export of the run's config.yaml, else of the config the checkpoint carries
+    weights = weights_for(ckpt, "export", cfg.trainer.ema if has_config else None)
+    return write_safetensors(ckpt, out, source=path, state=weights.state, ema=weights.ema)

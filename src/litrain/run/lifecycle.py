@@ -22,6 +22,7 @@ from litrain.core.rng import seed_everything
 from litrain.launch.environment import agree_run_dir, is_global_zero
 from litrain.optim.optimizers import optimizer_note
 from litrain.reliability.preemption import Preempted
+from litrain.run.card import write_card
 from litrain.run.finetune import start_lines
 from litrain.run.parts import Parts, build_parts
 from litrain.run.report import write_config, write_json
@@ -108,6 +109,7 @@ def _fit_in(
     cfg = engine.before_fit(cfg, out_dir, resuming=bool(resume))
     if is_global_zero():
         write_config(cfg, out_dir / "config.yaml")
+        write_card(parts.card, out_dir)  # what the model takes, so it loads without the data
         clean_stale_temps(checkpoint_dir(cfg, out_dir))  # left by a run killed mid-write
     start = time.perf_counter()
     try:

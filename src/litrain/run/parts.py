@@ -25,6 +25,7 @@ class Parts:
     model: nn.Module
     task: Task | None
     info: DataInfo | None
+    card: dict[str, Any] | None = None  # the model card (litrain.run.card); None: the user's data
 
 
 def build_task(cfg: Config, info: DataInfo) -> tuple[Task, Config]:
@@ -98,23 +99,33 @@ def build_parts(cfg: Config) -> Parts:
     ``init_args``; with litrain's own data the task is still sized from the data, so a plain
     nn.Module trains inside the engine like a built-in model.
     """
+    from litrain.run.card import build_card
     from litrain.run.train_batch import resolve_augment_device
 
     cfg = resolve_augment_device(cfg)
     dm = build_datamodule(cfg.data, cfg.task, cfg.run.seed)
     info = None
-    task = None
     if isinstance(dm, DataModule):
         dm.setup("fit")
         info = dm.info
         assert info is not None
+    parts = parts_from_info(cfg, dm, info)
+    parts.card = build_card(parts.config, dm, info, parts.task)
+    return parts
+
+
+def parts_from_info(cfg: Config, datamodule: Any, info: DataInfo | None) -> Parts:
+    """Task and model sized from the data's facts ``info`` (from the built data, or from a
+    model card, with no data at all: ``datamodule`` is then None)."""
+    task = None
+    if info is not None:
         task, cfg = build_task(cfg, info)
     cfg = resolve_monitor(cfg, task)
     if cfg.model.class_path:
         # with litrain's data the user's module gets the forward check built-ins get
         shape, outputs = (info.input_shape, task.num_outputs) if info and task else ((), 0)
         model = wrap_model(task, build_model(cfg.model, shape, outputs, output_shapes(task)))
-        return Parts(cfg, dm, model, task, info)
+        return Parts(cfg, datamodule, model, task, info)
     if info is None or task is None:
         raise ConfigError(
             f"data.class_path={cfg.data.class_path} gives no input shape, so model.name cannot "
@@ -123,7 +134,7 @@ def build_parts(cfg: Config) -> Parts:
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
     model = build_model(model_cfg, info.input_shape, task.num_outputs, output_shapes(task), views=info.views)
     model = wrap_model(task, model)
-    return Parts(cfg.model_copy(update={"model": model_cfg}), dm, model, task, info)
+    return Parts(cfg.model_copy(update={"model": model_cfg}), datamodule, model, task, info)
 
 
 def wrap_model(task: Task | None, model: nn.Module) -> nn.Module:

@@ -11,9 +11,8 @@ from typing import Any
 
 from torch import nn
 
-from litrain.checkpoint.convert import bare_state_dict, is_native
-from litrain.checkpoint.formats.keys import EMA_STATE_KEY, eval_state_dict
-from litrain.checkpoint.load import load_checkpoint, saved_ema_config
+from litrain.checkpoint.load import load_checkpoint
+from litrain.checkpoint.weights import LoadReport, load_into, weights_for
 from litrain.core.noise import note
 from litrain.errors import CheckpointError
 
@@ -73,43 +72,21 @@ class InitWeights:
         load_model_weights(model, self.path, self.strict, f"init_from {self.stage} ({self.which})", quiet)
 
 
-def evaluated_on_ema(ckpt: dict[str, Any]) -> bool:
-    """Whether the run that wrote ``ckpt`` validated on its EMA weights (``trainer.ema`` with
-    ``use_for_eval``, the default) and the checkpoint holds them: those weights are what its
-    best checkpoint was ranked on, so they are the ones a later stage starts from."""
-    saved = saved_ema_config(ckpt)
-    on = bool(saved.get("enabled")) and saved.get("use_for_eval", True)
-    return on and ckpt.get(EMA_STATE_KEY) is not None
-
-
 def load_model_weights(model: nn.Module, path: Path, strict: bool, what: str, quiet: bool) -> None:
-    """Copy the model weights of checkpoint ``path`` (native or Lightning) into ``model``.
+    """Copy the model weights of checkpoint ``path`` (native or Lightning; the EMA weights
+    when its run evaluated on them, ``weights_for(purpose="init")``) into ``model``.
     strict: every tensor must fit, else a CheckpointError listing what does not; not strict:
     the tensors that fit (same name and shape) are loaded and the rest named in one line."""
-    ckpt = load_checkpoint(path)
-    ema = evaluated_on_ema(ckpt)
-    weights = bare_state_dict(eval_state_dict(ckpt, ema), strip_module=not is_native(ckpt))
-    if ema:
+    weights = weights_for(load_checkpoint(path), "init")
+    if weights.ema:
         what += ", EMA weights"
-    ours = model.state_dict()
-    missing = sorted(set(ours) - set(weights))
-    unexpected = sorted(set(weights) - set(ours))
-    shapes = sorted(
-        k
-        for k in set(ours) & set(weights)
-        if getattr(weights[k], "shape", None) != getattr(ours[k], "shape", None)
-    )
-    report = "; ".join(
-        f"{label}: {', '.join(keys[:8])}" + (f" (+{len(keys) - 8} more)" if len(keys) > 8 else "")
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("other shape", shapes))
-        if keys
-    )
-    if strict and report:
-        raise CheckpointError(
+
+    def refusal(report: LoadReport) -> str:
+        return (
             f"{what}: {path} does not fit this stage's model ({report}): set init_from.strict: "
             "false to load only the tensors that fit"
         )
-    fit = {k: v for k, v in weights.items() if k in ours and k not in shapes}
-    model.load_state_dict(fit, strict=False)
-    tail = f"; {report}" if report else ""
-    note(f"{what}: loaded {len(fit)} of {len(ours)} tensors from {path}{tail}", quiet)
+
+    report = load_into(model, weights.state, strict, path, refusal)
+    tail = f"; {report}" if not report.fits else ""
+    note(f"{what}: loaded {report.loaded} of {report.total} tensors from {path}{tail}", quiet)

@@ -34,14 +34,6 @@ def callback_state(ckpt: dict[str, Any], name: str) -> dict[str, Any]:
     return {}
 
 
-def eval_state_dict(ckpt: dict[str, Any], ema: bool) -> dict[str, Any]:
-    """The weights to evaluate or export: the EMA's when ``ema`` and the checkpoint has one,
-    else ``state_dict`` (the raw weights)."""
-    if ema and ckpt.get(EMA_STATE_KEY) is not None:
-        return ckpt[EMA_STATE_KEY]
-    return ckpt["state_dict"]
-
-
 def ema_meta(updates: int) -> dict[str, int]:
     """A checkpoint's ``ema`` entry: the number of EMA updates so far (``n_averaged``)."""
     return {"updates": int(updates)}

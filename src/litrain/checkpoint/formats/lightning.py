@@ -16,7 +16,7 @@ import torch
 
 from litrain.checkpoint.formats.keys import MODULE_PREFIX
 from litrain.checkpoint.formats.native import check_resumable_in, ema_entries, is_native, to_native
-from litrain.checkpoint.load import config_from_checkpoint
+from litrain.checkpoint.load import config_from_checkpoint, hyper_parameters
 
 
 def _progress(n: int, started: bool = True, processed: bool = False) -> dict[str, int]:
@@ -135,7 +135,7 @@ def to_lightning(ckpt: dict[str, Any]) -> dict[str, Any]:
         "optimizer_states": list(ckpt.get("optimizer_states") or []),
         "lr_schedulers": list(ckpt.get("lr_schedulers") or []),
         "hparams_name": None,
-        "hyper_parameters": {"config": cfg},
+        "hyper_parameters": {**hyper_parameters(ckpt), "config": cfg},
     }
     if ckpt.get("scaler"):
         out["MixedPrecision"] = ckpt["scaler"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from litrain.checkpoint.formats.keys import EMA_META_KEY, EMA_STATE_KEY, bare_state_dict, callback_state
-from litrain.checkpoint.load import config_from_checkpoint
+from litrain.checkpoint.load import hyper_parameters
 from litrain.errors import CheckpointError
 
 NATIVE_FORMAT = "litrain.native/1"
@@ -78,7 +78,7 @@ def to_native(ckpt: dict[str, Any]) -> dict[str, Any]:
         "epoch": epoch,
         "global_step": int(ckpt.get("global_step", 0)),
         "batches_per_epoch": int(batches),
-        "hyper_parameters": {"config": config_from_checkpoint(ckpt) or {}},
+        "hyper_parameters": hyper_parameters(ckpt),
         "native": {
             "checkpoints": {
                 "best_k": {k: _f(v) for k, v in (mc.get("best_k_models") or {}).items()},
@@ -105,9 +105,11 @@ def ema_entries(ckpt: dict[str, Any], keys: Callable[[dict[str, Any]], dict[str,
     return {EMA_STATE_KEY: keys(ckpt[EMA_STATE_KEY]), EMA_META_KEY: dict(ckpt.get(EMA_META_KEY) or {})}
 
 
-def weights_only(state_dict: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+def weights_only(
+    state_dict: dict[str, Any], config: dict[str, Any], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A native checkpoint with weights and config alone (no optimizer state, epoch -1: it
-    evaluates or fine-tunes, it does not resume)."""
+    evaluates or fine-tunes, it does not resume); ``extra`` hparams (the model card) ride along."""
     return {
         "format": NATIVE_FORMAT,
         "state_dict": state_dict,
@@ -117,7 +119,7 @@ def weights_only(state_dict: dict[str, Any], config: dict[str, Any]) -> dict[str
         "epoch": -1,
         "global_step": 0,
         "batches_per_epoch": 0,
-        "hyper_parameters": {"config": config},
+        "hyper_parameters": {"config": config, **(extra or {})},
         "native": {},
     }
 

@@ -4,8 +4,8 @@
 The file loads without pickle (and without litrain) by ``safetensors.torch.load_file``;
 keys are those of the bare ``nn.Module`` (Lightning's ``model.`` prefix and compile/DDP
 wrapper prefixes dropped). Metadata: ``format: pt``, ``litrain_config`` (the run's config
-as JSON, ``{}`` when the checkpoint carries none) and ``source`` (the checkpoint's file
-name). It is written through the atomic store, so it gets a ``.sha256`` sidecar too.
+as JSON, ``{}`` when the checkpoint carries none), ``litrain_card`` (the model card, when
+the checkpoint has one) and ``source`` (the checkpoint's file name). It is written through the atomic store, so it gets a ``.sha256`` sidecar too.
 """
 
 from __future__ import annotations
@@ -16,20 +16,22 @@ from typing import Any
 
 import torch
 
-from litrain.checkpoint.formats.keys import EMA_STATE_KEY, bare_state_dict, eval_state_dict
+from litrain.checkpoint.formats.keys import EMA_STATE_KEY, bare_state_dict
 from litrain.checkpoint.formats.native import is_native, weights_only
-from litrain.checkpoint.load import config_from_checkpoint
+from litrain.checkpoint.load import CARD_KEY, card_from_checkpoint, config_from_checkpoint
 from litrain.errors import CheckpointError
 
 SUFFIX = ".safetensors"
 CONFIG_KEY = "litrain_config"
+CARD_META_KEY = "litrain_card"
 
 
-def weight_tensors(ckpt: dict[str, Any], ema: bool = False) -> dict[str, torch.Tensor]:
-    """The bare model's tensors (with ``ema``: the EMA weights, if the checkpoint has them),
-    contiguous, with no two sharing memory (safetensors refuses shared storage; only those
-    that share are copied, the rest are written as they are)."""
-    state = eval_state_dict(ckpt, ema)
+def weight_tensors(ckpt: dict[str, Any], state: dict[str, Any] | None = None) -> dict[str, torch.Tensor]:
+    """The bare model's tensors (``state``: the weights chosen by
+    ``litrain.checkpoint.weights.weights_for``, else the raw ``state_dict``), contiguous, with
+    no two sharing memory (safetensors refuses shared storage; only those that share are
+    copied, the rest are written as they are)."""
+    state = ckpt["state_dict"] if state is None else state
     state = state if is_native(ckpt) else bare_state_dict(state)
     tensors: dict[str, torch.Tensor] = {}
     seen: set[int] = set()
@@ -46,20 +48,28 @@ def weight_tensors(ckpt: dict[str, Any], ema: bool = False) -> dict[str, torch.T
 
 
 def write_safetensors(
-    ckpt: dict[str, Any], out: str | Path, source: str | Path | None = None, ema: bool = False
+    ckpt: dict[str, Any],
+    out: str | Path,
+    source: str | Path | None = None,
+    state: dict[str, Any] | None = None,
+    ema: bool = False,
 ) -> Path:
-    """Write ``ckpt``'s model weights (``ema``: its EMA weights, if it has them) to ``out``
-    (atomic, checksummed); ``source`` names the checkpoint they came from in the metadata,
-    ``weights`` which weights they are (ema or raw)."""
+    """Write ``ckpt``'s model weights (``state``, chosen by ``weights_for``; ``ema``: they are
+    its EMA weights; default: the raw ``state_dict``) to ``out`` (atomic, checksummed);
+    ``source`` names the checkpoint they came from in the metadata, ``weights`` which weights
+    they are (ema or raw)."""
     from safetensors.torch import save
 
     from litrain.checkpoint.store import atomic_write
 
     out = Path(out)
-    tensors = weight_tensors(ckpt, ema)
+    tensors = weight_tensors(ckpt, state)
     if not tensors:
         raise CheckpointError(f"{source or 'the checkpoint'} holds no weight tensors to export")
     meta = {"format": "pt", CONFIG_KEY: json.dumps(config_from_checkpoint(ckpt) or {})}
+    card = card_from_checkpoint(ckpt)
+    if card:
+        meta[CARD_META_KEY] = json.dumps(card)
     if source is not None:
         meta["source"] = Path(source).name
     if ckpt.get(EMA_STATE_KEY) is not None:
@@ -85,7 +95,8 @@ def read_safetensors(path: str | Path) -> dict[str, Any]:
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"cannot read safetensors file {p}: {exc}") from None
     cfg = json.loads(meta[CONFIG_KEY]) if CONFIG_KEY in meta else {}
-    return weights_only(bare_state_dict(state), cfg)
+    card = json.loads(meta[CARD_META_KEY]) if CARD_META_KEY in meta else None
+    return weights_only(bare_state_dict(state), cfg, {CARD_KEY: card} if card else None)
 
 
 def save(ckpt: dict[str, Any], out: Path, source: str | Path) -> None:

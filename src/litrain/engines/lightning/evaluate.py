@@ -1,6 +1,8 @@
-"""validate, test and predict with the Lightning engine: the checkpoint's weights in the
-module (its EMA weights with ``trainer.ema.use_for_eval``), one Trainer call, results in the run dir. Native and safetensors checkpoints load
-too (converted in memory)."""
+"""validate, test and predict with the Lightning engine: the run opened through
+``litrain.trained`` (the checkpoint's weights for evaluation: its EMA weights with
+``trainer.ema.use_for_eval``), then one Trainer call (validate, test) or the engine-neutral
+``outputs_on`` pass (predict); results in the run dir. Native and safetensors checkpoints load
+too."""
 
 from __future__ import annotations
 
@@ -11,9 +13,6 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities.model_helpers import is_overridden
 
-from litrain.checkpoint.convert import read_any, to_lightning
-from litrain.checkpoint.formats.keys import eval_state_dict
-from litrain.checkpoint.load import check_fits
 from litrain.config import Config
 from litrain.core.rng import seed_everything
 from litrain.engines.lightning.loaders import trainer_loaders
@@ -24,19 +23,17 @@ from litrain.launch.environment import for_evaluation
 from litrain.models.factory import check_forward
 from litrain.run.parts import Parts, build_parts, output_shapes
 from litrain.run.report import tensor_dict_to_floats, write_json
+from litrain.trained.outputs import outputs_on
+from litrain.trained.run import TrainedRun
 
 
 def restore(cfg: Config, ckpt_path: Path, run_dir: Path, quiet: bool) -> tuple[Parts, Any, Any]:
     """(parts, module with the checkpoint's weights, trainer)."""
     cfg = for_evaluation(cfg, ckpt_path)
     seed_everything(cfg.run.seed)
-    parts = build_parts(cfg)
+    parts = build_parts(cfg)  # the data to evaluate on; the weights for evaluation below
+    parts = TrainedRun.from_parts(parts, ckpt_path, "eval").parts
     module = build_module(parts)
-    ckpt = to_lightning(read_any(ckpt_path))
-    check_fits(ckpt, module, ckpt_path)
-    # trainer.ema.use_for_eval: the EMA weights, when the checkpoint has them
-    ema = cfg.trainer.ema
-    module.load_state_dict(eval_state_dict(ckpt, ema.enabled and ema.use_for_eval))
     trainer = build_trainer(parts.config, run_dir, quiet, logger=False)
     return parts, module, trainer
 
@@ -65,10 +62,14 @@ def predict(
             "litrain predict writes a litrain task's predictions, and data.class_path gives none: "
             "use litrain's data sources, or call trainer.predict on your own module"
         )
-    loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
-    module = _predicting(module, parts)
-    outputs = torch.cat(list(trainer.predict(module, dataloaders=loader))).float()
-    targets = torch.cat([task.unpack(b)[1] for b in loader]) if split in ("val", "test") else None
+    if isinstance(module, TaskModule):  # litrain's model: the engine-neutral pass
+        model_outputs, targets = outputs_on(module, dm, split)
+        outputs = task.prediction(model_outputs).float()
+    else:  # the user's LightningModule predicts through its own predict_step
+        loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
+        module = _predicting(module, parts)
+        outputs = torch.cat(list(trainer.predict(module, dataloaders=loader))).float()
+        targets = torch.cat([task.unpack(b)[1] for b in loader])
     names = parts.info.class_names if parts.info else [str(i) for i in range(outputs.shape[1])]
     written = task.write_predictions(out, outputs, targets, names)
     return parts, written if written is not None else out  # a task that returns no path wrote out

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from litrain.checkpoint.convert import as_lightning_file
-from litrain.checkpoint.load import check_fits, load_checkpoint
+from litrain.checkpoint.load import load_checkpoint
+from litrain.checkpoint.weights import check_fits
 from litrain.config import Config
 from litrain.core.hardware import resolve_accelerator
 from litrain.engines.lightning.callbacks.checkpoint import StoppingWithMessage

@@ -39,21 +39,22 @@ def build_module(parts: Parts) -> L.LightningModule:
             f"model.class_path={parts.config.model.class_path} is a plain nn.Module: with "
             "data.class_path it must be a LightningModule (litrain cannot size the task)"
         )
-    module = TaskModule(parts.model, parts.task, parts.config.optim, parts.config.to_dict())
+    module = TaskModule(parts.model, parts.task, parts.config.optim, parts.config.to_dict(), parts.card)
     module.train_batch = build_train_batch(parts.config, parts.datamodule, parts.task)
     return module
 
 
-def _rebuild(config: dict[str, Any] | None) -> tuple[nn.Module, Task]:
-    """Model and task from the config a litrain checkpoint saves in its hparams."""
+def _rebuild(config: dict[str, Any] | None, card: dict[str, Any] | None) -> tuple[nn.Module, Task]:
+    """Model and task from the config (and model card) a litrain checkpoint saves in its
+    hparams: from the card alone when it has one, else by rebuilding the run's data."""
     if not config:
         raise ConfigError(
             "TaskModule needs a model, a task and optim settings, or the config a litrain "
             "checkpoint carries (TaskModule.load_from_checkpoint(path))"
         )
-    from litrain.run.loaded import build_for_config
+    from litrain.trained.build import parts_for
 
-    parts, _ = build_for_config(as_config(config))
+    parts = parts_for(as_config(config), card)
     if parts.task is None or isinstance(parts.model, L.LightningModule):
         raise ConfigError(
             "this checkpoint's run trained the user's own LightningModule or data "
@@ -108,10 +109,11 @@ class TaskModule(L.LightningModule):
         task: Task | None = None,
         optim: OptimConfig | None = None,
         config: dict[str, Any] | None = None,
+        card: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        if model is None or task is None:  # load_from_checkpoint passes the saved config only
-            model, task = _rebuild(config)
+        if model is None or task is None:  # load_from_checkpoint passes the saved hparams only
+            model, task = _rebuild(config, card)
         if optim is None:
             optim = as_config(config).optim if config else OptimConfig()
         self.model = model
@@ -121,7 +123,8 @@ class TaskModule(L.LightningModule):
         self.run_config = as_config(config) if config else None
         self.lr = optim.lr  # the LR finder reads and writes this attribute
         # The checkpoint describes itself: the full config rides along in hparams.
-        self.save_hyperparameters({"config": config or {}})
+        # and the model card, so the checkpoint loads without the training data
+        self.save_hyperparameters({"config": config or {}, **({"card": card} if card else {})})
         self.val_metrics = task.metrics("val/")
         self.test_metrics = task.metrics("test/")
         self.test_artifacts = task.artifact_metrics("test")

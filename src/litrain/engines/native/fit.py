@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from litrain.checkpoint.convert import check_resumable_in, to_native
-from litrain.checkpoint.load import check_fits, load_checkpoint
+from litrain.checkpoint.load import load_checkpoint
+from litrain.checkpoint.weights import check_fits
 from litrain.config import Config
 from litrain.core.hardware import check_available, resolve_accelerator, resolve_precision
 from litrain.engines.native.ddp import device_for_rank, make_trainer
@@ -85,6 +86,7 @@ class NativeEngine(Engine):
             self.precision,
             quiet,
         )
+        self.trainer.card = parts.card  # rides in every checkpoint's hparams
 
     def resume(self, checkpoint: Path) -> None:
         raw = load_checkpoint(checkpoint)

@@ -48,6 +48,7 @@ from torch import nn
 from litrain.checkpoint.formats.keys import EMA_META_KEY, EMA_STATE_KEY, ema_meta, saved_updates
 from litrain.checkpoint.formats.native import NATIVE_FORMAT
 from litrain.checkpoint.store import atomic_save
+from litrain.checkpoint.weights import wants_ema
 from litrain.config import Config
 from litrain.core.compile import compile_model
 from litrain.core.ema import EmaSchedule, EmaWeights
@@ -118,6 +119,7 @@ class NativeTrainer:
     ) -> None:
         t = cfg.trainer
         self.cfg, self.task, self.run_dir, self.device, self.quiet = cfg, task, run_dir, device, quiet
+        self.card: dict[str, Any] | None = None  # the model card (litrain.run.card), set by the engine
         filter_noise(quiet)
         self.fast_dev_run = t.fast_dev_run
         self.accumulate = t.accumulate_grad_batches
@@ -490,7 +492,7 @@ class NativeTrainer:
 
     def _validate_for_epoch(self) -> dict[str, float]:
         """The epoch's validation: on the EMA weights with ``trainer.ema.use_for_eval``."""
-        if self.ema is None or not self.cfg.trainer.ema.use_for_eval:
+        if self.ema is None or not wants_ema(self.cfg.trainer.ema, "eval"):
             return self.validate()
         with self.ema.in_model():
             return self.validate()
@@ -622,7 +624,7 @@ class NativeTrainer:
             "epoch": st.epoch,
             "global_step": st.global_step,
             "batches_per_epoch": self.train_batches,
-            "hyper_parameters": {"config": cfg},
+            "hyper_parameters": {"config": cfg, **({"card": self.card} if self.card else {})},
             "native": {
                 "checkpoints": self.keeper.state_dict(),
                 "early_stopping": self.stopper.state_dict() if self.stopper else None,

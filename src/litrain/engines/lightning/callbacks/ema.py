@@ -23,6 +23,7 @@ import torch
 from lightning.pytorch.callbacks import EMAWeightAveraging
 
 from litrain.checkpoint.formats.keys import EMA_META_KEY, EMA_STATE_KEY, ema_meta, saved_updates
+from litrain.checkpoint.weights import wants_ema
 from litrain.config import EMAConfig
 from litrain.core.ema import EmaSchedule, lerp_
 
@@ -36,7 +37,7 @@ class EMA(EMAWeightAveraging):
             use_buffers=True,
         )
         self.schedule = EmaSchedule(cfg.decay, cfg.warmup, cfg.update_every, cfg.start_step)
-        self.use_for_eval = cfg.use_for_eval
+        self.use_for_eval = wants_ema(cfg, "eval")  # the one rule (litrain.checkpoint.weights)
         # AveragedModel takes one of avg_fn / multi_avg_fn: ours replaces the stock EMA fn
         self._kwargs = {"multi_avg_fn": self._lerp}
         self._decay = cfg.decay  # of the update about to run (a float: no device read)
