@@ -63,7 +63,7 @@ def predict(
             "use litrain's data sources, or call trainer.predict on your own module"
         )
     if isinstance(module, TaskModule):  # litrain's model: the engine-neutral pass
-        model_outputs, targets = outputs_on(module, dm, split)
+        model_outputs, targets = outputs_on(module.to(trainer.strategy.root_device), dm, split)
         outputs = task.prediction(model_outputs).float()
     else:  # the user's LightningModule predicts through its own predict_step
         loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
