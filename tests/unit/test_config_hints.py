@@ -85,3 +85,11 @@ def test_every_stage_with_wrong_keys_is_reported(tmp_path):
     assert lines[1] == "  unknown config key 'stages[0].trainer.max_epoch' (did you mean trainer.max_epochs?)"
     assert lines[2].startswith("  stages[2].optim.lr must be a positive number")
     assert len(lines) == 3
+
+
+def test_a_wrong_value_and_broken_stage_rules_are_reported_together(tmp_path):
+    tree = {"optim": {"lr": "abc"}, "stages": [{"name": "a", "init_from": {"stage": "a2"}}, {"name": "a2"}]}
+    lines = _error(tree, tmp_path).splitlines()
+    assert lines[1] == "  optim.lr must be a positive number or 'auto', got 'abc'"
+    assert lines[2].startswith("  stages[0].init_from.stage=a2 is a later stage (stages[1])")
+    assert len(lines) == 3

@@ -19,15 +19,17 @@ if TYPE_CHECKING:
 
 
 def load(files: list[Any], overrides: dict[str, Any]) -> Config:
-    from litrain.config import load_config
+    """The config as the API builds it from files and flags (``--set epochs=3`` included)."""
+    from litrain.config import kwargs_to_overrides, load_config
 
-    return load_config(files, overrides)
+    return load_config(files, kwargs_to_overrides(overrides))
 
 
 def stage(cfg: Config, name: str, overrides: dict[str, Any]) -> Config:
+    from litrain.config import kwargs_to_overrides
     from litrain.config.load import stage_config
 
-    return stage_config(cfg, name, overrides)
+    return stage_config(cfg, name, kwargs_to_overrides(overrides))
 
 
 def flag_values(overrides: dict[str, Any]) -> None:
@@ -35,9 +37,10 @@ def flag_values(overrides: dict[str, Any]) -> None:
     keys are left to the command, which knows the config they apply to."""
     from pydantic import ValidationError
 
-    from litrain.config import Config, set_dotted
+    from litrain.config import Config, kwargs_to_overrides, set_dotted
     from litrain.config.explain import explain
 
+    overrides = kwargs_to_overrides(overrides)
     tree: dict[str, Any] = {}
     for key, value in overrides.items():
         set_dotted(tree, key, value)

@@ -134,18 +134,36 @@ def load_config(
     try:
         cfg = Config.model_validate(tree)
     except ValidationError as exc:
-        raise ConfigError(explain(exc)) from None
+        raise ConfigError(_report(_lines(explain(exc)) + _stage_rules(tree, exc))) from None
     problems = []
     for stage in cfg.stages:  # each stage's keys, checked against the whole schema now
         try:
             stage_config(cfg, stage.name, overrides)
         except ConfigError as exc:  # every stage's errors in one report
             problems.extend(_lines(str(exc)))
-    if len(problems) == 1:
-        raise ConfigError(f"invalid config: {problems[0]}")
     if problems:
-        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+        raise ConfigError(_report(problems))
     return cfg
+
+
+def _report(lines: list[str]) -> str:
+    if len(lines) == 1:
+        return f"invalid config: {lines[0]}"
+    return "invalid config:\n  " + "\n  ".join(lines)
+
+
+def _stage_rules(tree: dict[str, Any], exc: ValidationError) -> list[str]:
+    """The stages' rules (names, init_from order), which pydantic skips once another key is
+    wrong: checked on their own so one run reports every error."""
+    stages = tree.get("stages")
+    # an error at the top (loc ()) is a rule of the whole config: the stage rules ran already
+    if not isinstance(stages, list) or any(e["loc"][:1] in (("stages",), ()) for e in exc.errors()):
+        return []
+    try:
+        Config.model_validate({"stages": stages})
+    except ValidationError as rules:
+        return _lines(explain(rules))
+    return []
 
 
 def _lines(message: str) -> list[str]:
