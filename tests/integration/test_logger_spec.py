@@ -9,19 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import litrain
+from helpers import tiny_fit
 from litrain.config import Config
 from litrain.errors import ConfigError
 from litrain.registry import LOGGERS
 from litrain.run.loggers.spec import Checkpoints, LoggerSpec
-
-RUN = {
-    "trainer.accelerator": "cpu",
-    "trainer.max_epochs": 2,
-    "trainer.limit_train_batches": 5,
-    "trainer.limit_val_batches": 2,
-    "trainer.log_every_n_steps": 2,
-}
 
 Row = tuple[int, int, dict[str, float]]  # (epoch, step, metrics)
 
@@ -55,7 +47,7 @@ def toy_rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[list[R
     LOGGERS.register("toy", LoggerSpec(key="logging.toy", enabled=lambda cfg: True, writer=open_toy))
     try:
         for engine, run_dir in cfg_dirs.items():
-            litrain.fit(run_dir=run_dir, quiet=True, **{**RUN, "run.engine": engine})
+            tiny_fit(run_dir, engine)
     finally:
         LOGGERS.unregister("toy")
     return {engine: (rows[engine], cfg_dirs[engine]) for engine in cfg_dirs}
@@ -100,7 +92,7 @@ def test_a_backend_that_is_not_ready_stops_the_fit_before_training(tmp_path, eng
     LOGGERS.register("toy", spec)
     try:
         with pytest.raises(ConfigError, match="logging.toy needs a toy server"):
-            litrain.fit(run_dir=tmp_path / "run", quiet=True, **{**RUN, "run.engine": engine})
+            tiny_fit(tmp_path / "run", engine)
     finally:
         LOGGERS.unregister("toy")
 
@@ -117,3 +109,16 @@ def test_a_missing_package_names_the_extra_to_install():
 
 def _never(cfg: Config, log_dir: Path) -> ToyWriter:
     raise AssertionError("a backend that is not ready is never opened")
+
+
+@pytest.mark.parametrize("name", ["csv", "tensorboard", "wandb"])
+def test_a_builtin_backend_names_a_lightning_logger_of_the_lightning_engine(name):
+    """The spec's lazy ``lightning`` string resolves, and only into engines/lightning (the
+    one package that may import Lightning)."""
+    import importlib
+
+    spec = LOGGERS.get(name)
+    assert spec.key.startswith("logging.") and spec.lightning is not None
+    module, attr = spec.lightning.split(":")
+    assert module.startswith("litrain.engines.lightning.")
+    assert callable(getattr(importlib.import_module(module), attr))
