@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import socket
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -14,11 +13,7 @@ from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from helpers import free_port
 
 
 def _reset(endpoint: str) -> None:

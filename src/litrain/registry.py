@@ -32,6 +32,7 @@ class Registry:
         self._providers = tuple(providers)
         self._loaded = not self._providers
         self._entries: dict[str, str | Callable[..., Any]] = {}
+        self._imported: dict[str, Any] = {}  # targets already looked up
 
     def _load(self) -> None:
         if self._loaded:
@@ -52,10 +53,12 @@ class Registry:
         if isinstance(target, str) and target.count(":") != 1:
             raise ValueError(f"{self.kind} {name!r}: write the target as 'module:attr', not {target!r}")
         self._entries[name] = target
+        self._imported.pop(name, None)
 
     def unregister(self, name: str) -> None:
         self._load()
         self._entries.pop(name, None)
+        self._imported.pop(name, None)
 
     def __contains__(self, name: object) -> bool:
         self._load()
@@ -68,12 +71,20 @@ class Registry:
     def get(self, name: str) -> Callable[..., Any]:
         if name not in self:
             raise ConfigError(self.unknown_message(name))
-        target = self._entries[name]
-        if isinstance(target, str):
-            module, attr = target.split(":")
-            target = getattr(importlib.import_module(module), attr)
-            self._entries[name] = target
-        return target
+        if name not in self._imported:
+            target = self._entries[name]
+            if isinstance(target, str):
+                module, attr = target.split(":")
+                target = getattr(importlib.import_module(module), attr)
+            self._imported[name] = target
+        return self._imported[name]
+
+    def target(self, name: str) -> str | Callable[..., Any]:
+        """What ``name`` was registered as (its ``"module:attr"`` string stays a string),
+        without importing it."""
+        if name not in self:
+            raise ConfigError(self.unknown_message(name))
+        return self._entries[name]
 
     def check(self, name: str) -> str:
         """``name`` if registered, else a ValueError with the unknown-name message (for
@@ -110,7 +121,7 @@ TASKS = Registry("task", ["litrain.tasks"])
 LOSSES = Registry("loss", ["litrain.tasks"])
 OPTIMIZERS = Registry("optimizer", ["litrain.optim"])
 SCHEDULERS = Registry("scheduler", ["litrain.optim"])
-LOGGERS = Registry("logger", ["litrain.engines.lightning"])
+LOGGERS = Registry("logger", ["litrain.run.loggers"])
 STRATEGIES = Registry("strategy", ["litrain.engines.lightning"])
 FORMATS = Registry("checkpoint format", ["litrain.checkpoint"])
 EXPORTS = Registry("export format", ["litrain.export"])

@@ -4,14 +4,14 @@ Every process is limited to one torch thread (2 processes on a 2-core CI machine
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from helpers import free_port, step_losses  # noqa: F401 (the distributed tests import them from here)
 
 LITRAIN = [sys.executable, "-m", "litrain"]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
@@ -38,20 +38,8 @@ def run(
     return proc
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def summary(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / "summary.json").read_text())
-
-
-def step_losses(run_dir: Path) -> list[float]:
-    """train/loss of every step as rank 0 logged it (logs/metrics.csv)."""
-    with open(run_dir / "logs" / "metrics.csv") as f:
-        return [float(r["train/loss_step"]) for r in csv.DictReader(f) if r.get("train/loss_step")]
 
 
 def torchrun_2_nodes(args: list[str], cwd: Path, timeout: int = 240) -> list[subprocess.CompletedProcess]:

@@ -4,14 +4,13 @@ DataLoader workers); the loss sees the mixed soft targets, the metrics the hard 
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
 import litrain
+from helpers import bare_weights, step_losses
 from litrain.engines.lightning.module import TaskModule
 from litrain.engines.native.loop import NativeTrainer
 from litrain.tasks.classification import ClassificationTask
@@ -41,16 +40,6 @@ CASES = {
         "data.mixup": {"alpha": 0.2},
     },
 }
-
-
-def _step_losses(run_dir: Path) -> list[float]:
-    with (run_dir / "logs" / "metrics.csv").open(newline="") as f:
-        return [float(r["train/loss_step"]) for r in csv.DictReader(f) if r.get("train/loss_step")]
-
-
-def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
-    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items()}
 
 
 @pytest.fixture
@@ -98,8 +87,8 @@ def test_both_engines_agree_and_metrics_use_hard_labels(tmp_path, case, seen):
     finally:
         torch.set_num_threads(threads)
     light, native = runs["lightning"], runs["native"]
-    assert _step_losses(native.run_dir) == pytest.approx(_step_losses(light.run_dir), rel=1e-6, abs=0)
-    wl, wn = _weights(light.run_dir), _weights(native.run_dir)
+    assert step_losses(native.run_dir) == pytest.approx(step_losses(light.run_dir), rel=1e-6, abs=0)
+    wl, wn = bare_weights(light.run_dir), bare_weights(native.run_dir)
     for k in wl:
         assert torch.allclose(wn[k], wl[k], atol=1e-6), k
     assert native.metrics["train/acc"] == pytest.approx(light.metrics["train/acc"], abs=1e-7)

@@ -5,13 +5,13 @@ torch.compile."""
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
 import litrain
+from helpers import bare_weights
 
 SMALL = {
     "trainer.max_epochs": 1,
@@ -39,11 +39,6 @@ def failing_compile(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
-def weights(run_dir: Path) -> dict[str, torch.Tensor]:
-    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items()}
-
-
 @pytest.mark.parametrize("engine", ["lightning", "native"])
 def test_failing_compile_falls_back_once(tmp_path, engine, failing_compile):
     eager = litrain.fit(run_dir=tmp_path / "eager", quiet=True, **SMALL, **{"run.engine": engine})
@@ -65,7 +60,7 @@ def test_failing_compile_falls_back_once(tmp_path, engine, failing_compile):
     assert "continuing in eager mode" in str(fallbacks[0].message)
     assert failing_compile == [{"mode": "max-autotune", "dynamic": False}]
     assert compiled.summary["steps"] == eager.summary["steps"] == 4
-    got, want = weights(compiled.run_dir), weights(eager.run_dir)
+    got, want = bare_weights(compiled.run_dir), bare_weights(eager.run_dir)
     assert got.keys() == want.keys()  # no _orig_mod. prefix
     for k in want:
         torch.testing.assert_close(got[k], want[k], rtol=0, atol=0)

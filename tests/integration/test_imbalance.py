@@ -4,13 +4,12 @@ weights line is printed once, and config.yaml records the weights the loss used.
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 import torch
 import yaml
 
 import litrain
+from helpers import bare_weights, step_losses
 
 RUN = {
     "trainer.max_epochs": 2,
@@ -23,16 +22,6 @@ RUN = {
     "task.focal_gamma": 1.5,
     "task.class_weights": "inverse",
 }
-
-
-def _steps(run_dir):
-    with (run_dir / "logs" / "metrics.csv").open(newline="") as f:
-        return [float(r["train/loss_step"]) for r in csv.DictReader(f) if r.get("train/loss_step")]
-
-
-def _weights(run_dir):
-    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items()}  # Lightning's prefix
 
 
 # one intra-op thread: both engines then sum in the same order (tests/conftest.py)
@@ -49,9 +38,9 @@ def test_engines_agree_with_weighted_sampling_and_focal_loss(tmp_path, capfd, in
     assert err.count("litrain: task.class_weights (inverse) from the training split's counts") == 1
 
     light, native = runs["lightning"].run_dir, runs["native"].run_dir
-    assert len(_steps(light)) == 6
-    assert _steps(native) == pytest.approx(_steps(light), rel=1e-5)
-    wl, wn = _weights(light), _weights(native)
+    assert len(step_losses(light)) == 6
+    assert step_losses(native) == pytest.approx(step_losses(light), rel=1e-5)
+    wl, wn = bare_weights(light), bare_weights(native)
     assert wl.keys() == wn.keys()
     for key, value in wl.items():
         torch.testing.assert_close(wn[key], value, rtol=0, atol=1e-6)

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import litrain
+from helpers import bare_weights, step_loss_tensor
 from multitask_data import config, write_npz
 
 BASE = {"trainer.max_epochs": 3, "trainer.log_every_n_steps": 1, "checkpoint.save_top_k": -1}
@@ -28,19 +29,8 @@ def fit(run_dir: Path, data: Path, **overrides: Any) -> Any:
     return litrain.fit(run_dir=run_dir, quiet=True, overwrite=True, **config(data, **{**BASE, **overrides}))
 
 
-def step_losses(run_dir: Path) -> torch.Tensor:
-    with (run_dir / "logs" / "metrics.csv").open(newline="") as f:
-        rows = [r["train/loss_step"] for r in csv.DictReader(f) if r.get("train/loss_step")]
-    return torch.tensor([float(v) for v in rows], dtype=torch.float64)
-
-
 def history(run_dir: Path) -> list[dict[str, float]]:
     return json.loads((run_dir / "history.json").read_text())
-
-
-def last_state(run_dir: Path) -> dict[str, torch.Tensor]:
-    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items()}  # Lightning's TaskModule.model
 
 
 @pytest.mark.slow
@@ -50,7 +40,7 @@ def test_engines_agree_on_a_multitask_run(tmp_path: Path, weighting: str):
     light = fit(tmp_path / "lightning", data, **{"task.weighting": weighting, "run.engine": "lightning"})
     native = fit(tmp_path / "native", data, **{"task.weighting": weighting, "run.engine": "native"})
 
-    a, b = step_losses(light.run_dir), step_losses(native.run_dir)
+    a, b = step_loss_tensor(light.run_dir), step_loss_tensor(native.run_dir)
     assert len(a) == len(b) == 18  # 192 training samples, batch 32, 3 epochs
     assert float((a - b).abs().max()) < 1e-5
 
@@ -65,7 +55,7 @@ def test_engines_agree_on_a_multitask_run(tmp_path: Path, weighting: str):
         for k in keys:
             assert rb[k] == pytest.approx(ra[k], abs=1e-5), k
 
-    sa, sb = last_state(light.run_dir), last_state(native.run_dir)
+    sa, sb = bare_weights(light.run_dir), bare_weights(native.run_dir)
     assert sa.keys() == sb.keys()
     for k in sa:
         torch.testing.assert_close(sa[k].float(), sb[k].float(), rtol=0, atol=1e-5)

@@ -7,7 +7,6 @@ plugs in as another row of CASES run under the distributed launcher (tests/distr
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,10 @@ import pytest
 import torch
 
 import litrain
+
+# under this file's names: test_channels_last, test_native_resume, ... import them from here
+from helpers import bare_weights as final_weights
+from helpers import step_loss_tensor as step_losses
 
 # Every epoch writes a checkpoint (save_top_k=-1), so last.ckpt holds the final weights in
 # both engines; every optimizer step is logged, so metrics.csv holds the loss curve.
@@ -28,17 +31,6 @@ BASE: dict[str, Any] = {
 def fit(run_dir: Path, engine: str, **overrides: Any) -> litrain.api.RunResult:
     cfg = {**BASE, **overrides, "run.engine": engine}
     return litrain.fit(run_dir=run_dir, quiet=True, overwrite=True, **cfg)
-
-
-def step_losses(run_dir: Path) -> torch.Tensor:
-    with (run_dir / "logs" / "metrics.csv").open(newline="") as f:
-        rows = [r["train/loss_step"] for r in csv.DictReader(f) if r.get("train/loss_step")]
-    return torch.tensor([float(v) for v in rows], dtype=torch.float64)
-
-
-def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
-    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items()}
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import litrain
+from helpers import step_loss_tensor
 from litrain.cli import run
 from litrain.run.loaded import build_for_config
 
@@ -58,12 +59,6 @@ def fit(run_dir: Path, data: Path, engine: str = "lightning", **overrides: Any) 
     return litrain.fit(run_dir=run_dir, quiet=True, overwrite=True, **cfg)
 
 
-def step_losses(run_dir: Path) -> torch.Tensor:
-    with (run_dir / "logs" / "metrics.csv").open(newline="") as f:
-        rows = [r["train/loss_step"] for r in csv.DictReader(f) if r.get("train/loss_step")]
-    return torch.tensor([float(v) for v in rows], dtype=torch.float64)
-
-
 def history(run_dir: Path) -> list[dict[str, float]]:
     return json.loads((run_dir / "history.json").read_text())
 
@@ -75,7 +70,7 @@ def test_both_engines_train_regression_to_the_same_numbers(tmp_path, case):
     extra = {**extra, "trainer.log_every_n_steps": 1}  # every step's loss in metrics.csv
     light = fit(tmp_path / "lightning", data, "lightning", **extra)
     native = fit(tmp_path / "native", data, "native", **extra)
-    steps_l, steps_n = step_losses(light.run_dir), step_losses(native.run_dir)
+    steps_l, steps_n = step_loss_tensor(light.run_dir), step_loss_tensor(native.run_dir)
     assert len(steps_l) >= 12
     torch.testing.assert_close(steps_n, steps_l, rtol=1e-5, atol=0)
     rows_l, rows_n = history(light.run_dir), history(native.run_dir)

@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import litrain
+from helpers import free_port
 from litrain.data.shards.cache import fetched
 from shard_data import write_shards
-from stream_services import free_port
 
 
 def _upload(local: list[Path], endpoint: str, prefix: str) -> None:

@@ -4,14 +4,12 @@ both engines."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 import torch
 
 import litrain
 from fakevideo import two_view_set
+from helpers import step_losses
 
 RUN = {
     "data.source": "video_files",
@@ -28,11 +26,6 @@ RUN = {
     "trainer.max_epochs": 1,
     "trainer.log_every_n_steps": 1,
 }
-
-
-def _losses(run_dir: Path) -> list[float]:
-    with (run_dir / "logs" / "metrics.csv").open(newline="") as f:
-        return [float(r["train/loss_step"]) for r in csv.DictReader(f) if r.get("train/loss_step")]
 
 
 @pytest.mark.slow
@@ -55,7 +48,7 @@ def test_two_view_video_trains_the_same_in_both_engines(tmp_path):
         }
     finally:
         torch.set_num_threads(threads)
-    light, native = (_losses(results[e].run_dir) for e in ("lightning", "native"))
+    light, native = (step_losses(results[e].run_dir) for e in ("lightning", "native"))
     assert len(light) == 2  # 4 training samples, batch 2
     torch.testing.assert_close(torch.tensor(light), torch.tensor(native), rtol=0, atol=1e-5)
     for key in ("val/loss", "val/acc"):

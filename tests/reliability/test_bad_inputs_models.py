@@ -7,7 +7,6 @@ finished runs beside it byte-identical."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +16,7 @@ import pytest
 from reliability_helpers import snapshot
 
 import litrain
+from helpers import free_port
 from litrain.cli import main
 
 TESTS = Path(__file__).resolve().parents[1]  # user_modules.py lives there
@@ -89,14 +89,6 @@ def test_bad_model_input(case: str, world: dict[str, Path], capsys: pytest.Captu
     assert not (fresh / "checkpoints").exists()
 
 
-def _closed_port() -> int:
-    """A localhost port nothing listens on: the "network" these tests fail to reach, so no
-    traffic ever leaves the machine."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize(
     ("model", "route", "url", "local", "said"),
     [
@@ -121,7 +113,7 @@ def _closed_port() -> int:
 def test_pretrained_download_without_network_fails_at_once_naming_url_and_file(
     model: str, route: str, url: str, local: str, said: str, tmp_path: Path
 ) -> None:
-    port = _closed_port()
+    port = free_port()  # nothing listens: the "network" these tests fail to reach
     url = url.format(port=port)
     env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}  # downloads allowed
     env.update(HF_HOME=str(tmp_path / "hf"), TORCH_HOME=str(tmp_path / "torch"), PYTHONPATH=str(TESTS))

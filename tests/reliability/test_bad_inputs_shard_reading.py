@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from reliability_helpers import user_error
 
+from helpers import free_port
 from litrain.data.shards.cache import fetched
 from litrain.data.shards.index import ShardEntry, ShardIndex, write_index
 from shard_data import write_shards
-from stream_services import free_port
 
 FLAGS = ["--quiet", "--set=data.source=shards", "--set=trainer.max_epochs=1", "--set=data.batch_size=4"]
 

@@ -12,7 +12,7 @@ import pytest
 from reliability_helpers import user_error
 
 from fakedata import write_image_tree
-from stream_services import free_port
+from helpers import free_port
 
 
 def _photos(tmp_path: Path) -> Path:

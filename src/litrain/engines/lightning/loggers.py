@@ -1,17 +1,18 @@
-"""Lightning loggers by name, each one function ``(Config, run_dir) -> Logger`` registered in
-``litrain.engines.lightning``. The config switches them on with its own booleans
-(``logging.csv``, ``logging.tensorboard``, ``logging.wandb.enabled``); a new logger is a
-function here, a registration line, and its switch in :data:`ENABLED`."""
+"""The Lightning engine's loggers: one per backend ``run.loggers.enabled_loggers`` switches on.
+
+A backend whose spec names a Lightning logger (``LoggerSpec.lightning``: CSV, TensorBoard,
+W&B, the functions below) gets it; any other gets its native writer behind
+:class:`~litrain.engines.lightning.writer_logger.WriterLogger`, so a new backend needs
+nothing here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from pathlib import Path
 from typing import Any
 
 from litrain.config import Config
-from litrain.errors import ConfigError
-from litrain.registry import LOGGERS
+from litrain.run.loggers.spec import LoggerSpec, enabled_loggers
 
 
 def csv(cfg: Config, run_dir: Path) -> Any:
@@ -22,26 +23,15 @@ def csv(cfg: Config, run_dir: Path) -> Any:
 
 
 def tensorboard(cfg: Config, run_dir: Path) -> Any:
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        raise ConfigError("logging.tensorboard needs: pip install 'litrain[tensorboard]'") from None
     from lightning.pytorch.loggers import TensorBoardLogger
 
     return TensorBoardLogger(save_dir=str(run_dir / "logs"), name="tensorboard", version="")
 
 
 def wandb(cfg: Config, run_dir: Path) -> Any:
-    try:
-        import wandb  # noqa: F401
-    except ImportError:
-        raise ConfigError("logging.wandb needs: pip install 'litrain[wandb]'") from None
-    from litrain.launch.wandb_auth import check_wandb_mode
-
-    wb = cfg.logging.wandb
-    check_wandb_mode(wb.mode)  # online without credentials: one line, before any network call
     from litrain.engines.lightning.wandb_logger import OfflineArtifactsWandbLogger
 
+    wb = cfg.logging.wandb
     return OfflineArtifactsWandbLogger(
         name=wb.name or cfg.run.name,
         save_dir=str(run_dir / "logs"),
@@ -54,14 +44,15 @@ def wandb(cfg: Config, run_dir: Path) -> Any:
     )
 
 
-# Which config switch turns each logger on, in the order the Trainer gets them.
-ENABLED: dict[str, Callable[[Config], bool]] = {
-    "csv": lambda cfg: cfg.logging.csv,
-    "tensorboard": lambda cfg: cfg.logging.tensorboard,
-    "wandb": lambda cfg: cfg.logging.wandb.enabled,
-}
+def lightning_logger(spec: LoggerSpec, cfg: Config, run_dir: Path) -> Any:
+    if spec.lightning is None:
+        from litrain.engines.lightning.writer_logger import WriterLogger
+
+        return WriterLogger(spec.key, lambda: spec.writer(cfg, run_dir / "logs"), run_dir / "logs")
+    module, attr = spec.lightning.split(":")
+    return getattr(importlib.import_module(module), attr)(cfg, run_dir)
 
 
 def build_loggers(cfg: Config, run_dir: Path) -> list[Any]:
     """The loggers the config switches on (an empty list: no logger)."""
-    return [LOGGERS.get(name)(cfg, run_dir) for name, on in ENABLED.items() if on(cfg)]
+    return [lightning_logger(spec, cfg, run_dir) for spec in enabled_loggers(cfg)]

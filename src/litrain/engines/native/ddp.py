@@ -101,13 +101,8 @@ def make_trainer(
     if dist.get_rank() != 0:
         scratch = Path(tempfile.mkdtemp(prefix=f"litrain-rank{dist.get_rank()}-"))
         run_dir = scratch
-        # one TensorBoard/W&B run for the job: rank 0's (the scratch CSV is thrown away)
-        lg = cfg.logging.model_copy(
-            update={"tensorboard": False, "wandb": cfg.logging.wandb.model_copy(update={"enabled": False})}
-        )
-        cfg = cfg.model_copy(
-            update={"checkpoint": cfg.checkpoint.model_copy(update={"dir": None}), "logging": lg}
-        )
+        # only rank 0 logs (csvlog.open_metric_log): one TensorBoard/W&B run for the job
+        cfg = cfg.model_copy(update={"checkpoint": cfg.checkpoint.model_copy(update={"dir": None})})
         quiet = True
     trainer = DDPNativeTrainer(cfg, model, task, ShardedData(dm), run_dir, device, precision, quiet)
     trainer.scratch = scratch
