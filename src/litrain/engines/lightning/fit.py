@@ -13,6 +13,7 @@ from litrain.checkpoint.load import load_checkpoint
 from litrain.checkpoint.weights import check_fits
 from litrain.config import Config
 from litrain.core.hardware import resolve_accelerator
+from litrain.core.heap import keep_freed_heap
 from litrain.engines.lightning.callbacks.checkpoint import StoppingWithMessage
 from litrain.engines.lightning.loaders import trainer_loaders
 from litrain.engines.lightning.module import build_module
@@ -30,6 +31,7 @@ class LightningEngine(Engine):
         from litrain.launch.environment import wants_fsdp
 
         cfg = parts.config
+        keep_freed_heap()  # a step reuses the pages the last one freed (core/heap.py)
         module = build_module(parts)
         if wants_fsdp(cfg.trainer) and resolve_accelerator(cfg.trainer.accelerator) == "cpu":
             from litrain.engines.lightning.fsdp import as_fsdp2_module

@@ -19,6 +19,7 @@ from litrain.checkpoint.load import load_checkpoint
 from litrain.checkpoint.weights import check_fits
 from litrain.config import Config
 from litrain.core.hardware import check_available, resolve_accelerator, resolve_precision
+from litrain.core.heap import keep_freed_heap
 from litrain.engines.native.ddp import device_for_rank, make_trainer
 from litrain.errors import ConfigError
 from litrain.launch.environment import detect_launch, wants_fsdp
@@ -76,6 +77,7 @@ class NativeEngine(Engine):
                 "LightningDataModule from class_path needs run.engine=lightning"
             )
         self.monitor = parts.config.checkpoint.monitor
+        keep_freed_heap()  # as the Lightning engine: steps reuse freed pages (core/heap.py)
         self.trainer = make_trainer(
             parts.config,
             parts.model,
