@@ -8,7 +8,8 @@ on the operator recipe's FNO that was 50-135 thousand page faults an epoch, 0.1-
 system time and slower kernels behind it. glibc moves both thresholds with the process's
 allocation history (each freed ``mmap`` chunk raises them), so two processes running the
 same loop can differ by 2x in faults: the Lightning engine's processes came out at the high
-end, the source of its ~1.2x per-epoch cost over the native engine on that recipe.
+end (a likely part of its ~1.2x per-epoch cost over the native engine on that recipe; the
+ratio is still to be measured on a quiet machine, benchmarks/RESULTS.md).
 
 Fixed thresholds make a step reuse the pages the last step freed: the heap stays at its
 peak (the working set the next step needs anyway) and blocks above 32 MiB keep their own
