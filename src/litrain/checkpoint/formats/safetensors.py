@@ -26,13 +26,15 @@ CONFIG_KEY = "litrain_config"
 CARD_META_KEY = "litrain_card"
 
 
-def weight_tensors(ckpt: dict[str, Any], state: dict[str, Any] | None = None) -> dict[str, torch.Tensor]:
+def weight_tensors(
+    ckpt: dict[str, Any], state: dict[str, Any] | None = None, bare: bool = False
+) -> dict[str, torch.Tensor]:
     """The bare model's tensors (``state``: the weights chosen by
-    ``litrain.checkpoint.weights.weights_for``, else the raw ``state_dict``), contiguous, with
-    no two sharing memory (safetensors refuses shared storage; only those that share are
-    copied, the rest are written as they are)."""
+    ``litrain.checkpoint.weights.weights_for``, else the raw ``state_dict``; ``bare``: already
+    keyed as the bare model), contiguous, with no two sharing memory (safetensors refuses
+    shared storage; only those that share are copied, the rest are written as they are)."""
     state = ckpt["state_dict"] if state is None else state
-    state = state if is_native(ckpt) else bare_state_dict(state)
+    state = state if bare or is_native(ckpt) else bare_state_dict(state)
     tensors: dict[str, torch.Tensor] = {}
     seen: set[int] = set()
     for key, value in state.items():
@@ -53,21 +55,24 @@ def write_safetensors(
     source: str | Path | None = None,
     state: dict[str, Any] | None = None,
     ema: bool = False,
+    bare: bool = False,
+    card: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``ckpt``'s model weights (``state``, chosen by ``weights_for``; ``ema``: they are
     its EMA weights; default: the raw ``state_dict``) to ``out`` (atomic, checksummed);
     ``source`` names the checkpoint they came from in the metadata, ``weights`` which weights
-    they are (ema or raw)."""
+    they are (ema or raw); ``bare``: ``state`` is keyed as the bare model already; ``card``:
+    the model card when the checkpoint carries none (a run dir's model_card.json)."""
     from safetensors.torch import save
 
     from litrain.checkpoint.store import atomic_write
 
     out = Path(out)
-    tensors = weight_tensors(ckpt, state)
+    tensors = weight_tensors(ckpt, state, bare)
     if not tensors:
         raise CheckpointError(f"{source or 'the checkpoint'} holds no weight tensors to export")
     meta = {"format": "pt", CONFIG_KEY: json.dumps(config_from_checkpoint(ckpt) or {})}
-    card = card_from_checkpoint(ckpt)
+    card = card_from_checkpoint(ckpt) or card
     if card:
         meta[CARD_META_KEY] = json.dumps(card)
     if source is not None:
