@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from litrain.data.shards.write_options import SplitResult
     from litrain.run.lifecycle import Engine
     from litrain.run.pipeline import PipelineResult
+    from litrain.trained.calibrated import Calibrated
     from litrain.trained.run import TrainedRun
 
 __all__ = [
@@ -194,16 +195,32 @@ def export(
     return path
 
 
-def load(run_dir_or_checkpoint: str | Path, *, checkpoint: str = "best", device: str = "cpu") -> TrainedRun:
+def load(
+    run_dir_or_checkpoint: str | Path, *, checkpoint: str = "best", device: str = "cpu"
+) -> TrainedRun | Calibrated:
     """A trained model back, without its training data: a run dir (its ``checkpoint``: best
     or last), a checkpoint file or a pipeline dir -> ``TrainedRun`` with ``.model`` (eval
     mode), ``.task``, ``.config``, ``.card`` and ``.predict(inputs)``, which takes raw inputs
     as the data source reads them (e.g. sklearn digits (N, 64) in 0-16), preprocesses them as
     training did (the source's scaling, resize, the training split's normalization) and
     returns the task's predictions."""
+    from litrain.trained.calibrated import with_calibration
     from litrain.trained.run import TrainedRun
 
-    return TrainedRun.open(run_dir_or_checkpoint, checkpoint, device=device)
+    # a run calibrated with `litrain calibrate` comes back with its temperature
+    run = TrainedRun.open(run_dir_or_checkpoint, checkpoint, device=device)
+    return with_calibration(run, run_dir_or_checkpoint)
+
+
+def calibrate(run_dir: str | Path, *, checkpoint: str = "best") -> dict[str, Any]:
+    """Fit temperature scaling (LBFGS on the validation NLL) for a classification run's
+    ``checkpoint`` and write ``calibration.json`` in its run dir; ``litrain.load`` then
+    returns the calibrated model. Returns the record (temperature, val NLL/ECE before and
+    after)."""
+    from litrain.trained.calibrated import calibrate_run
+
+    _, record, path = calibrate_run(run_dir, checkpoint)
+    return {**record, "path": str(path)}
 
 
 def _engine(cfg: Config) -> Engine:

@@ -35,6 +35,7 @@ COMMANDS = (
     "validate",
     "test",
     "predict",
+    "calibrate",
     "tune",
     "config",
     "export",
