@@ -65,7 +65,16 @@ def fit(
 
         cfg = resumed_config(cfg, run_dir, resume, overrides)  # the run's engine too
     engine = ENGINES.get(cfg.run.engine)()
-    return fit_run(cfg, engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)
+    result = fit_run(cfg, engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)
+    if cfg.task.calibrate == "auto":
+        from litrain.trained.calibrated import calibrate_after_fit
+
+        record = calibrate_after_fit(result.run_dir, result.config, result.best_checkpoint)
+        if record is not None and not quiet:
+            print(
+                f"calibrated: val NLL {record['val_nll_before']:.4f} -> {record['val_nll_after']:.4f} ({record['path']})"
+            )
+    return result
 
 
 def tune_lr(

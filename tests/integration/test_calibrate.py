@@ -1,6 +1,7 @@
 """``litrain calibrate RUN`` as a user types it: fits a temperature on the validation split,
 lowers its NLL, keeps every predicted label, and ``litrain.load`` then gives the calibrated
-model; a run without a validation split gets one line and exit code 2."""
+model, and ``task.calibrate: auto`` does the same after fit; a run without a validation split
+gets one line and exit code 2 (auto leaves it uncalibrated)."""
 
 from __future__ import annotations
 
@@ -32,10 +33,13 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_calibrate_lowers_val_nll_keeps_labels_and_load_carries_it(tmp_path: Path):
     run = tmp_path / "run"
-    litrain.fit(run_dir=run, quiet=True, **TINY)
+    litrain.fit(run_dir=run, quiet=True, **TINY, **{"task.calibrate": "auto"})
+    auto = json.loads((run / "calibration.json").read_text())  # task.calibrate: auto did it
     done = _cli("calibrate", str(run))
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "val NLL" in done.stdout
     record = json.loads((run / "calibration.json").read_text())
+    assert record["temperature"] == auto["temperature"]  # LBFGS from T = 1: deterministic
     assert record["val_nll_after"] < record["val_nll_before"]
     assert record["val_samples"] > 0 and record["temperature"] > 0
 
@@ -62,7 +66,8 @@ def test_calibrate_lowers_val_nll_keeps_labels_and_load_carries_it(tmp_path: Pat
 
 def test_calibrate_without_a_validation_split_is_one_line(tmp_path: Path):
     run = tmp_path / "run"
-    litrain.fit(run_dir=run, quiet=True, **TINY, **{"data.val_split": 0.0})
+    litrain.fit(run_dir=run, quiet=True, **TINY, **{"data.val_split": 0.0, "task.calibrate": "auto"})
+    assert not (run / "calibration.json").exists()  # auto: nothing to fit on, the fit is fine
     done = _cli("calibrate", str(run))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

@@ -19,6 +19,11 @@ from litrain.trained.outputs import outputs_on
 from litrain.trained.temperature import fit_temperature, scaled_nll
 
 CALIBRATION_FILE = "calibration.json"
+CLASSIFICATION = ("classification", "binary", "multilabel")
+
+
+class NoValidationSplit(ConfigError):
+    """The run's data has no validation split to fit a temperature on."""
 
 
 def task_mode(task: Any) -> str:
@@ -73,7 +78,7 @@ def calibrate(predictor: nn.Module, datamodule: Any) -> tuple[Calibrated, dict[s
     record with the temperature and the validation NLL before and after)."""
     mode = task_mode(predictor.task)
     if getattr(datamodule, "val_set", True) is None or _empty(datamodule):
-        raise ConfigError(
+        raise NoValidationSplit(
             "calibration fits a temperature on the validation split, and this run's data has "
             "none: set data.val_split (e.g. 0.1) or give the source a val split"
         )
@@ -163,3 +168,19 @@ def with_calibration(run: Any, source: str | Path) -> Any:
         return run
     param = next(run.parameters(), None)
     return Calibrated(run, temperature).to(param.device if param is not None else "cpu")
+
+
+def calibrate_after_fit(run_dir: Path, cfg: Any, best_checkpoint: str | None) -> dict[str, Any] | None:
+    """``task.calibrate: auto``: calibrate a finished classification run (rank 0 only; a run
+    without a validation split or without a checkpoint is left as it is) -> the record."""
+    import os
+
+    if cfg.task.calibrate != "auto" or cfg.task.type not in CLASSIFICATION or best_checkpoint is None:
+        return None
+    if os.environ.get("RANK", "0") != "0" or os.environ.get("LOCAL_RANK", "0") != "0":
+        return None
+    try:
+        _, record, path = calibrate_run(run_dir, "best")
+    except NoValidationSplit:
+        return None
+    return {**record, "path": str(path)}
