@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from litrain.run.lifecycle import Engine
     from litrain.run.pipeline import PipelineResult
     from litrain.trained.calibrated import Calibrated
+    from litrain.trained.ensemble import Ensemble
     from litrain.trained.run import TrainedRun
 
 __all__ = [
@@ -206,7 +207,7 @@ def export(
 
 def load(
     run_dir_or_checkpoint: str | Path, *, checkpoint: str = "best", device: str = "cpu"
-) -> TrainedRun | Calibrated:
+) -> TrainedRun | Calibrated | Ensemble:
     """A trained model back, without its training data: a run dir (its ``checkpoint``: best
     or last), a checkpoint file or a pipeline dir -> ``TrainedRun`` with ``.model`` (eval
     mode), ``.task``, ``.config``, ``.card`` and ``.predict(inputs)``, which takes raw inputs
@@ -214,11 +215,24 @@ def load(
     training did (the source's scaling, resize, the training split's normalization) and
     returns the task's predictions."""
     from litrain.trained.calibrated import with_calibration
-    from litrain.trained.run import TrainedRun
 
     # a run calibrated with `litrain calibrate` comes back with its temperature
+    from litrain.trained.ensemble import ENSEMBLE_FILE, Ensemble
+    from litrain.trained.run import TrainedRun
+
+    if (Path(run_dir_or_checkpoint) / ENSEMBLE_FILE).is_file():  # `litrain ensemble`'s dir
+        return Ensemble.open(run_dir_or_checkpoint, device=device)
     run = TrainedRun.open(run_dir_or_checkpoint, checkpoint, device=device)
     return with_calibration(run, run_dir_or_checkpoint)
+
+
+def ensemble(runs: list[str | Path], *, output: str | Path, combine: str = "mean_prob") -> Path:
+    """An ensemble of separately trained classification runs (same task, classes and input
+    kind, else one line naming both): writes ``output/ensemble.json``; ``litrain.load(output)``
+    then pools the members' class probabilities."""
+    from litrain.trained.ensemble import build_ensemble
+
+    return build_ensemble(list(runs), output, combine)
 
 
 def calibrate(run_dir: str | Path, *, checkpoint: str = "best") -> dict[str, Any]:

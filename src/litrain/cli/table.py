@@ -36,6 +36,7 @@ COMMANDS = (
     "test",
     "predict",
     "calibrate",
+    "ensemble",
     "tune",
     "config",
     "export",
