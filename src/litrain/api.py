@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from litrain.data.shards.write_options import SplitResult
     from litrain.run.lifecycle import Engine
     from litrain.run.pipeline import PipelineResult
+    from litrain.trained.calibrated import Calibrated
+    from litrain.trained.ensemble import Ensemble
     from litrain.trained.run import TrainedRun
 
 __all__ = [
@@ -64,7 +66,16 @@ def fit(
 
         cfg = resumed_config(cfg, run_dir, resume, overrides)  # the run's engine too
     engine = ENGINES.get(cfg.run.engine)()
-    return fit_run(cfg, engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)
+    result = fit_run(cfg, engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)
+    if cfg.task.calibrate == "auto":
+        from litrain.trained.calibrated import calibrate_after_fit
+
+        record = calibrate_after_fit(result.run_dir, result.config, result.best_checkpoint)
+        if record is not None and not quiet:
+            print(
+                f"calibrated: val NLL {record['val_nll_before']:.4f} -> {record['val_nll_after']:.4f} ({record['path']})"
+            )
+    return result
 
 
 def tune_lr(
@@ -194,16 +205,45 @@ def export(
     return path
 
 
-def load(run_dir_or_checkpoint: str | Path, *, checkpoint: str = "best", device: str = "cpu") -> TrainedRun:
+def load(
+    run_dir_or_checkpoint: str | Path, *, checkpoint: str = "best", device: str = "cpu"
+) -> TrainedRun | Calibrated | Ensemble:
     """A trained model back, without its training data: a run dir (its ``checkpoint``: best
     or last), a checkpoint file or a pipeline dir -> ``TrainedRun`` with ``.model`` (eval
     mode), ``.task``, ``.config``, ``.card`` and ``.predict(inputs)``, which takes raw inputs
     as the data source reads them (e.g. sklearn digits (N, 64) in 0-16), preprocesses them as
     training did (the source's scaling, resize, the training split's normalization) and
     returns the task's predictions."""
+    from litrain.trained.calibrated import with_calibration
+
+    # a run calibrated with `litrain calibrate` comes back with its temperature
+    from litrain.trained.ensemble import ENSEMBLE_FILE, Ensemble
     from litrain.trained.run import TrainedRun
 
-    return TrainedRun.open(run_dir_or_checkpoint, checkpoint, device=device)
+    if (Path(run_dir_or_checkpoint) / ENSEMBLE_FILE).is_file():  # `litrain ensemble`'s dir
+        return Ensemble.open(run_dir_or_checkpoint, device=device)
+    run = TrainedRun.open(run_dir_or_checkpoint, checkpoint, device=device)
+    return with_calibration(run, run_dir_or_checkpoint)
+
+
+def ensemble(runs: list[str | Path], *, output: str | Path, combine: str = "mean_prob") -> Path:
+    """An ensemble of separately trained classification runs (same task, classes and input
+    kind, else one line naming both): writes ``output/ensemble.json``; ``litrain.load(output)``
+    then pools the members' class probabilities."""
+    from litrain.trained.ensemble import build_ensemble
+
+    return build_ensemble(list(runs), output, combine)
+
+
+def calibrate(run_dir: str | Path, *, checkpoint: str = "best") -> dict[str, Any]:
+    """Fit temperature scaling (LBFGS on the validation NLL) for a classification run's
+    ``checkpoint`` and write ``calibration.json`` in its run dir; ``litrain.load`` then
+    returns the calibrated model. Returns the record (temperature, val NLL/ECE before and
+    after)."""
+    from litrain.trained.calibrated import calibrate_run
+
+    _, record, path = calibrate_run(run_dir, checkpoint)
+    return {**record, "path": str(path)}
 
 
 def _engine(cfg: Config) -> Engine:

@@ -79,6 +79,8 @@ def sklearn_binary(y, pred, p1) -> dict[str, float]:
         "f1": skm.f1_score(y, pred, zero_division=0),
         "auroc": skm.roc_auc_score(y, p1),
         "ap": skm.average_precision_score(y, p1),
+        "nll": skm.log_loss(y, p1, labels=[0, 1]),
+        "brier": skm.brier_score_loss(y, p1),
     }
 
 
@@ -93,6 +95,13 @@ def sklearn_macro(y, pred, probs, multilabel: bool) -> dict[str, float]:
             y, probs, average="macro", **({} if multilabel else {"multi_class": "ovr"})
         ),
         "ap": skm.average_precision_score(onehot, probs, average="macro"),
+        # calibration: multilabel per (sample, label) pair, multiclass over the classes
+        "nll": skm.log_loss(onehot.reshape(-1), probs.reshape(-1))
+        if multilabel
+        else skm.log_loss(y, probs, labels=list(range(k))),
+        "brier": float(np.mean((probs - onehot) ** 2))
+        if multilabel
+        else float(np.mean(((probs - onehot) ** 2).sum(1))),
     }
     if multilabel:
         out["exact_match"] = skm.accuracy_score(y, pred)  # subset accuracy

@@ -35,6 +35,8 @@ COMMANDS = (
     "validate",
     "test",
     "predict",
+    "calibrate",
+    "ensemble",
     "tune",
     "config",
     "export",

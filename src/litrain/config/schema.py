@@ -467,6 +467,11 @@ class TaskConfig(Section):
     dwa_temperature: float = Field(
         2.0, gt=0, description="multitask dwa: softmax temperature of the weights."
     )
+    calibrate: Literal["auto", "none"] = Field(
+        "none",
+        description="auto: after fit, fit temperature scaling on the validation split (classification, "
+        "when there is one), as `litrain calibrate RUN` does.",
+    )
 
     @model_validator(mode="after")
     def _heads_need_multitask(self) -> TaskConfig:

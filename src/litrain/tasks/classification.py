@@ -14,6 +14,7 @@ from litrain.config import TaskConfig
 from litrain.data.base import DataInfo
 from litrain.errors import ConfigError
 from litrain.registry import LOSSES
+from litrain.tasks.calibration_metrics import calibration_metrics
 from litrain.tasks.class_weights import resolve_class_weights
 from litrain.tasks.losses import loss_mode
 from litrain.tasks.regression_losses import REGRESSION_LOSSES
@@ -134,7 +135,8 @@ class ClassificationTask:
         return {"task": "binary"}
 
     def metrics(self, prefix: str) -> tm.MetricCollection:
-        """loss is logged separately; these are acc, precision/recall/f1 (macro), auroc, ap.
+        """loss is logged separately; these are acc, precision/recall/f1 (macro), auroc, ap,
+        and calibration: nll, brier, ece, mce (``litrain.tasks.calibration_metrics``).
 
         acc is the fraction of correct decisions: of samples (multiclass, binary), or of
         (sample, label) pairs for multilabel, where ``exact_match`` adds the fraction of
@@ -154,6 +156,7 @@ class ClassificationTask:
         }
         if self.mode == "multilabel":
             metrics["exact_match"] = tm.ExactMatch(**kw)
+        metrics.update(calibration_metrics(self.mode))  # nll, brier, ece, mce
         return tm.MetricCollection(metrics, prefix=prefix)
 
     def confusion_matrix(self) -> tm.Metric:

@@ -11,6 +11,7 @@ import torchmetrics as tm
 from torch import Tensor
 
 from litrain.config.schema import HeadConfig
+from litrain.tasks.calibration_metrics import calibration_metrics
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Head:
                 "balanced_acc": _m(tm.Accuracy(**kw, average="macro"), self),
                 "f1": _m(tm.F1Score(**kw, average="macro"), self),
                 "auroc": _m(tm.AUROC(**kw, average="macro"), self),
-            }
+            } | self.calibration()
         classes = 2 if self.kind == "binary" else self.cfg.num_classes
         kw = {"task": "multiclass", "num_classes": classes}
         metrics = {
@@ -93,7 +94,13 @@ class Head:
         else:
             metrics["f1"] = _m(tm.F1Score(**kw, average="macro"), self)
             metrics["auroc"] = _m(tm.AUROC(**kw, average="macro"), self)
-        return metrics
+        return metrics | self.calibration()
+
+    def calibration(self) -> dict[str, tm.Metric]:
+        """nll, brier, ece, mce of a classification head, in the single-task form."""
+        mode = "multiclass" if self.kind == "classification" else self.kind
+        what = "p1" if self.kind == "binary" else "probs"
+        return {k: _m(m, self, what) for k, m in calibration_metrics(mode).items()}
 
 
 def _m(metric: tm.Metric, head: Head, what: str = "probs") -> HeadMetric:

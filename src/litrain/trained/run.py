@@ -74,7 +74,7 @@ class TrainedRun(nn.Module):
         run dir's; a run from before cards rebuilds its data), with the weights of ``ckpt_path``."""
         cfg = for_evaluation(cfg, ckpt_path)
         ckpt = read_any(ckpt_path)
-        card = card_from_checkpoint(ckpt) or read_card(_run_dir_of(ckpt_path))
+        card = card_from_checkpoint(ckpt) or read_card(run_dir_of(ckpt_path))
         return cls.from_parts(parts_for(cfg, card), ckpt_path, purpose, ckpt)
 
     @classmethod
@@ -135,7 +135,8 @@ class TrainedRun(nn.Module):
         return self.task.prediction(outputs).float().cpu()
 
 
-def _run_dir_of(ckpt_path: Path) -> Path:
+def run_dir_of(ckpt_path: Path) -> Path:
+    """The run dir a checkpoint file belongs to."""
     return ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
 
 

@@ -23,6 +23,7 @@ from litrain.launch.environment import for_evaluation
 from litrain.models.factory import check_forward
 from litrain.run.parts import Parts, build_parts, output_shapes
 from litrain.run.report import tensor_dict_to_floats, write_json
+from litrain.trained.calibrated import read_calibration
 from litrain.trained.outputs import outputs_on
 from litrain.trained.run import TrainedRun
 
@@ -64,6 +65,9 @@ def predict(
         )
     if isinstance(module, TaskModule):  # litrain's model: the engine-neutral pass
         model_outputs, targets = outputs_on(module.to(trainer.strategy.root_device), dm, split)
+        temperature = read_calibration(run_dir, ckpt_path)  # `litrain calibrate` fitted one
+        if temperature is not None:
+            model_outputs = model_outputs / temperature
         outputs = task.prediction(model_outputs).float()
     else:  # the user's LightningModule predicts through its own predict_step
         loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
