@@ -70,6 +70,18 @@ def clip_position(seed: int, epoch: int, sample: int) -> float:
     return float(np.random.default_rng([seed, epoch, sample]).random())
 
 
+def _to_rgb(frame: Any, width: int, height: int) -> Any:
+    """The frame as RGB at the clip size, scaled on one thread. PyAV's default (threads=0:
+    FFmpeg's scaler pool, one thread per CPU) hangs a DataLoader worker forked after the main
+    process scaled a frame: the worker inherits the pool's locks without its threads (seen
+    with PyAV 18.1). The loader's workers are the parallelism here. PyAV before the
+    ``threads`` argument scales on one thread anyway."""
+    try:
+        return frame.reformat(width=width, height=height, format="rgb24", interpolation="BILINEAR", threads=1)
+    except TypeError:
+        return frame.reformat(width=width, height=height, format="rgb24", interpolation="BILINEAR")
+
+
 def decode_clip(path: Path, indices: np.ndarray, height: int, width: int) -> torch.Tensor:
     """Frames ``indices`` of ``path`` as a float32 (3, T, height, width) clip in [0, 1],
     each frame converted to RGB and resized (bilinear) by FFmpeg's scaler."""
@@ -83,7 +95,7 @@ def decode_clip(path: Path, indices: np.ndarray, height: int, width: int) -> tor
             stream = container.streams.video[0]
             for i, frame in enumerate(container.decode(stream)):
                 if i in wanted:
-                    rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="BILINEAR")
+                    rgb = _to_rgb(frame, width, height)
                     frames[i] = rgb.to_ndarray()
                 if i >= last:
                     break
