@@ -320,6 +320,11 @@ class DataModule:
     def val_dataloader(self) -> DataLoader | InMemoryLoader:
         return self._loader(self.val_set, shuffle=False)
 
+    @property
+    def test_is_val(self) -> bool:
+        """No held-out test data: ``test`` reports on the validation split."""
+        return self.test_set is not None and self.test_set is self.val_set
+
     def test_dataloader(self) -> DataLoader | InMemoryLoader:
         return self._loader(self.test_set, shuffle=False)
 
