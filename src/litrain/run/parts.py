@@ -14,6 +14,7 @@ from litrain.data.base import DataInfo
 from litrain.data.datamodule import DataModule, build_datamodule
 from litrain.errors import ConfigError
 from litrain.models.factory import build_model, is_lightning_module, resolve_name
+from litrain.models.video import ClipSizeError
 from litrain.registry import TASKS
 from litrain.tasks.base import NO_TASK_MONITOR, Task
 
@@ -132,7 +133,12 @@ def parts_from_info(cfg: Config, datamodule: Any, info: DataInfo | None) -> Part
             "be sized: also set model.class_path to your own LightningModule"
         )
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
-    model = build_model(model_cfg, info.input_shape, task.num_outputs, output_shapes(task), views=info.views)
+    try:
+        model = build_model(
+            model_cfg, info.input_shape, task.num_outputs, output_shapes(task), views=info.views
+        )
+    except ClipSizeError as exc:  # the fix names the keys of this data source
+        raise exc.for_source(cfg.data.source) from None
     model = wrap_model(task, model)
     return Parts(cfg.model_copy(update={"model": model_cfg}), datamodule, model, task, info)
 
