@@ -957,6 +957,40 @@ def check_stages(stages: list[StageConfig]) -> None:
         raise rule_error("\n".join(problems))
 
 
+# finetune keys and the strategies that read them (the rest read them in any strategy)
+_FINETUNE_KEY_USERS: dict[str, tuple[str, ...]] = {
+    "unfreeze_at_epoch": ("epochs", "gradual"),
+    "every_epochs": ("gradual",),
+    "adaptive_patience": ("adaptive",),
+    "gradient_momentum": ("adaptive",),
+    "monitor": ("adaptive",),
+    "mode": ("adaptive",),
+    "train_bn": ("head_only", "epochs", "gradual", "adaptive"),  # only frozen groups' BatchNorm
+}
+
+
+def check_finetune(ft: FinetuneConfig, max_epochs: int) -> None:
+    """Settings that would do nothing are errors: a key the strategy never reads (set to
+    other than its default) and an unfreeze epoch the run never reaches."""
+    for key, users in _FINETUNE_KEY_USERS.items():
+        value = getattr(ft, key)
+        if ft.strategy not in users and value != FinetuneConfig.model_fields[key].default:
+            raise rule_error(
+                f"finetune.{key}={_shown(value)} does nothing with finetune.strategy={ft.strategy}: it is "
+                f"read by strategy {' or '.join(users)}; set that strategy or drop the key"
+            )
+    if ft.strategy in ("epochs", "gradual") and 0 <= max_epochs <= ft.unfreeze_at_epoch:
+        raise rule_error(
+            f"finetune.unfreeze_at_epoch={ft.unfreeze_at_epoch} is never reached: trainer.max_epochs="
+            f"{max_epochs} runs epochs 0 to {max_epochs - 1}; lower finetune.unfreeze_at_epoch or "
+            "raise --epochs"
+        )
+
+
+def _shown(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def check_sampler_head(data: DataConfig, task: TaskConfig) -> None:
     """``data.sampler_head`` names a single-label head of a multi-task run that draws by class."""
     head, sampler = data.sampler_head, data.sampler
@@ -1026,6 +1060,11 @@ class Config(Section):
                 "optim.name=muon makes its own parameter groups: finetune and optim.no_decay "
                 "work with sgd, adam, adamw, radam, nadam, rmsprop or adagrad"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _finetune_does_what_it_says(self) -> Config:
+        check_finetune(self.finetune, self.trainer.max_epochs)
         return self
 
     @model_validator(mode="after")
