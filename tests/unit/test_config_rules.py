@@ -288,8 +288,8 @@ def test_recipes_read_the_repositorys_data_folder_from_any_directory(tmp_path, m
             "finetune.unfreeze_at_epoch=3 does nothing with finetune.strategy=none",
         ),
         (
-            {"finetune.monitor": "val/loss"},
-            "finetune.monitor=val/loss does nothing with finetune.strategy=none",
+            {"finetune.adaptive_patience": 3},
+            "finetune.adaptive_patience=3 does nothing with finetune.strategy=none",
         ),
         ({"finetune.train_bn": False}, "finetune.train_bn=false does nothing with finetune.strategy=none"),
         (
@@ -306,6 +306,7 @@ def test_inert_or_impossible_finetune_settings_are_config_errors(overrides, said
 def test_finetune_settings_that_act_pass_and_a_saved_config_reads_back(tmp_path):
     ok = {"finetune.strategy": "epochs", "finetune.unfreeze_at_epoch": 1, "trainer.max_epochs": 2}
     cfg = load_config(overrides=ok)
+    load_config(overrides={"finetune.monitor": "val/acc", "finetune.mode": "max"})  # filled in by a run
     load_config(overrides={"finetune.backbone_lr_ratio": 0.1, "trainer.max_epochs": -1})
     cfg.save(tmp_path / "config.yaml")  # every key written out, defaults included
     assert load_config([tmp_path / "config.yaml"]).finetune == cfg.finetune

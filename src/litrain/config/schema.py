@@ -963,8 +963,7 @@ _FINETUNE_KEY_USERS: dict[str, tuple[str, ...]] = {
     "every_epochs": ("gradual",),
     "adaptive_patience": ("adaptive",),
     "gradient_momentum": ("adaptive",),
-    "monitor": ("adaptive",),
-    "mode": ("adaptive",),
+    # (monitor and mode are left out: a run fills in their `auto` whatever the strategy)
     "train_bn": ("head_only", "epochs", "gradual", "adaptive"),  # only frozen groups' BatchNorm
 }
 
