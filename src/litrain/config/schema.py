@@ -302,6 +302,10 @@ class DataConfig(Section):
     sampler_head: str | None = Field(
         None, description="multitask: the classification head whose labels drive the sampler."
     )
+    augment_class_head: str | None = Field(
+        None,
+        description="multitask: the classification head whose labels set data.augment_class_strength.",
+    )
     on_bad_sample: Literal["error", "skip"] = Field(
         "error",
         description="An unreadable, corrupt or too-short sample (video, shard): stop with an error, "
@@ -990,6 +994,36 @@ def _shown(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def check_augment_class_head(data: DataConfig, task: TaskConfig) -> None:
+    """``data.augment_class_head`` names the one-label head of a multi-task run whose labels
+    class-aware augmentation strength goes by."""
+    head = data.augment_class_head
+    if head is None:
+        if task.type == "multitask" and data.augment_class_strength is not None:
+            labelled = sorted(n for n, h in task.heads.items() if h.type in ("classification", "binary"))
+            raise rule_error(
+                "data.augment_class_strength with task.type=multitask needs data.augment_class_head, the "
+                f"head whose labels set each sample's strength: choose one of {labelled or 'none (add one)'}"
+            )
+        return
+    if task.type != "multitask":
+        raise rule_error(
+            f"data.augment_class_head={head} picks a head of task.type=multitask, but task.type="
+            f"{task.type}: drop data.augment_class_head"
+        )
+    if data.augment_class_strength is None:
+        raise rule_error(
+            f"data.augment_class_head={head} chooses the labels of data.augment_class_strength, which "
+            "is not set: set it (auto or one multiplier per class) or drop data.augment_class_head"
+        )
+    labelled = sorted(n for n, h in task.heads.items() if h.type in ("classification", "binary"))
+    if head not in labelled:
+        raise rule_error(
+            f"data.augment_class_head={head} is not a classification or binary head: choose one of "
+            f"{labelled or 'none (add one)'}"
+        )
+
+
 def check_sampler_head(data: DataConfig, task: TaskConfig) -> None:
     """``data.sampler_head`` names a single-label head of a multi-task run that draws by class."""
     head, sampler = data.sampler_head, data.sampler
@@ -1040,6 +1074,7 @@ class Config(Section):
     @model_validator(mode="after")
     def _sampler_head(self) -> Config:
         check_sampler_head(self.data, self.task)
+        check_augment_class_head(self.data, self.task)
         return self
 
     @model_validator(mode="after")

@@ -68,6 +68,23 @@ def resolve_monitor(cfg: Config, task: Task | None) -> Config:
     return cfg.model_copy(update=updates) if updates else cfg
 
 
+def _record_class_strength(cfg: Config, dm: DataModule, task: Task | None) -> Config:
+    """``data.augment_class_strength: auto`` as numbers: printed at the start and recorded in
+    config.yaml (as task.class_weights: auto is)."""
+    given, got = cfg.data.augment_class_strength, dm.augment_multipliers
+    if given != "auto" or got is None:
+        return cfg
+    got = [round(m, 4) for m in got]
+    head = cfg.data.augment_class_head
+    source = f"head {head}'s" if head else "the"
+    line = f"augment strength by class (auto, from {source} training class counts): " + ", ".join(
+        f"class {i} x{m:g}" for i, m in enumerate(got)
+    )
+    if task is not None:
+        task.notes = [*getattr(task, "notes", []), line]  # type: ignore[attr-defined]
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"augment_class_strength": got})})
+
+
 def _concrete(monitor: str, mode: str, default: tuple[str, str], task: Task | None) -> tuple[str, str]:
     if monitor == "auto":
         return default[0], default[1] if mode == "auto" else mode
@@ -121,6 +138,7 @@ def parts_from_info(cfg: Config, datamodule: Any, info: DataInfo | None) -> Part
     task = None
     if info is not None:
         task, cfg = build_task(cfg, info)
+        cfg = _record_class_strength(cfg, dm, task)
     cfg = resolve_monitor(cfg, task)
     if cfg.model.class_path:
         # with litrain's data the user's module gets the forward check built-ins get
