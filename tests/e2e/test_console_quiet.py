@@ -95,7 +95,7 @@ def test_shards_with_workers_print_no_iterable_length_warning(tmp_path: Path) ->
 
 
 def test_an_error_message_loses_terminal_escapes(monkeypatch, capsys) -> None:
-    import litrain.cli as cli
+    import litrain.cli.main as cli
     from litrain.errors import ConfigError
 
     def coloured(argv: list[str]) -> int:  # a library's coloured text inside a user error

@@ -68,10 +68,10 @@ def resolve_monitor(cfg: Config, task: Task | None) -> Config:
     return cfg.model_copy(update=updates) if updates else cfg
 
 
-def _record_class_strength(cfg: Config, dm: DataModule, task: Task | None) -> Config:
+def _record_class_strength(cfg: Config, dm: Any, task: Task | None) -> Config:
     """``data.augment_class_strength: auto`` as numbers: printed at the start and recorded in
     config.yaml (as task.class_weights: auto is)."""
-    given, got = cfg.data.augment_class_strength, dm.augment_multipliers
+    given, got = cfg.data.augment_class_strength, getattr(dm, "augment_multipliers", None)
     if given != "auto" or got is None:
         return cfg
     got = [round(m, 4) for m in got]
@@ -138,7 +138,7 @@ def parts_from_info(cfg: Config, datamodule: Any, info: DataInfo | None) -> Part
     task = None
     if info is not None:
         task, cfg = build_task(cfg, info)
-        cfg = _record_class_strength(cfg, dm, task)
+        cfg = _record_class_strength(cfg, datamodule, task)
     cfg = resolve_monitor(cfg, task)
     if cfg.model.class_path:
         # with litrain's data the user's module gets the forward check built-ins get
