@@ -95,8 +95,11 @@ def test_shards_with_workers_print_no_iterable_length_warning(tmp_path: Path) ->
 
 
 def test_an_error_message_loses_terminal_escapes(monkeypatch, capsys) -> None:
-    import litrain.cli.main as cli
+    import importlib
+
     from litrain.errors import ConfigError
+
+    cli = importlib.import_module("litrain.cli.main")  # the module (litrain.cli.main is also the function)
 
     def coloured(argv: list[str]) -> int:  # a library's coloured text inside a user error
         raise ConfigError("model \x1b[1m\x1b[31mvit\x1b[0m cannot take \x1b[2K64 px")
