@@ -15,7 +15,9 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
+import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from litrain.errors import ConfigError
@@ -101,13 +103,46 @@ class Registry:
         return f"unknown {self.kind} {name!r}{hint}. Known: {', '.join(known)}"
 
 
+# Folders of the config files this process read: a user's module beside its config imports
+# from there, as Python imports a module beside the script it runs (the ``litrain`` console
+# script's own folder is the venv's bin/, so it would not otherwise).
+_CONFIG_DIRS: list[Path] = []
+
+
+def note_config_dirs(dirs: Iterable[Path]) -> None:
+    for d in dirs:
+        if d not in _CONFIG_DIRS:
+            _CONFIG_DIRS.append(d)
+
+
+def _import_user_module(module: str, path: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        top = module.split(".")[0]
+        if exc.name != top:  # the user's module imports something that is missing
+            raise
+    places = [*_CONFIG_DIRS, Path.cwd()]
+    for folder in places:
+        if (folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file():
+            sys.path.insert(0, str(folder))  # as for a script's folder; child processes re-read the config
+            importlib.invalidate_caches()
+            return importlib.import_module(module)
+    where = ", ".join(dict.fromkeys(str(p) for p in places))
+    raise ConfigError(
+        f"cannot import class_path {path!r}: no module {top!r} on the Python path, beside the config "
+        f"or in the working directory ({where}): put {top}.py there or add its folder to PYTHONPATH"
+    )
+
+
 def import_object(path: str) -> Any:
-    """Import ``pkg.mod.Name`` or ``pkg.mod:Name`` (the explicit ``class_path`` opt-in)."""
+    """Import ``pkg.mod.Name`` or ``pkg.mod:Name`` (the explicit ``class_path`` opt-in); a
+    module not on the path is looked for beside the config files and in the working dir."""
     module, _, attr = path.replace(":", ".").rpartition(".")
     if not module:
         raise ConfigError(f"class_path {path!r} must be a full import path like pkg.mod.Class")
     try:
-        return getattr(importlib.import_module(module), attr)
+        return getattr(_import_user_module(module, path), attr)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot import class_path {path!r}: {exc}") from None
 

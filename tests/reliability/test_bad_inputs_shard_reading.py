@@ -121,3 +121,23 @@ def test_s3_endpoint_that_does_not_answer(tmp_path, capsys, bucket, monkeypatch)
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     msg = _fail(tmp_path, capsys, bucket)
     assert bucket in msg and "endpoint" in msg
+
+
+def test_brace_range_of_another_width_says_the_files_do_not_exist_not_a_stale_index(
+    tmp_path, capsys, http_server
+):
+    # the guide's 4-digit range against 6-digit shards written with an index: the index is good
+    write_shards(http_server.root, [4, 4, 4, 4, 4], kind="png")
+    entries = [ShardEntry(f"train-{i:06d}.tar", 4, 0, "") for i in range(5)]
+    write_index(http_server.root / "train.index.json", ShardIndex("train", "png", "cls", shards=entries))
+    msg = _fail(tmp_path, capsys, f"{http_server.url}/train-{{0000..0004}}.tar")
+    assert "names shards that do not exist" in msg and f"{http_server.url}/train-0000.tar and 4 more" in msg
+    assert "lists train-000000.tar, train-000001.tar, ..., train-000004.tar (5 shards)" in msg
+    assert "stale" not in msg and "delete" not in msg
+    assert (http_server.root / "train.index.json").is_file()
+
+
+def test_local_brace_range_matching_nothing_shows_the_shards_that_are_there(tmp_path, capsys):
+    write_shards(tmp_path, [2, 2])
+    msg = _fail(tmp_path, capsys, str(tmp_path / "train-{0000..0001}.tar"))
+    assert "matches no file" in msg and "holds train-000000.tar, train-000001.tar" in msg

@@ -47,3 +47,18 @@ def test_multi_view_data_without_view_pool(tmp_path, capsys):
     )
     message, _ = user_error(_argv(tmp_path, "--data.frames_per_clip", "4"), capsys)
     assert "2 views per sample" in message and "model.view_pool" in message
+
+
+def test_mvit_on_video_arrays_names_the_arrays_not_video_files_keys(tmp_path, capsys):
+    import numpy as np
+
+    (tmp_path / "arrays").mkdir()
+    np.save(tmp_path / "arrays" / "x.npy", np.zeros((4, 3, 8, 32, 32), dtype=np.uint8))
+    np.save(tmp_path / "arrays" / "y.npy", np.array([0, 1, 0, 1]))
+    argv = ["fit", "--run-dir", str(tmp_path / "run"), "--epochs", "1", "--dataset", "video_arrays"]
+    argv += ["--data-dir", str(tmp_path / "arrays"), "--model", "torchvision:mvit_v2_s"]
+    message, _ = user_error(argv, capsys)
+    assert "takes only clips of 16 frames of 224x224" in message
+    assert "write the clips in x.npy as (N, C, 16, 224, 224)" in message
+    assert "frames_per_clip" not in message and "img_height" not in message
+    assert not (tmp_path / "run").exists()

@@ -4,6 +4,7 @@ messages without pydantic internals. Pure config: no torch."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,44 @@ def test_recipes_read_the_repositorys_data_folder_from_any_directory(tmp_path, m
         if root:
             assert Path(root).resolve().is_relative_to(repo / "data"), (name, root)
     assert any(roots.values())
+
+
+# ------------------------------------------------------------------ finetune that does nothing
+@pytest.mark.parametrize(
+    ("overrides", "said"),
+    [
+        (
+            {"finetune.strategy": "epochs", "finetune.unfreeze_at_epoch": 10, "trainer.max_epochs": 2},
+            "finetune.unfreeze_at_epoch=10 is never reached: trainer.max_epochs=2 runs epochs 0 to 1",
+        ),
+        (
+            {"finetune.strategy": "gradual", "trainer.max_epochs": 1},
+            "finetune.unfreeze_at_epoch=1 is never reached",
+        ),
+        (
+            {"finetune.unfreeze_at_epoch": 3},
+            "finetune.unfreeze_at_epoch=3 does nothing with finetune.strategy=none",
+        ),
+        (
+            {"finetune.adaptive_patience": 3},
+            "finetune.adaptive_patience=3 does nothing with finetune.strategy=none",
+        ),
+        ({"finetune.train_bn": False}, "finetune.train_bn=false does nothing with finetune.strategy=none"),
+        (
+            {"finetune.strategy": "epochs", "finetune.every_epochs": 2},
+            "finetune.every_epochs=2 does nothing with finetune.strategy=epochs: it is read by strategy gradual",
+        ),
+    ],
+)
+def test_inert_or_impossible_finetune_settings_are_config_errors(overrides, said):
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        load_config(overrides=overrides)
+
+
+def test_finetune_settings_that_act_pass_and_a_saved_config_reads_back(tmp_path):
+    ok = {"finetune.strategy": "epochs", "finetune.unfreeze_at_epoch": 1, "trainer.max_epochs": 2}
+    cfg = load_config(overrides=ok)
+    load_config(overrides={"finetune.monitor": "val/acc", "finetune.mode": "max"})  # filled in by a run
+    load_config(overrides={"finetune.backbone_lr_ratio": 0.1, "trainer.max_epochs": -1})
+    cfg.save(tmp_path / "config.yaml")  # every key written out, defaults included
+    assert load_config([tmp_path / "config.yaml"]).finetune == cfg.finetune

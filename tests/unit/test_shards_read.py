@@ -181,3 +181,22 @@ def test_counts_come_from_the_writers_index(tmp_path, monkeypatch):
     assert dm.train_set.shards.counts == [5, 6, 7]
     assert list(dm.train_set.shards.tables) == [0]  # only the probed shard was opened up front
     assert sorted(i for b in _epoch(dm.train_dataloader(), 0) for i in b) == list(range(18))
+
+
+@pytest.mark.parametrize("shuffle_buffer", [0, 7])
+def test_batches_are_the_same_with_any_number_of_workers(tmp_path, monkeypatch, shuffle_buffer):
+    # a batch used to hold only the samples of the worker that built it, so the batches (and
+    # the model trained on them) changed with data.num_workers
+    write_shards(tmp_path, [9, 6, 11, 4, 8])
+    runs = {}
+    for workers in (0, 1, 2, 4):
+        data = {"batch_size": 3, "num_workers": workers, "shuffle_buffer": shuffle_buffer}
+        dm = _loader(tmp_path, 5, monkeypatch, 0, 1, **data)
+        runs[workers] = (
+            [_epoch(dm.train_dataloader(), e) for e in (0, 1)],
+            _epoch(dm.val_dataloader(), 0),
+        )
+    assert runs[0] == runs[1] == runs[2] == runs[4]
+    train, val = runs[0]
+    assert len(train[0]) == 38 // 3 and train[0] != train[1]
+    assert [i for b in val for i in b] == list(range(38))

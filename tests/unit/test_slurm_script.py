@@ -6,6 +6,7 @@ logic runs here for real with stand-ins for srun, scontrol and python."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,7 @@ def test_activation_is_a_flag_and_node_local_paths_warn(cfg: Path, tmp_path: Pat
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "activate").write_text("")
+    (tmp_path / "work dir").mkdir()
     text = render(SlurmJob([str(cfg)], activate=str(venv)))
     assert f"source {venv / 'bin' / 'activate'}" in text
     assert " python -m litrain fit " in text and sys.executable not in text
@@ -72,7 +74,9 @@ def test_node_local_roots() -> None:
     assert node_local("/home/user/.venv") is None
 
 
-def _run_script(tmp_path: Path, cfg: Path, python_exit: int) -> tuple[subprocess.CompletedProcess, Path]:
+def _run_script(
+    tmp_path: Path, cfg: Path, python_exit: int, submit_dir: Path | None = None
+) -> tuple[subprocess.CompletedProcess, Path]:
     """The rendered script under bash with stand-ins: srun runs its command twice (two
     tasks), python exits ``python_exit``, scontrol records what it was asked."""
     fake = tmp_path / "fakebin"
@@ -92,7 +96,7 @@ def _run_script(tmp_path: Path, cfg: Path, python_exit: int) -> tuple[subprocess
     activate.write_text(f'export PATH="{fake}:$PATH"\n')
     script = tmp_path / "job.sbatch"
     script.write_text(render(SlurmJob([str(cfg)], tasks_per_node=2, activate=str(activate))))
-    env = {**os.environ, "SLURM_JOB_ID": "4242", "SLURM_SUBMIT_DIR": str(tmp_path)}
+    env = {**os.environ, "SLURM_JOB_ID": "4242", "SLURM_SUBMIT_DIR": str(submit_dir or tmp_path)}
     proc = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
     return proc, log
 
@@ -113,3 +117,35 @@ def test_a_failed_task_ends_the_job_with_its_code(cfg: Path, tmp_path: Path) -> 
     assert proc.returncode == 3
     assert "scontrol" not in log.read_text()
     assert "finished with exit code 3" in proc.stdout
+
+
+def test_a_submit_dir_the_node_does_not_mount_stops_the_job_before_training(
+    cfg: Path, tmp_path: Path
+) -> None:
+    # an unchecked cd went on in $HOME and trained there
+    proc, log = _run_script(tmp_path, cfg, 0, submit_dir=tmp_path / "not-mounted")
+    assert proc.returncode == 1
+    assert f"litrain-slurm: cannot cd to {tmp_path / 'not-mounted'}" in proc.stderr
+    assert not log.exists()  # neither srun nor python ran
+
+
+def test_every_generated_script_passes_shellcheck(cfg: Path, tmp_path: Path) -> None:
+    # CI installs shellcheck (.ci/run): missing, this fails rather than skips
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is not installed: apt-get install shellcheck (.ci/run does)"
+    venv = tmp_path / "venv with space"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "activate").write_text("")
+    (tmp_path / "work dir").mkdir()
+    jobs = [
+        SlurmJob([str(cfg)], activate="none"),
+        SlurmJob(
+            [str(cfg)], activate=str(venv), workdir=str(tmp_path / "work dir"), nodes=2, tasks_per_node=4
+        ),
+        SlurmJob([str(cfg)], activate="none", overrides={"optim.lr": 0.1, "run.name": "it's"}),
+    ]
+    for i, job in enumerate(jobs):
+        script = tmp_path / f"job{i}.sbatch"
+        script.write_text(render(job))
+        done = subprocess.run([shellcheck, "--severity=style", str(script)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -60,8 +60,12 @@ def test_gray_clips_adapt_the_3d_stem():
 
 
 def test_mvit_needs_16_frames_of_224():
-    with pytest.raises(ConfigError, match=r"16 frames of 224x224.*data.frames_per_clip=16"):
+    with pytest.raises(ConfigError, match=r"16 frames of 224x224.*give it clips of 16 frames") as info:
         build_model(ModelConfig(name="mvit_v2_s"), (3, 8, 32, 32), 4)
+    # the data source decides which keys change the clips
+    assert "data.frames_per_clip=16 data.img_height=224" in str(info.value.for_source("video_files"))
+    arrays = str(info.value.for_source("video_arrays"))
+    assert "write the clips in x.npy as (N, C, 16, 224, 224)" in arrays and "frames_per_clip" not in arrays
     # construction at its size, without a (costly) CPU forward
     model = _torchvision("mvit_v2_s", 3, 4, ModelConfig(name="torchvision:mvit_v2_s"), (3, 16, 224, 224))
     assert model.head[-1].out_features == 4

@@ -120,3 +120,24 @@ def test_channel_stats_ignore_missing_views():
     present = torch.cat([x[0, 0], x[0, 1], x[1, 1]], dim=1)  # (C, 9) of the 3 valid views
     torch.testing.assert_close(mean, present.mean(1, keepdim=True))
     torch.testing.assert_close(std, present.std(1, keepdim=True))
+
+
+@pytest.mark.parametrize("pool", ["max", "attention"])
+def test_a_multi_view_model_has_its_backbones_block_groups(pool):
+    # one group for the whole backbone made gradual/adaptive freezing unfreeze it in one step
+    from litrain.models.blocks import block_groups
+
+    plain = block_groups(build_model(ModelConfig(name="torchvision:r2plus1d_18"), (3, 4, 16, 16), 3))
+    model = build_model(
+        ModelConfig(name="torchvision:r2plus1d_18", view_pool=pool), (2, 3, 4, 16, 16), 3, views=2
+    )
+    groups = block_groups(model)
+    assert len(groups) == len(plain) == 6
+    assert [g.name for g in groups[:-1]] == [g.name for g in plain[:-1]]
+    assert groups[-1].name == "head"
+    head = {id(p) for p in model.head.parameters()} | (
+        {id(p) for p in model.score.parameters()} if model.score is not None else set()
+    )
+    assert {id(p) for p in groups[-1].params} == head
+    grouped = [id(p) for g in groups for p in g.params]
+    assert sorted(grouped) == sorted(id(p) for p in model.parameters())  # each once

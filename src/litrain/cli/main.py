@@ -40,7 +40,9 @@ def run(argv: list[str]) -> int:
 def _clean_message(exc: BaseException) -> str:
     """A DataLoader worker re-raises our errors with its traceback inside the message;
     keep the user's part (the last line)."""
-    text = str(exc)
+    from litrain.core.noise import strip_ansi
+
+    text = strip_ansi(str(exc))  # a library's coloured text: escapes are noise in a log
     if "Original Traceback" in text:
         last = text.strip().splitlines()[-1]
         text = last.split(": ", 1)[1] if ": " in last else last

@@ -24,7 +24,9 @@ def _best_epoch(result: Any) -> dict[str, Any] | None:
     return row if math.isclose(row[monitor], best, rel_tol=1e-6, abs_tol=1e-9) else None
 
 
-def print_metrics(result: Any, quiet: bool, title: str, console: Any = None) -> None:
+def print_metrics(
+    result: Any, quiet: bool, title: str, console: Any = None, checkpoint: str = "best checkpoint"
+) -> None:
     from litrain.launch.environment import is_global_zero
 
     if not is_global_zero():  # one report per run, not one per process
@@ -56,7 +58,7 @@ def print_metrics(result: Any, quiet: bool, title: str, console: Any = None) -> 
     console.print(table)
     # paths on one line each, however narrow the terminal (a wrapped path cannot be pasted)
     if result.best_checkpoint:
-        console.print(f"best checkpoint: {result.best_checkpoint}", soft_wrap=True)
+        console.print(f"{checkpoint}: {result.best_checkpoint}", soft_wrap=True)
     if result.output:
         console.print(f"predictions: {result.output}", soft_wrap=True)
     console.print(f"run dir: {result.run_dir}", soft_wrap=True)

@@ -21,6 +21,7 @@ from litrain.config.schema import (
     wandb_implied,
 )
 from litrain.errors import ConfigError
+from litrain.registry import note_config_dirs
 
 
 def parse_value(text: str) -> Any:
@@ -119,6 +120,7 @@ def load_config(
         tree = base.to_dict()
     elif base:
         tree = copy.deepcopy(dict(base))  # never change the caller's nested dicts
+    note_config_dirs(Path(f).absolute().parent for f in files or [])  # users' class_path modules
     for f in files or []:
         layer = _resolve_stage_paths(resolve_paths(read_yaml(f), Path(f).absolute().parent), Path(f))
         tree = deep_merge(tree, _with_implied(layer))

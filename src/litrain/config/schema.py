@@ -302,6 +302,10 @@ class DataConfig(Section):
     sampler_head: str | None = Field(
         None, description="multitask: the classification head whose labels drive the sampler."
     )
+    augment_class_head: str | None = Field(
+        None,
+        description="multitask: the classification head whose labels set data.augment_class_strength.",
+    )
     on_bad_sample: Literal["error", "skip"] = Field(
         "error",
         description="An unreadable, corrupt or too-short sample (video, shard): stop with an error, "
@@ -962,6 +966,69 @@ def check_stages(stages: list[StageConfig]) -> None:
         raise rule_error("\n".join(problems))
 
 
+# finetune keys and the strategies that read them (the rest read them in any strategy)
+_FINETUNE_KEY_USERS: dict[str, tuple[str, ...]] = {
+    "unfreeze_at_epoch": ("epochs", "gradual"),
+    "every_epochs": ("gradual",),
+    "adaptive_patience": ("adaptive",),
+    "gradient_momentum": ("adaptive",),
+    # (monitor and mode are left out: a run fills in their `auto` whatever the strategy)
+    "train_bn": ("head_only", "epochs", "gradual", "adaptive"),  # only frozen groups' BatchNorm
+}
+
+
+def check_finetune(ft: FinetuneConfig, max_epochs: int) -> None:
+    """Settings that would do nothing are errors: a key the strategy never reads (set to
+    other than its default) and an unfreeze epoch the run never reaches."""
+    for key, users in _FINETUNE_KEY_USERS.items():
+        value = getattr(ft, key)
+        if ft.strategy not in users and value != FinetuneConfig.model_fields[key].default:
+            raise rule_error(
+                f"finetune.{key}={_shown(value)} does nothing with finetune.strategy={ft.strategy}: it is "
+                f"read by strategy {' or '.join(users)}; set that strategy or drop the key"
+            )
+    if ft.strategy in ("epochs", "gradual") and 0 <= max_epochs <= ft.unfreeze_at_epoch:
+        raise rule_error(
+            f"finetune.unfreeze_at_epoch={ft.unfreeze_at_epoch} is never reached: trainer.max_epochs="
+            f"{max_epochs} runs epochs 0 to {max_epochs - 1}; lower finetune.unfreeze_at_epoch or "
+            "raise --epochs"
+        )
+
+
+def _shown(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def check_augment_class_head(data: DataConfig, task: TaskConfig) -> None:
+    """``data.augment_class_head`` names the one-label head of a multi-task run whose labels
+    class-aware augmentation strength goes by."""
+    head = data.augment_class_head
+    if head is None:
+        if task.type == "multitask" and data.augment_class_strength is not None:
+            labelled = sorted(n for n, h in task.heads.items() if h.type in ("classification", "binary"))
+            raise rule_error(
+                "data.augment_class_strength with task.type=multitask needs data.augment_class_head, the "
+                f"head whose labels set each sample's strength: choose one of {labelled or 'none (add one)'}"
+            )
+        return
+    if task.type != "multitask":
+        raise rule_error(
+            f"data.augment_class_head={head} picks a head of task.type=multitask, but task.type="
+            f"{task.type}: drop data.augment_class_head"
+        )
+    if data.augment_class_strength is None:
+        raise rule_error(
+            f"data.augment_class_head={head} chooses the labels of data.augment_class_strength, which "
+            "is not set: set it (auto or one multiplier per class) or drop data.augment_class_head"
+        )
+    labelled = sorted(n for n, h in task.heads.items() if h.type in ("classification", "binary"))
+    if head not in labelled:
+        raise rule_error(
+            f"data.augment_class_head={head} is not a classification or binary head: choose one of "
+            f"{labelled or 'none (add one)'}"
+        )
+
+
 def check_sampler_head(data: DataConfig, task: TaskConfig) -> None:
     """``data.sampler_head`` names a single-label head of a multi-task run that draws by class."""
     head, sampler = data.sampler_head, data.sampler
@@ -1012,6 +1079,7 @@ class Config(Section):
     @model_validator(mode="after")
     def _sampler_head(self) -> Config:
         check_sampler_head(self.data, self.task)
+        check_augment_class_head(self.data, self.task)
         return self
 
     @model_validator(mode="after")
@@ -1031,6 +1099,11 @@ class Config(Section):
                 "optim.name=muon makes its own parameter groups: finetune and optim.no_decay "
                 "work with sgd, adam, adamw, radam, nadam, rmsprop or adagrad"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _finetune_does_what_it_says(self) -> Config:
+        check_finetune(self.finetune, self.trainer.max_epochs)
         return self
 
     @model_validator(mode="after")

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
+from typing import Any
 
 # (message regex, why it is not the user's to act on)
 NOT_ACTIONABLE: tuple[tuple[str, str], ...] = (
@@ -33,6 +35,20 @@ NOT_ACTIONABLE: tuple[tuple[str, str], ...] = (
     (r".*Total length of .* across ranks is zero", "Lightning's empty-loader notice"),
     # the finiteness check's one-element loss beside FSDP's DTensor norms, every step
     (r".*non-scalar tensor with numel=1 and ndim!=0", "DTensor, from the non-finite check"),
+    # resuming into another run dir: litrain keeps its checkpoints in the dir it was given
+    (r".*The dirpath has changed from", "Lightning's ModelCheckpoint on resume into a new dir"),
+    # litrain's shard reader splits its batches among workers itself (data/shards/read.py)
+    (r".*Your `IterableDataset` has `__len__` defined", "Lightning's worker-duplication hint"),
+    # only the summary's size estimate: litrain's model table does not use it
+    (r".*is not supported by the model summary", "Lightning's model summary under bf16/fp16"),
+)
+
+# Library log lines (logger name, message part) that are not about the user's run
+NOT_ACTIONABLE_LOGS: tuple[tuple[str, str], ...] = (
+    # litrain writes and reads its checkpoints itself (weights_only=True where it loads)
+    ("lightning.pytorch.trainer.connectors.checkpoint_connector", "`weights_only` was not set"),
+    # torch.compile on a CPU-only machine that has a CUDA toolkit installed
+    ("torch.utils.cpp_extension", "No CUDA runtime is found"),
 )
 
 _LIBRARY_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning", "torch._dynamo", "torch._inductor")
@@ -50,6 +66,46 @@ class _NoTips(logging.Filter):
 
 
 _TIPS = _NoTips()  # one instance: logging's addFilter skips one it already holds
+
+
+class _Drop(logging.Filter):
+    def __init__(self, part: str) -> None:
+        super().__init__()
+        self.part = part
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.part not in record.getMessage()
+
+
+_DROPS = {name: _Drop(part) for name, part in NOT_ACTIONABLE_LOGS}
+
+
+class LitrainNotice(UserWarning):
+    """A notice of litrain's own, shown as one ``litrain: ...`` line (not with a source path)."""
+
+
+_LITRAIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_shown_by_python = warnings.showwarning
+
+
+def _show(
+    message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    """litrain's own warnings as litrain lines; the libraries' as Python shows them."""
+    if issubclass(category, LitrainNotice) or os.path.abspath(filename).startswith(_LITRAIN_DIR + os.sep):
+        note(strip_ansi(str(message)))
+        return
+    _shown_by_python(message, category, filename, lineno, file, line)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour/cursor escapes (a library's coloured error text)."""
+    return _ANSI.sub("", text)
+
+
 _SILENCED: dict[str, int] = {}  # library logger -> its level before a quiet run raised it
 
 
@@ -61,6 +117,10 @@ def filter_noise(quiet: bool = False) -> None:
         warnings.filterwarnings("ignore", message=pattern)
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).addFilter(_TIPS)
+    for name, drop in _DROPS.items():  # a logger's filter sees the records logged on it
+        logging.getLogger(name).addFilter(drop)
+    if warnings.showwarning is not _show:
+        warnings.showwarning = _show
     if quiet:
         warnings.simplefilter("ignore")
         os.environ.setdefault("WANDB_SILENT", "true")  # wandb's own console lines (both engines)

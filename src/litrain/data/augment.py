@@ -209,12 +209,15 @@ class ByClass:
 
     uses_label = True
 
-    def __init__(self, build: Any, strength: float, multipliers: list[float]) -> None:
-        self.multipliers = multipliers
+    def __init__(
+        self, build: Any, strength: float, multipliers: list[float], column: int | None = None
+    ) -> None:
+        self.multipliers, self.column = multipliers, column  # column: a multi-task head's label
         self.by_value = {m: build(strength * m) for m in sorted(set(multipliers))}
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        tf = self.by_value[self.multipliers[int(y)]]
+        label = y if self.column is None else y[self.column]
+        tf = self.by_value[self.multipliers[int(label)]]
         return tf(x) if tf is not None else x
 
 
@@ -225,6 +228,7 @@ def stage(
     layout: str,
     same_views: bool,
     multipliers: list[float] | None,
+    column: int | None = None,
 ) -> Transform | None:
     """The ``part`` (``pixel`` or ``geometric``) per-sample transform of ``preset``, laid out
     for the samples and, with ``multipliers``, class-aware."""
@@ -237,5 +241,5 @@ def stage(
 
     if multipliers is None:
         return build(strength)
-    by_class = ByClass(build, strength, multipliers)
+    by_class = ByClass(build, strength, multipliers, column)
     return None if all(t is None for t in by_class.by_value.values()) else by_class

@@ -65,3 +65,15 @@ def sampler_labels(cfg: DataConfig, task: TaskConfig, info: DataInfo, y: Tensor)
             "(multilabel data can use task.class_weights)"
         )
     return y.long()
+
+
+def augment_head_column(cfg: DataConfig, info: DataInfo) -> int:
+    """The packed-target column of ``data.augment_class_head`` (a one-label integer head)."""
+    head = cfg.augment_class_head
+    cols = head_slices(info).get(head or "")
+    if cols is None or cols.stop - cols.start != 1 or head not in info.head_classes:
+        raise ConfigError(
+            f"data.augment_class_head={head} is not a one-label integer target of the data (heads: "
+            f"{sorted(info.head_columns)}): name a classification or binary head"
+        )
+    return cols.start

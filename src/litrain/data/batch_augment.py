@@ -33,6 +33,7 @@ class DeviceAugment:
         layout: str = "image",
         same_views: bool = False,
         class_strength: torch.Tensor | None = None,
+        class_column: int | None = None,
     ) -> None:
         if not preset.batchable:
             raise ValueError(f"{preset} runs per sample only")
@@ -41,6 +42,7 @@ class DeviceAugment:
         self.mean = None if mean is None else mean.flatten()
         self.std = None if std is None else std.flatten()
         self.class_strength = class_strength
+        self.class_column = class_column  # a multi-task head's label column of y
 
     # ------------------------------------------------------------- layout
     def _frames(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -70,7 +72,8 @@ class DeviceAugment:
         """(b,) per-sample strength on the CPU."""
         s = torch.full((b,), float(self.strength))
         if self.class_strength is not None and y is not None:
-            s = s * self.class_strength[y.long().cpu()]
+            labels = y if self.class_column is None else y[:, self.class_column]
+            s = s * self.class_strength[labels.long().cpu()]
         return s
 
     # ------------------------------------------------------------- the ops

@@ -15,7 +15,7 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 
 from litrain.config import DataConfig, TaskConfig
 from litrain.data.augment import layout_of, preset_named, stage
-from litrain.data.balance import record_class_counts, sampler_labels
+from litrain.data.balance import augment_head_column, record_class_counts, sampler_labels
 from litrain.data.base import DataInfo, SourceData, Split, split_len
 from litrain.data.batch_augment import DeviceAugment
 from litrain.data.class_strength import class_multipliers
@@ -52,6 +52,8 @@ class DataModule:
         self.sampler_labels: torch.Tensor | None = None
         # data.augment_device=device: the train batch's augmentation, applied by the engines
         self.device_augment: DeviceAugment | None = None
+        # data.augment_class_strength as applied (one multiplier per class), or None
+        self.augment_multipliers: list[float] | None = None
 
     def prepare_data(self) -> None:  # the Lightning hook name; sources load in setup
         pass
@@ -132,12 +134,12 @@ class DataModule:
         if not active:
             return None, None
         one_label = not (info.multilabel or info.float_targets or info.head_columns)
-        multipliers = class_multipliers(
-            c.augment_class_strength,
-            _train_labels(src.train, train_idx),
-            info.num_classes,
-            one_label,
-        )
+        labels, classes, column = _train_labels(src.train, train_idx), info.num_classes, None
+        if c.augment_class_head is not None and labels is not None:  # a multi-task head's labels
+            column, classes = augment_head_column(c, info), info.head_classes[c.augment_class_head]
+            labels, one_label = labels[:, column].long(), True
+        multipliers = class_multipliers(c.augment_class_strength, labels, classes, one_label)
+        self.augment_multipliers = multipliers  # what `auto` resolved to: config.yaml records it
         layout = layout_of(info.view_shape, info.views, info.is_video)
         if c.augment_device == "device":
             if not preset.batchable:
@@ -149,14 +151,14 @@ class DataModule:
             mean, std = normalize if normalize else (None, None)
             strengths = torch.tensor(multipliers) if multipliers is not None else None
             self.device_augment = DeviceAugment(
-                preset, c.augment_strength, mean, std, layout, c.augment_same_views, strengths
+                preset, c.augment_strength, mean, std, layout, c.augment_same_views, strengths, column
             )
             if preset.has_pixel_ops:
                 self._check_pixel_range(src)
             return None, None
         if preset.has_pixel_ops:
             self._check_pixel_range(src)
-        args = (c.augment_strength, layout, c.augment_same_views, multipliers)
+        args = (c.augment_strength, layout, c.augment_same_views, multipliers, column)
         return stage(preset, "pixel", *args), stage(preset, "geometric", *args)
 
     def _check_pixel_range(self, src: SourceData) -> None:
@@ -319,6 +321,11 @@ class DataModule:
 
     def val_dataloader(self) -> DataLoader | InMemoryLoader:
         return self._loader(self.val_set, shuffle=False)
+
+    @property
+    def test_is_val(self) -> bool:
+        """No held-out test data: ``test`` reports on the validation split."""
+        return self.test_set is not None and self.test_set is self.val_set
 
     def test_dataloader(self) -> DataLoader | InMemoryLoader:
         return self._loader(self.test_set, shuffle=False)

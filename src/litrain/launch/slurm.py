@@ -214,7 +214,7 @@ def render(job: SlurmJob) -> str:
         "",
         _BODY.format(
             workdir=shlex.quote(str(Path(job.workdir).resolve())) if job.workdir else '"$SLURM_SUBMIT_DIR"',
-            activate=f"source {shlex.quote(activate)}"
+            activate=f"# shellcheck source=/dev/null\nsource {shlex.quote(activate)}"
             if activate
             else "# no environment to activate (--activate)",
             run_dir=run_dir,
@@ -231,7 +231,8 @@ _BODY = """\
 # last.ckpt was saved at a step boundary; this script then requeues the job, which comes
 # back with the same job id and run dir and resumes from that checkpoint.
 set -uo pipefail
-cd {workdir}
+# a workdir the node does not mount must not mean training in $HOME
+cd {workdir} || {{ echo "litrain-slurm: cannot cd to "{workdir}" on $(hostname)" >&2; exit 1; }}
 {activate}
 RUN_DIR="{run_dir}"
 if [ -e "$RUN_DIR/checkpoints/last.ckpt" ]; then
@@ -248,6 +249,7 @@ export OMP_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-1}}"
 # wrapper's trap keeps the warning signal from ending the shell; litrain handles it.
 MARK="$PWD/.litrain-requeue-$SLURM_JOB_ID"
 rm -f "$MARK"
+# shellcheck disable=SC2016  # the wrapper's $@, $0 and $? are the task shell's, not this one's
 srun --kill-on-bad-exit=1 bash -c \\
   'trap : USR1 TERM; "$@"; c=$?; if [ "$c" -eq 75 ]; then touch "$0"; exit 0; fi; exit "$c"' \\
   "$MARK" {fit} --run-dir "$RUN_DIR" --quiet "${{START[@]}}"

@@ -7,6 +7,9 @@
   with only norm weights (BatchNorm after a conv) joins the group before it, and a
   ``Sequential`` body (torchvision's ``features``) is split into its own children.
 
+A multi-view model (``models/views.py``) has its backbone's groups and then its head (the
+pooling head, with the attention score), as many as the backbone alone.
+
 The head is the group holding the model's last parameters. Parameters outside every group
 (a task's wrapper state) train with the head.
 """
@@ -111,15 +114,24 @@ def _generic_groups(model: nn.Module) -> list[BlockGroup]:
     return [_group("+".join(names), modules) for names, modules in parts]
 
 
-def block_groups(model: nn.Module) -> list[BlockGroup]:
-    """The model's block groups, bottom first, head last (see the module docstring)."""
-    core = _core(model)
+def _groups_of(core: nn.Module) -> list[BlockGroup]:
+    from litrain.models.views import MultiView
+
+    if isinstance(core, MultiView):  # the shared backbone's own groups, then the views' head
+        inner = [g for g in _groups_of(_core(core.backbone)) if g.params]  # its classifier is gone
+        head = [core.head, *([core.score] if core.score is not None else [])]
+        return [*inner, _group("head", head)]
     if callable(getattr(core, "group_matcher", None)):
-        groups = _timm_groups(core)
-    elif type(core).__name__ == "CifarResNet":
-        groups = _cifar_resnet_groups(core)
-    else:
-        groups = _generic_groups(core)
+        return _timm_groups(core)
+    if type(core).__name__ == "CifarResNet":
+        return _cifar_resnet_groups(core)
+    return _generic_groups(core)
+
+
+def block_groups(model: nn.Module) -> list[BlockGroup]:
+    """The model's block groups, bottom first, head last (see the module docstring); a
+    multi-view model's are its backbone's, with the pooling head last."""
+    groups = _groups_of(_core(model))
     grouped = {id(p) for g in groups for p in g.params}
     rest = [p for p in model.parameters() if id(p) not in grouped]
     if rest:  # e.g. a multi-task loss's learned weights: trained with the head

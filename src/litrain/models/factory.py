@@ -250,6 +250,13 @@ def _input_hint(model: nn.Module, input_shape: tuple[int, ...]) -> str:
     if len(input_shape) != 3:
         return "pick a model made for this input (mlp for vectors, cnn for (C, L) signals)"
     side = min(input_shape[1:])
+    fixed = getattr(model, "image_size", None)  # torchvision's ViTs: one size, fixed when built
+    if isinstance(fixed, int) and fixed != side and _takes(model, (input_shape[0], fixed, fixed)):
+        return (
+            f"it takes images of exactly {fixed}x{fixed} px (the images are "
+            f"{input_shape[1]}x{input_shape[2]}): set data.image_size={fixed}, or use a timm ViT "
+            "(e.g. timm:vit_tiny_patch16_224), which litrain builds for the data's image size"
+        )
     works = next((s for s in _TRY_SIDES if s > side and _takes(model, (input_shape[0], s, s))), None)
     small = "pick a model made for small inputs (cnn, resnet18_cifar)"
     if works is None:

@@ -45,12 +45,31 @@ def check_video_input(arch: str, input_shape: tuple[int, ...]) -> None:
         )
     fixed = FIXED_SIZE.get(arch)
     if fixed and tuple(input_shape[1:]) != fixed:
+        raise ClipSizeError(arch, fixed, tuple(input_shape))
+
+
+class ClipSizeError(ConfigError):
+    """A fixed-size video model and clips of another size. How to change the clips depends
+    on the data source (``for_source``, called where the data config is known)."""
+
+    def __init__(
+        self, arch: str, fixed: tuple[int, int, int], shape: tuple[int, ...], source: str = ""
+    ) -> None:
+        self.arch, self.fixed, self.shape = arch, fixed, shape
         t, h, w = fixed
-        raise ConfigError(
+        if source == "video_arrays":
+            fix = f"write the clips in x.npy as (N, C, {t}, {h}, {w})"
+        elif source == "video_files":
+            fix = f"set data.frames_per_clip={t} data.img_height={h} data.img_width={w}"
+        else:
+            fix = f"give it clips of {t} frames of {h}x{w}"
+        super().__init__(
             f"torchvision:{arch} takes only clips of {t} frames of {h}x{w} (C, {t}, {h}, {w}); the "
-            f"data's are {tuple(input_shape)}: set data.frames_per_clip={t} data.img_height={h} "
-            f"data.img_width={w}, or pick r2plus1d_18, r3d_18, mc3_18 or s3d"
+            f"data's are {shape}: {fix}, or pick r2plus1d_18, r3d_18, mc3_18 or s3d"
         )
+
+    def for_source(self, source: str) -> ClipSizeError:
+        return ClipSizeError(self.arch, self.fixed, self.shape, source)
 
 
 def adapt_video_model(model: nn.Module, arch: str) -> None:

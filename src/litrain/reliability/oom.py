@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -129,3 +130,43 @@ def add_gradients(grads: Gradients) -> None:
             p.grad = g
         else:
             p.grad.add_(g)
+
+
+_ASKED = re.compile(r"Tried to allocate ([\d.]+ [KMGTP]?i?B)")
+_FREE = re.compile(r"of which ([\d.]+ [KMGTP]?i?B) is free")
+_TOTAL = re.compile(r"total capacity of ([\d.]+ [KMGTP]?i?B)")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+def memory_detail(exc: BaseException) -> str:
+    """What the allocator asked for and had free, from its message or the device (or '')."""
+    text = str(exc)
+    asked, free, total = (m.group(1) if (m := r.search(text)) else None for r in (_ASKED, _FREE, _TOTAL))
+    if free is None and torch.cuda.is_available():
+        try:
+            f, t = torch.cuda.mem_get_info()
+            free, total = _gib(f), _gib(t)
+        except RuntimeError:
+            pass
+    parts = [f"asked for {asked}"] if asked else []
+    if free:
+        parts.append(f"{free} free" + (f" of {total}" if total else ""))
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def out_of_memory(exc: BaseException, batch_size: int, recovery: bool, where: str = "fit") -> OutOfMemory:
+    """The one line for an out-of-memory error the run did not recover from: the batch size,
+    the memory asked for and free when known, and the keys that help."""
+    helps = [] if recovery else ["trainer.oom_recovery=true (each batch as micro-batches, same result)"]
+    helps += [
+        "a smaller data.batch_size (trainer.accumulate_grad_batches keeps the effective batch)",
+        "trainer.precision=bf16-mixed",
+        "a smaller data.image_size or model",
+    ]
+    return OutOfMemory(
+        f"out of memory during {where} with data.batch_size={batch_size}{memory_detail(exc)}: "
+        f"set {helps[0]}, or use {', '.join(helps[1:-1])} or {helps[-1]}"
+    )

@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import torch
+
 from litrain.checkpoint.store import clean_stale_temps
 from litrain.config import Config
 from litrain.core.hardware import resolve_accelerator
@@ -21,6 +23,7 @@ from litrain.core.noise import note
 from litrain.core.rng import seed_everything
 from litrain.launch.environment import agree_run_dir, is_global_zero
 from litrain.optim.optimizers import optimizer_note
+from litrain.reliability.oom import out_of_memory
 from litrain.reliability.preemption import Preempted
 from litrain.run.card import write_card
 from litrain.run.finetune import start_lines
@@ -116,6 +119,8 @@ def _fit_in(
         outcome = engine.fit()
     except Preempted as stop:
         return preempted_result(stop, out_dir, cfg)
+    except torch.OutOfMemoryError as exc:  # one line with what helps, not a traceback
+        raise out_of_memory(exc, cfg.data.batch_size, cfg.trainer.oom_recovery) from None
     summary = build_summary(engine.name, outcome, cfg, time.perf_counter() - start, out_dir)
     if is_global_zero():
         write_json(out_dir / "summary.json", summary)

@@ -14,6 +14,7 @@ from litrain.data.base import DataInfo
 from litrain.data.datamodule import DataModule, build_datamodule
 from litrain.errors import ConfigError
 from litrain.models.factory import build_model, is_lightning_module, resolve_name
+from litrain.models.video import ClipSizeError
 from litrain.registry import TASKS
 from litrain.tasks.base import NO_TASK_MONITOR, Task
 
@@ -65,6 +66,23 @@ def resolve_monitor(cfg: Config, task: Task | None) -> Config:
         monitor, mode = _concrete(ft.monitor, ft.mode, default, task)
         updates["finetune"] = ft.model_copy(update={"monitor": monitor, "mode": mode})
     return cfg.model_copy(update=updates) if updates else cfg
+
+
+def _record_class_strength(cfg: Config, dm: Any, task: Task | None) -> Config:
+    """``data.augment_class_strength: auto`` as numbers: printed at the start and recorded in
+    config.yaml (as task.class_weights: auto is)."""
+    given, got = cfg.data.augment_class_strength, getattr(dm, "augment_multipliers", None)
+    if given != "auto" or got is None:
+        return cfg
+    got = [round(m, 4) for m in got]
+    head = cfg.data.augment_class_head
+    source = f"head {head}'s" if head else "the"
+    line = f"augment strength by class (auto, from {source} training class counts): " + ", ".join(
+        f"class {i} x{m:g}" for i, m in enumerate(got)
+    )
+    if task is not None:
+        task.notes = [*getattr(task, "notes", []), line]  # type: ignore[attr-defined]
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"augment_class_strength": got})})
 
 
 def _concrete(monitor: str, mode: str, default: tuple[str, str], task: Task | None) -> tuple[str, str]:
@@ -120,6 +138,7 @@ def parts_from_info(cfg: Config, datamodule: Any, info: DataInfo | None) -> Part
     task = None
     if info is not None:
         task, cfg = build_task(cfg, info)
+        cfg = _record_class_strength(cfg, datamodule, task)
     cfg = resolve_monitor(cfg, task)
     if cfg.model.class_path:
         # with litrain's data the user's module gets the forward check built-ins get
@@ -132,7 +151,12 @@ def parts_from_info(cfg: Config, datamodule: Any, info: DataInfo | None) -> Part
             "be sized: also set model.class_path to your own LightningModule"
         )
     model_cfg = cfg.model.model_copy(update={"name": resolve_name(cfg.model.name)})
-    model = build_model(model_cfg, info.input_shape, task.num_outputs, output_shapes(task), views=info.views)
+    try:
+        model = build_model(
+            model_cfg, info.input_shape, task.num_outputs, output_shapes(task), views=info.views
+        )
+    except ClipSizeError as exc:  # the fix names the keys of this data source
+        raise exc.for_source(cfg.data.source) from None
     model = wrap_model(task, model)
     return Parts(cfg.model_copy(update={"model": model_cfg}), datamodule, model, task, info)
 

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         quiet=args.quiet,
         **overrides,
     )
-    print_metrics(result, args.quiet, "predict")
+    print_metrics(result, args.quiet, "predict", checkpoint="checkpoint")
     return 0
 
 

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     result = api.test(
         args.config or None, checkpoint=args.ckpt, run_dir=args.run_dir, quiet=args.quiet, **overrides
     )
-    print_metrics(result, args.quiet, "test metrics")
+    print_metrics(result, args.quiet, "test metrics", checkpoint="checkpoint")
     return 0
 
 

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     result = api.validate(
         args.config or None, checkpoint=args.ckpt, run_dir=args.run_dir, quiet=args.quiet, **overrides
     )
-    print_metrics(result, args.quiet, "validate metrics")
+    print_metrics(result, args.quiet, "validate metrics", checkpoint="checkpoint")
     return 0
 
 

@@ -12,7 +12,7 @@ from litrain.data.shards.cache import ShardCache
 from litrain.data.shards.decode import IMAGE_EXTS, LABEL_EXTS
 from litrain.data.shards.index import loads
 from litrain.data.shards.tables import Table, load_table
-from litrain.data.shards.urls import filesystem, is_remote, local_path
+from litrain.data.shards.urls import filesystem, is_remote, listed_names, local_path
 from litrain.errors import DataError
 
 
@@ -108,6 +108,34 @@ def _members(first: Table, url: str) -> tuple[str, str]:
     return image, label
 
 
+def _exists(url: str, cache: ShardCache) -> bool:
+    if not is_remote(url):
+        return local_path(url).is_file()
+    if cache.cached(url):
+        return True
+    try:
+        return bool(filesystem(url, cache.storage_options).exists(url))
+    except Exception:  # cannot tell: the shard's own read will say what is wrong
+        return True
+
+
+def _not_listed(absent: list[str], key: str, index: dict[str, Any], cache: ShardCache) -> None:
+    """A URL the index does not list: a wrong name (the usual case: a brace range of another
+    width) is not a stale index, and deleting a good index is the wrong advice for it."""
+    names = [str(s["name"]) for s in index.get("shards", [])]
+    more = f" and {len(absent) - 1} more" if len(absent) > 1 else ""
+    if not _exists(absent[0], cache):
+        raise DataError(
+            f"data.{key} names shards that do not exist ({absent[0]}{more}); the index "
+            f"{index['_where']} lists {listed_names(names)}: fix the names or the brace range in data.{key}"
+        )
+    raise DataError(
+        f"the index {index['_where']} does not list shard {absent[0]}{more}, which exists (it lists "
+        f"{listed_names(names)}): the index is older than the shards; write the shards again or "
+        "delete the index"
+    )
+
+
 def open_shards(urls: list[str], key: str, cache: ShardCache, strict: bool) -> ShardSet:
     """The split's ShardSet: counts from the index when there is one, else from every
     shard's table (fetching remote shards into the cache once)."""
@@ -117,10 +145,7 @@ def open_shards(urls: list[str], key: str, cache: ShardCache, strict: bool) -> S
         listed = {s["name"]: s for s in index.get("shards", [])}
         absent = [u for u in urls if posixpath.basename(u) not in listed]
         if absent:
-            raise DataError(
-                f"the index {index['_where']} does not list shard {absent[0]}: the index is stale; "
-                "write the shards again or delete the index"
-            )
+            _not_listed(absent, key, index, cache)
         entries = [listed[posixpath.basename(u)] for u in urls]
         shards = ShardSet(
             urls,

@@ -4,8 +4,9 @@ The epoch's shard order (shuffled by seed + epoch for training) lays every sampl
 global sequence. Training uses its first ``world * B * (N // (world * B))`` samples: each
 rank reads one contiguous block of equal length, so every rank runs the same number of
 batches whatever the shard count; the rest (fewer than ``world * B`` samples, the tail of
-that epoch's order) is dropped. Inside a rank, the batches are split among the loader's
-workers as contiguous runs, so a shard may be read partly by two workers. Evaluation drops
+that epoch's order) is dropped. Inside a rank, the batches are cut first and then dealt to
+the loader's workers round-robin (``read.py``), so the batches do not depend on the worker
+count. ``worker_span`` (contiguous runs per worker) serves the LitData reader. Evaluation drops
 nothing: ranks get blocks that differ by at most one sample.
 """
 

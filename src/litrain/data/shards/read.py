@@ -1,13 +1,15 @@
 """The shard reader: an IterableDataset that yields whole batches.
 
-Each rank and loader worker reads its own contiguous run of the epoch's global sample
-sequence (``partition.py``): every rank gets the same number of batches and the epoch length
-is known before reading. Members are read by offset, many samples per read() call, from the local (or
+Each rank reads its own contiguous run of the epoch's global sample sequence
+(``partition.py``): every rank gets the same number of batches and the epoch length is known
+before reading. The rank's batches are cut from that run before the loader's workers share
+them out round-robin (worker w of W builds batches w, w+W, ...), so a batch holds the same
+samples with 0, 1, 2 or 8 workers. Members are read by offset, many samples per read() call, from the local (or
 cached) shard, decoded on the worker with torchvision's decoders, stacked, and converted to
 float and normalized once per batch; only augmentation runs per sample, seeded by (seed,
 epoch, position) so it is the same with any number of workers and after a resume.
 
-Mid-epoch resume: ``state_dict`` is (epoch, positions consumed) of the reader in this
+Mid-epoch resume: ``state_dict`` is (epoch, samples emitted) of the reader in this
 process; ``StatefulDataLoader`` snapshots it per worker with every batch and hands it back
 on resume, and the reader starts again at the next unseen sample (the shuffle buffer's order
 is computed on positions, so nothing before that point is read again).
@@ -21,7 +23,7 @@ process too (worker processes have no process group).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,49 +121,65 @@ class ShardDataset(IterableDataset):
         self._resume = dict(state)
 
     # -- reading ---------------------------------------------------------------------------------
-    def _plan(self) -> tuple[list[partition.Piece], list[int], int]:
-        """This worker's pieces of shards, the order it emits their positions in, and the
-        positions it already emitted before a resume."""
+    def _plan(self) -> tuple[list[partition.Piece], list[list[int]], int]:
+        """This rank's pieces of shards, this worker's batches (positions counted from the
+        rank's first sample) and how many of their samples it emitted before a resume.
+
+        The rank's batches are fixed before the workers get them (one shuffle-buffer order of
+        the whole rank span, cut into batches); worker w of W takes batches w, w+W, ..., the
+        order in which the loader collects them, so the batches are the same with any number
+        of workers."""
         rank, world = self._read_ranks()
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         epoch, spec = self.epoch, self.spec
         order = partition.shard_order(len(self.shards.urls), self.seed, epoch, spec.train)
         span = partition.rank_span(self.shards.total, rank, world, spec.batch_size, spec.train)
-        mine = partition.worker_span(span, worker, workers, spec.batch_size)
-        pieces = partition.pieces(self.shards.counts, order, mine)
+        pieces = partition.pieces(self.shards.counts, order, span)
         buffer = spec.shuffle_buffer if spec.train else 0
-        key = f"{self.seed}:{epoch}:{rank}:{worker}"
-        emit = list(partition.buffered_order(mine[1] - mine[0], buffer, key))
+        key = f"{self.seed}:{epoch}:{rank}:0"  # the reader's key when each rank had one worker
+        emit = list(partition.buffered_order(span[1] - span[0], buffer, key))
+        bs = spec.batch_size
+        batches = [emit[i : i + bs] for i in range(0, len(emit), bs)][worker::workers]
         skip = 0
         if self._resume is not None:
             if self._resume.get("epoch") == epoch:
                 skip = int(self._resume["consumed"])
             self._resume = None
-        self._base = mine[0]  # global position of this worker's first sample (augment seeds)
-        return pieces, emit, skip
+        self._base = span[0]  # global position of the rank's first sample (augment seeds)
+        return pieces, batches, skip
 
-    def _raw(self, pieces: list[partition.Piece], start: int) -> Iterator[tuple[int, Any]]:
-        """(position, (shard url, sample key, {ext: bytes} or None)) from ``start`` on, in
-        reading order; positions count from this worker's first sample."""
+    def _raw(
+        self, pieces: list[partition.Piece], wanted: Iterable[int] | None = None
+    ) -> Iterator[tuple[int, Any]]:
+        """(position, (shard url, sample key, {ext: bytes} or None)) for the positions in
+        ``wanted`` (ascending; None: all), in reading order; positions count from the first
+        piece's first sample. Each run of wanted samples in a shard is one read() call."""
+        if wanted is None:
+            wanted = range(sum(p.stop - p.start for p in pieces))
+        it = iter(wanted)
+        nxt = next(it, None)
         pos = 0
         for piece in pieces:
             n = piece.stop - piece.start
-            if pos + n <= start:
-                pos += n
-                continue
-            url = self.shards.urls[piece.shard]
-            table = shard_table(self.shards, piece.shard, self.cache, strict=not self.spec.skip_bad)
-            path = self.cache.local(url, self.shards.sha256[piece.shard])
-            first = piece.start + max(0, start - pos)
-            with open(path, "rb") as f:
-                for lo in range(first, piece.stop, CHUNK):
-                    hi = min(piece.stop, lo + CHUNK, max(lo, len(table)))
-                    chunk = self._chunk(f, table, lo, hi)
-                    for i in range(lo, hi):
-                        yield pos + i - piece.start, (url, table.keys[i], chunk[i - lo])
-                    for i in range(max(lo, hi), min(piece.stop, lo + CHUNK)):  # lost to truncation
-                        yield pos + i - piece.start, (url, f"#{i}", None)
+            mine: list[int] = []  # wanted sample indices inside this shard
+            while nxt is not None and nxt < pos + n:
+                mine.append(piece.start + nxt - pos)
+                nxt = next(it, None)
+            if mine:
+                url = self.shards.urls[piece.shard]
+                table = shard_table(self.shards, piece.shard, self.cache, strict=not self.spec.skip_bad)
+                path = self.cache.local(url, self.shards.sha256[piece.shard])
+                with open(path, "rb") as f:
+                    for lo, hi in _runs(mine, CHUNK):
+                        real = min(hi, max(lo, len(table)))
+                        chunk = self._chunk(f, table, lo, real)
+                        for i in range(lo, real):
+                            yield pos + i - piece.start, (url, table.keys[i], chunk[i - lo])
+                        for i in range(max(lo, real), hi):  # lost to truncation
+                            yield pos + i - piece.start, (url, f"#{i}", None)
+            if nxt is None:
+                return
             pos += n
 
     @staticmethod
@@ -181,33 +199,34 @@ class ShardDataset(IterableDataset):
         ]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        pieces, emit, skip = self._plan()
+        pieces, batches, skip = self._plan()
         self._consumed = skip
-        todo = emit[skip:]
+        todo: list[list[int]] = []
+        left = skip
+        for batch in batches:  # the batches (or the part of one) not emitted before a resume
+            if left < len(batch):
+                todo.append(batch[left:])
+            left = max(0, left - len(batch))
         if not todo:
             return
-        done = set(emit[:skip])
-        reader = self._raw(pieces, min(todo))
+        reader = self._raw(pieces, sorted(p for batch in todo for p in batch))
         held: dict[int, Any] = {}
-        xs: list[torch.Tensor] = []
-        ys: list[Any] = []
-        ps: list[int] = []
-        bs = self.spec.batch_size
-        for target in todo:
-            while target not in held:
-                p, raw = next(reader)
-                if p not in done:
+        for batch in todo:
+            xs: list[torch.Tensor] = []
+            ys: list[Any] = []
+            ps: list[int] = []
+            for target in batch:
+                while target not in held:
+                    p, raw = next(reader)
                     held[p] = raw
-            sample = self._sample(*held.pop(target))
-            if sample is not None:
-                xs.append(sample[0])
-                ys.append(sample[1])
-                ps.append(target)
-            self._consumed += 1
-            if self._consumed % bs == 0 or self._consumed == len(emit):
-                if xs:
-                    yield self._collate(xs, ys, ps)
-                xs, ys, ps = [], [], []
+                sample = self._sample(*held.pop(target))
+                if sample is not None:
+                    xs.append(sample[0])
+                    ys.append(sample[1])
+                    ps.append(target)
+                self._consumed += 1
+            if xs:
+                yield self._collate(xs, ys, ps)
 
     def _bad(self, url: str, key: str, why: str) -> None:
         msg = f"shard {url} sample {key}: {why}"
@@ -275,3 +294,17 @@ class ShardDataset(IterableDataset):
             if self.mean is not None and self.std is not None:
                 x = (x - self.mean) / self.std
             return self.augment(x) if self.augment is not None else x
+
+
+def _runs(indices: list[int], most: int) -> Iterator[tuple[int, int]]:
+    """[lo, hi) runs of consecutive ``indices`` (ascending), each at most ``most`` long."""
+    lo = prev = None
+    for i in indices:
+        if lo is not None and i == prev + 1 and i - lo < most:  # type: ignore[operator]
+            prev = i
+            continue
+        if lo is not None:
+            yield lo, prev + 1  # type: ignore[operator]
+        lo = prev = i
+    if lo is not None:
+        yield lo, prev + 1  # type: ignore[operator]

@@ -47,7 +47,7 @@ def _probe(
         table = shard_table(shards, 0, cache, strict=not spec.skip_bad)
         from litrain.data.shards.partition import Piece
 
-        raws = (raw for _, raw in ds._raw([Piece(0, 0, min(n, len(table)))], 0))
+        raws = (raw for _, raw in ds._raw([Piece(0, 0, min(n, len(table)))]))
     xs, ys = [], []
     for raw in raws:
         sample = ds._sample(*raw)

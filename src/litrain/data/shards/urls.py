@@ -32,6 +32,13 @@ def local_path(url: str) -> Path:
     return Path(url.removeprefix("file://")).expanduser()
 
 
+def listed_names(names: list[str]) -> str:
+    """Shard names, short: all of up to 4, else the first two, ... and the last."""
+    if len(names) <= 4:
+        return ", ".join(names)
+    return f"{names[0]}, {names[1]}, ..., {names[-1]} ({len(names)} shards)"
+
+
 def expand(urls: list[str] | str | None, key: str) -> list[str]:
     """Every shard URL of ``data.<key>`` in order; local shards must exist."""
     import braceexpand
@@ -45,9 +52,12 @@ def expand(urls: list[str] | str | None, key: str) -> list[str]:
         local = [u for u in found if not is_remote(u)]
         missing = [u for u in local if not local_path(u).is_file()]
         if local and len(missing) == len(local):
+            folder = local_path(missing[0]).parent
+            there = sorted(p.name for p in folder.glob("*.tar")) if folder.is_dir() else []
+            held = f"; {folder} holds {listed_names(there)}" if there else ""
             raise DataError(
-                f"data.{key}={pattern!r} matches no file (first: {missing[0]}): check the path and "
-                "the brace range, e.g. train-{000000..000099}.tar"
+                f"data.{key}={pattern!r} matches no file (first: {missing[0]}){held}: check the path "
+                "and the brace range, e.g. train-{000000..000099}.tar"
             )
         if missing:
             raise DataError(

@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.utilities.model_helpers import is_overridden
 
 from litrain.config import Config
+from litrain.core.noise import note
 from litrain.core.rng import seed_everything
 from litrain.engines.lightning.loaders import trainer_loaders
 from litrain.engines.lightning.module import TaskModule, build_module
@@ -44,10 +45,19 @@ def evaluate(stage: str, cfg: Config, ckpt_path: Path, run_dir: Path, quiet: boo
     task's artifacts (the confusion matrix for classification)."""
     parts, module, trainer = restore(cfg, ckpt_path, run_dir, quiet)
     run = trainer.validate if stage == "validate" else trainer.test
-    results = run(module, verbose=not quiet, **trainer_loaders(parts.datamodule, stage, trainer))
+    # litrain prints the one table (with the checkpoint's name), not Lightning's as well
+    results = run(module, verbose=False, **trainer_loaders(parts.datamodule, stage, trainer))
     metrics = tensor_dict_to_floats(results[0] if results else {})
+    split = "val" if stage == "validate" or getattr(parts.datamodule, "test_is_val", False) else "test"
+    if stage == "test" and split == "val":
+        note(
+            "this data has no test split, so these are the validation split's numbers: set "
+            "data.test_split (or the source's test files) to hold out a test split",
+            quiet,
+        )
     if trainer.is_global_zero:
-        write_json(run_dir / f"{stage}_metrics.json", {"checkpoint": str(ckpt_path), "metrics": metrics})
+        record = {"checkpoint": str(ckpt_path), "split": split, "metrics": metrics}
+        write_json(run_dir / f"{stage}_metrics.json", record)
     return metrics, parts
 
 

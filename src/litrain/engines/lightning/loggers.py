@@ -32,6 +32,8 @@ def wandb(cfg: Config, run_dir: Path) -> Any:
     from litrain.engines.lightning.wandb_logger import OfflineArtifactsWandbLogger
 
     wb = cfg.logging.wandb
+    # wandb looks for a git repo from its dir when it starts: a dir not made yet is a warning
+    (run_dir / "logs").mkdir(parents=True, exist_ok=True)
     return OfflineArtifactsWandbLogger(
         name=wb.name or cfg.run.name,
         save_dir=str(run_dir / "logs"),

@@ -52,7 +52,9 @@ class EarlyStopper:
             self.wait += 1
             if self.wait < self.patience:
                 return False
-            self.reason = f"{self.monitor} did not improve in the last {self.wait} epochs"
+            self.reason = f"{self.monitor} did not improve in the last " + (
+                "epoch" if self.wait == 1 else f"{self.wait} epochs"
+            )
         self.stopped_epoch = epoch
         return True
 

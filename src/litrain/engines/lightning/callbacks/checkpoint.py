@@ -93,7 +93,11 @@ class StoppingWithMessage(EarlyStopping):
             self.stop_reason = (
                 f"{self.monitor} = {current} is not finite"
                 if self.stopping_reason == EarlyStoppingReason.NON_FINITE_METRIC
-                else f"{self.monitor} did not improve in the last {self.wait_count} epochs"
+                else f"{self.monitor} did not improve in the last {_epochs(self.wait_count)}"
             )
             best = float(self.best_score)
             note(stop_line(self.stopped_epoch, self.monitor, best, self.stop_reason), self.quiet)
+
+
+def _epochs(n: int) -> str:
+    return "epoch" if n == 1 else f"{n} epochs"

@@ -9,12 +9,14 @@ GradScaler already skips overflowing steps, so only the loss is checked there.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
+from litrain.core.noise import LitrainNotice
 from litrain.engines.lightning.callbacks.ema import EMA
 from litrain.reliability.nonfinite import MAX_ROLLBACKS, NonFiniteError, NonFinitePolicy
 
@@ -76,7 +78,7 @@ class NaNGuard(NonFinitePolicy, L.Callback):
             schedulers=[c.scheduler for c in trainer.lr_scheduler_configs],
             save_debug=trainer.save_checkpoint,
             load_good=load_good,
-            warn=L.pytorch.utilities.rank_zero_warn,
+            warn=partial(L.pytorch.utilities.rank_zero_warn, category=LitrainNotice),
         )
 
     def on_train_batch_end(

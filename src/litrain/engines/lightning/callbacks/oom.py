@@ -8,10 +8,12 @@ lost. Lightning's own backward then runs on a detached leaf and touches no param
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import lightning as L
 
+from litrain.core.noise import LitrainNotice
 from litrain.errors import LitrainError
 from litrain.reliability.oom import Gradients, MicroBatches, OutOfMemory, add_gradients
 
@@ -24,7 +26,7 @@ def _loss_of(output: Any) -> Any:
 
 class OOMRecovery(MicroBatches, L.Callback):
     def __init__(self) -> None:
-        super().__init__(warn=L.pytorch.utilities.rank_zero_warn)
+        super().__init__(warn=partial(L.pytorch.utilities.rank_zero_warn, category=LitrainNotice))
         self._original: Any = None
         self._pending: Gradients = []
 
