@@ -102,10 +102,12 @@ def _evaluate(
     overrides: dict[str, Any],
 ) -> RunResult:
     from litrain.engines.lightning.evaluate import evaluate
+    from litrain.reliability.oom import one_line_oom
     from litrain.run.restore import eval_setup
 
     cfg, rd, ckpt_path = eval_setup(config_or_path, checkpoint, run_dir, overrides)
-    metrics, parts = evaluate(stage, cfg, ckpt_path, rd, quiet)
+    with one_line_oom(cfg.data.batch_size, cfg.trainer.oom_recovery, stage):
+        metrics, parts = evaluate(stage, cfg, ckpt_path, rd, quiet)
     return RunResult(metrics, rd, parts.config, best_checkpoint=str(ckpt_path))
 
 
@@ -150,11 +152,13 @@ def predict(
     """Write the task's predictions file (classification: predictions.csv with index,
     target, pred, then one probability column per class)."""
     from litrain.engines.lightning.evaluate import predict as run_predict
+    from litrain.reliability.oom import one_line_oom
     from litrain.run.restore import eval_setup
 
     cfg, rd, ckpt_path = eval_setup(config_or_path, checkpoint, run_dir, overrides)
     out = Path(output) if output else rd / "predictions.csv"
-    parts, out = run_predict(cfg, ckpt_path, rd, out, split, quiet)
+    with one_line_oom(cfg.data.batch_size, cfg.trainer.oom_recovery, "predict"):
+        parts, out = run_predict(cfg, ckpt_path, rd, out, split, quiet)
     return RunResult({}, rd, parts.config, best_checkpoint=str(ckpt_path), output=out)
 
 

@@ -69,6 +69,23 @@ class OOMAt(L.Callback):
         pl_module.model.register_forward_pre_hook(hook)
 
 
+class OOMInEval(L.Callback):
+    """Raises torch.OutOfMemoryError from the model's first forward of a validate or test run."""
+
+    def _arm(self, pl_module: Any) -> None:
+        def hook(module: Any, args: Any) -> None:
+            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+
+        pl_module.model.register_forward_pre_hook(hook)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if not trainer.sanity_checking:
+            self._arm(pl_module)
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: Any) -> None:
+        self._arm(pl_module)
+
+
 class SignalAt(L.Callback):
     """Sends ``signame`` to this process ``times`` times at the start of training batch
     number ``batch`` (counted from this process's start); only on ``rank`` when given."""

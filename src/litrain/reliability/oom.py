@@ -20,7 +20,8 @@ import gc
 import math
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -160,9 +161,15 @@ def memory_detail(exc: BaseException) -> str:
 def out_of_memory(exc: BaseException, batch_size: int, recovery: bool, where: str = "fit") -> OutOfMemory:
     """The one line for an out-of-memory error the run did not recover from: the batch size,
     the memory asked for and free when known, and the keys that help."""
-    helps = [] if recovery else ["trainer.oom_recovery=true (each batch as micro-batches, same result)"]
+    training = where == "fit"  # oom_recovery and accumulation act on training steps only
+    helps = (
+        []
+        if recovery or not training
+        else ["trainer.oom_recovery=true (each batch as micro-batches, same result)"]
+    )
     helps += [
-        "a smaller data.batch_size (trainer.accumulate_grad_batches keeps the effective batch)",
+        "a smaller data.batch_size"
+        + (" (trainer.accumulate_grad_batches keeps the effective batch)" if training else ""),
         "trainer.precision=bf16-mixed",
         "a smaller data.image_size or model",
     ]
@@ -170,3 +177,12 @@ def out_of_memory(exc: BaseException, batch_size: int, recovery: bool, where: st
         f"out of memory during {where} with data.batch_size={batch_size}{memory_detail(exc)}: "
         f"set {helps[0]}, or use {', '.join(helps[1:-1])} or {helps[-1]}"
     )
+
+
+@contextmanager
+def one_line_oom(batch_size: int, recovery: bool, where: str) -> Iterator[None]:
+    """Turn an out-of-memory error inside the block into :func:`out_of_memory`'s line."""
+    try:
+        yield
+    except torch.OutOfMemoryError as exc:
+        raise out_of_memory(exc, batch_size, recovery, where) from None
