@@ -310,3 +310,26 @@ def test_finetune_settings_that_act_pass_and_a_saved_config_reads_back(tmp_path)
     load_config(overrides={"finetune.backbone_lr_ratio": 0.1, "trainer.max_epochs": -1})
     cfg.save(tmp_path / "config.yaml")  # every key written out, defaults included
     assert load_config([tmp_path / "config.yaml"]).finetune == cfg.finetune
+
+
+def test_every_broken_rule_across_sections_is_reported_in_one_run():
+    """Four rules broken at once: four lines in one error, in the order the rules run."""
+    with pytest.raises(ConfigError) as info:
+        load_config(
+            overrides={
+                "optim.name": "muon",
+                "optim.no_decay": ["bias"],
+                "logging.train_metrics": True,
+                "trainer.oom_recovery": True,
+                "trainer.max_epochs": 1,
+                "finetune.strategy": "epochs",
+                "finetune.unfreeze_at_epoch": 5,
+                "stages": [{"name": "a"}, {"name": "a"}],
+            }
+        )
+    lines = str(info.value).splitlines()[1:]
+    assert len(lines) == 4, str(info.value)
+    assert "both named 'a'" in lines[0]
+    assert "logging.train_metrics and trainer.oom_recovery cannot be combined" in lines[1]
+    assert "optim.name=muon makes its own parameter groups" in lines[2]
+    assert "finetune.unfreeze_at_epoch=5 is never reached" in lines[3]

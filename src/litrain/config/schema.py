@@ -1072,49 +1072,51 @@ class Config(Section):
     )
 
     @model_validator(mode="after")
-    def _stages(self) -> Config:
-        check_stages(self.stages)
+    def _rules(self) -> Config:
+        """The rules across sections. Every broken one is reported, one line each, in one run
+        (a user fixing a config should not meet its errors one at a time)."""
+        problems: list[str] = []
+        for rule in (
+            lambda: check_stages(self.stages),
+            lambda: check_sampler_head(self.data, self.task),
+            lambda: check_augment_class_head(self.data, self.task),
+            self._train_metrics_need_whole_batches,
+            self._muon_splits_itself,
+            lambda: check_finetune(self.finetune, self.trainer.max_epochs),
+            self._finetune_without_fsdp,
+        ):
+            try:
+                rule()
+            except PydanticCustomError as exc:
+                if exc.type != RULE:
+                    raise
+                problems.append(exc.message())
+        if problems:
+            raise rule_error("\n".join(problems))
         return self
 
-    @model_validator(mode="after")
-    def _sampler_head(self) -> Config:
-        check_sampler_head(self.data, self.task)
-        check_augment_class_head(self.data, self.task)
-        return self
-
-    @model_validator(mode="after")
-    def _train_metrics_need_whole_batches(self) -> Config:
+    def _train_metrics_need_whole_batches(self) -> None:
         if self.logging.train_metrics and self.trainer.oom_recovery:
             # OOM recovery splits a batch into micro-batches the metrics would not see whole
             raise rule_error(
                 "logging.train_metrics and trainer.oom_recovery cannot be combined: drop one of them"
             )
-        return self
 
-    @model_validator(mode="after")
-    def _muon_splits_itself(self) -> Config:
+    def _muon_splits_itself(self) -> None:
         if self.optim.name == "muon" and (self.finetune.active or self.optim.no_decay):
             # muon groups the parameters by shape (optim/muon.py), not by block
             raise rule_error(
                 "optim.name=muon makes its own parameter groups: finetune and optim.no_decay "
                 "work with sgd, adam, adamw, radam, nadam, rmsprop or adagrad"
             )
-        return self
 
-    @model_validator(mode="after")
-    def _finetune_does_what_it_says(self) -> Config:
-        check_finetune(self.finetune, self.trainer.max_epochs)
-        return self
-
-    @model_validator(mode="after")
-    def _finetune_without_fsdp(self) -> Config:
+    def _finetune_without_fsdp(self) -> None:
         if self.finetune.active and (self.trainer.fsdp.enabled or self.trainer.strategy == "fsdp"):
             # FSDP trains flattened shards: the block groups' parameters are not the optimizer's
             raise rule_error(
                 "finetune works with single-device and DDP training, not FSDP: use trainer.strategy=ddp "
                 "or drop the finetune keys"
             )
-        return self
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
