@@ -25,6 +25,8 @@ class DataInfo:
     # so every loader, sampler and DDP shard handles it like any other target tensor.
     head_columns: dict[str, int] = field(default_factory=dict)
     head_classes: dict[str, int] = field(default_factory=dict)  # integer heads: classes seen
+    # Field heads: one sample's target shape ((C, L), (C, H, W)), its columns flattened in y.
+    head_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # The training split's class counts (litrain.data.balance): samples per class, or
     # positives per label of multilabel data; per integer head of multi-task data. Empty
     # when unknown (streamed shards, regression). train_size: its number of samples.

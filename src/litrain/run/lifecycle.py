@@ -102,7 +102,7 @@ def _fit_in(
         line = optimizer_note(parts.model, cfg.optim)
         if line:
             note(line, quiet)
-        for line in getattr(parts.task, "notes", ()):  # e.g. class weights from the counts
+        for line in parts.task.notes:  # e.g. class weights from the counts
             note(line, quiet)
         for line in start_lines(parts.model, cfg):  # finetune's block and param groups
             note(line, quiet)

@@ -39,6 +39,7 @@ from litrain.data.base import DataInfo
 from litrain.data.targets import channel_axis, target_kind
 from litrain.errors import ConfigError
 from litrain.registry import LOSSES
+from litrain.tasks.base import TaskBase
 from litrain.tasks.regression_metrics import NRMSE, RelativeL2
 
 CLASSIFICATION_LOSSES = ("ce", "bce", "focal")
@@ -54,7 +55,7 @@ def regression_task(cfg: TaskConfig, info: DataInfo) -> RegressionTask:
     return RegressionTask(cfg, shape, info.target_mean, info.target_std)
 
 
-class RegressionTask:
+class RegressionTask(TaskBase):
     """The Task protocol (``litrain.tasks.base``) for real-valued targets."""
 
     monitor = "val/loss"
@@ -163,12 +164,6 @@ class RegressionTask:
             metrics["rmse"] = tm.MeanSquaredError(squared=False)
             metrics["r2"] = tm.R2Score(multioutput="uniform_average")
         return tm.MetricCollection(metrics, prefix=prefix)
-
-    def artifact_metrics(self, split: str) -> None:
-        return None
-
-    def write_artifacts(self, split: str, values: Any, run_dir: Path) -> list[Path]:
-        return []
 
     def write_predictions(self, path: Path, predictions: Tensor, targets: Any, names: list[str]) -> Path:
         """predictions.csv for scalar/vector targets; predictions.npy + targets.npy for fields
