@@ -359,16 +359,43 @@ class ModelConfig(Section):
         None, description="Import path of your own LightningModule or nn.Module (opt-in)."
     )
     init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
-    modes: int | list[int] = Field(
-        16, description="fno: Fourier modes kept per spatial axis (one number, or one per axis)."
+    modes: int | list[int] | Literal["auto"] = Field(
+        "auto",
+        description="fno: Fourier modes kept per spatial axis (one number, or one per axis), at most "
+        "what the grid holds; auto: up to 16 per axis.",
     )
     width: int = Field(32, gt=0, description="fno: channels of the hidden layers; unet: first level's.")
     layers: int = Field(4, gt=0, description="fno: Fourier layers; unet: down/up levels.")
+    grid_embedding: bool = Field(True, description="fno: append the grid coordinates to the input.")
+    padding: float = Field(
+        0.0, ge=0, le=1, description="fno, unet: pad the grid by this fraction (non-periodic problems)."
+    )
+    lifting_ratio: float = Field(
+        2.0, ge=0, description="fno: hidden channels of the lifting MLP per width (0: one linear layer)."
+    )
+    projection_ratio: float = Field(
+        2.0, ge=0, description="fno: hidden channels of the projection MLP per width (0: one linear layer)."
+    )
+    channel_mlp: bool = Field(True, description="fno: a soft-gated channel MLP in each Fourier block.")
+    skip: Literal["linear", "identity", "soft-gating"] = Field(
+        "linear", description="fno: the skip beside each spectral convolution."
+    )
+    norm: Literal["auto", "none", "group", "instance", "batch"] = Field(
+        "auto", description="fno, unet: normalisation in the blocks; auto: none (fno), group (unet)."
+    )
+    factorization: Literal["none", "cp", "tucker"] = Field(
+        "none", description="fno: store the spectral weights factorised (cp or tucker)."
+    )
+    rank: float = Field(
+        1.0, gt=0, le=1, description="fno factorization: fraction of the dense weight's values kept."
+    )
 
     @field_validator("modes")
     @classmethod
-    def _positive_modes(cls, v: int | list[int]) -> int | list[int]:
-        if any(m <= 0 for m in ([v] if isinstance(v, int) else v)) or v == []:
+    def _positive_modes(cls, v: int | list[int] | str) -> int | list[int] | str:
+        if v == "auto":
+            return v
+        if any(m <= 0 for m in ([v] if isinstance(v, int) else v)) or v == []:  # type: ignore[union-attr]
             raise ValueError("must be a positive number, or a list of them (one per spatial axis)")
         return v
 
