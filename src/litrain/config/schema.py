@@ -467,6 +467,21 @@ class HeadConfig(Section):
         return self
 
 
+class RolloutTermConfig(Section):
+    """``task.loss_terms.rollout``: the model applied to its own output."""
+
+    weight: float = Field(0.5, ge=0, description="Weight of the rollout loss.")
+    steps: int = Field(4, ge=1, description="Time steps rolled out from the input (k = 1..steps).")
+
+
+class LossTermsConfig(Section):
+    """``task.loss_terms``: the terms of an operator's loss, each logged as train/<term>_loss."""
+
+    forward: float = Field(1.0, ge=0, description="Weight of the one-step loss (task.loss).")
+    spectral: float = Field(0.0, ge=0, description="Weight of the power-spectrum loss (fields).")
+    rollout: RolloutTermConfig | None = Field(None, description="{weight, steps}: the rollout loss.")
+
+
 class TaskConfig(Section):
     type: TaskName = Field("classification", description="classification (multiclass), binary or multilabel.")
     num_classes: int | None = Field(None, gt=0, description="Classes (default: from data).")
@@ -503,6 +518,23 @@ class TaskConfig(Section):
         description="auto: after fit, fit temperature scaling on the validation split (classification, "
         "when there is one), as `litrain calibrate RUN` does.",
     )
+    loss_terms: LossTermsConfig | None = Field(
+        None,
+        description="regression of fields: {forward: 1.0, spectral: 0.1, rollout: {weight: 0.5, steps: 4}}.",
+    )
+    dt: float | None = Field(
+        None, gt=0, description="rollout: time step; the model then gives du/dt and u <- u + dt * model(u)."
+    )
+
+    @model_validator(mode="after")
+    def _loss_terms_need_regression(self) -> TaskConfig:
+        if self.loss_terms is not None and self.type != "regression":
+            raise rule_error(
+                f"task.loss_terms apply to fields of task.type regression, not {self.type}: drop them"
+            )
+        if self.dt is not None and (self.loss_terms is None or self.loss_terms.rollout is None):
+            raise rule_error("task.dt is the step of a rollout: set task.loss_terms.rollout or drop task.dt")
+        return self
 
     @model_validator(mode="after")
     def _heads_need_multitask(self) -> TaskConfig:

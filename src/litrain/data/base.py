@@ -36,6 +36,12 @@ class DataInfo:
     # One sample's target shape: () one label or scalar, (K,) a vector, (C, L), (C, H, W) or
     # (T, C, H, W) a field (litrain.data.targets).
     target_shape: tuple[int, ...] = ()
+    # The target's first axis is time ((T, L) from data.pde_steps, or (T, C, H, W)): a rollout.
+    time_axis: bool = False
+    # data.normalize: the training split's per-channel input mean and std (the DataModule),
+    # so a rollout can feed a prediction back in the input's units.
+    input_mean: torch.Tensor | None = None
+    input_std: torch.Tensor | None = None
     # task.normalize_targets: the training split's target mean and std (data.targets), set
     # by the DataModule from the seeded split, so a rebuilt run gets the same numbers.
     target_mean: torch.Tensor | None = None

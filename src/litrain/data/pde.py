@@ -52,7 +52,14 @@ def pde(cfg: DataConfig) -> SourceData:
         x = np.concatenate([x, _grid(x.shape[0], x.shape[2:])], axis=1)
     xt = torch.from_numpy(x.astype(np.float32))
     yt = torch.from_numpy(y.astype(np.float32))
-    info = DataInfo(tuple(xt.shape[1:]), 0, [], float_targets=True, target_shape=tuple(yt.shape[1:]))
+    info = DataInfo(
+        tuple(xt.shape[1:]),
+        0,
+        [],
+        float_targets=True,
+        target_shape=tuple(yt.shape[1:]),
+        time_axis=cfg.pde_steps > 1,  # y is (T, L): the solution at T times
+    )
     return SourceData(train=(xt, yt), info=info)
 
 
