@@ -250,6 +250,11 @@ class DataConfig(Section):
         1, ge=1, description="pde (1-D): target time steps T (a rollout at t*k/T, as T channels)."
     )
     pde_grid: bool = Field(True, description="pde: add the grid coordinates as input channels.")
+    pde_tasks: list[Literal["burgers", "heat", "advection"]] = Field(
+        [],
+        description="pde: several 1-D equations from the same initial fields, one multi-task head each "
+        "(task.heads.<pde>); data.pde is then unused.",
+    )
     pde_seed: int = Field(0, description="pde: seed of the generated fields (not run.seed).")
     frames_per_clip: int = Field(8, gt=0, description="video: frames in one clip.")
     frame_stride: int = Field(1, gt=0, description="video: take every n-th frame (random/center sampling).")
