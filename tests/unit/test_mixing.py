@@ -15,6 +15,7 @@ from litrain.data.base import DataInfo
 from litrain.data.mixing import MixDraw, Mixing, box_lam, cutmix_box
 from litrain.errors import ConfigError
 from litrain.run.train_batch import TrainBatch, build_train_batch
+from litrain.tasks.base import complete
 from litrain.tasks.classification import classification_task
 
 
@@ -134,7 +135,7 @@ def test_mixup_refuses_tasks_without_class_targets_and_cutmix_non_images():
         pass
 
     with pytest.raises(ConfigError, match="task.type=regression has no class targets to mix"):
-        build_train_batch(cfg, None, Regression())  # type: ignore[arg-type]
+        build_train_batch(cfg, None, complete(Regression()))  # as run.parts hands tasks on
     cut = Config.model_validate({"data": {"mixup": {"cutmix_alpha": 1.0}}})
 
     class Tabular:

@@ -11,7 +11,7 @@ import torch
 from litrain.config import ModelConfig
 from litrain.errors import ConfigError
 from litrain.models import build_model
-from litrain.models.operators import Pointwise, SpectralConv
+from litrain.models.operators import Pointwise, SoftGating, SpectralConv, grid_coordinates
 
 
 def _model(name: str, shape: tuple[int, ...], outputs: int = 1, **kw):
@@ -72,24 +72,100 @@ def test_modes_are_per_axis_and_a_list_sets_each():
 
 
 @pytest.mark.parametrize(
-    ("shape", "modes", "message"),
+    ("shape", "modes", "kept", "line"),
     [
-        (
-            (1, 64),
-            34,
-            "model.modes=34 is more than the grid of 64 points holds: set model.modes to at most 33",
-        ),
+        ((1, 64), 34, (33,), "fno: model.modes=34 keeps [33], what the 64 grid holds"),
+        ((1, 16, 16), 16, (8, 9), "fno: model.modes=16 keeps [8, 9], what the 16x16 grid holds"),
         (
             (1, 16, 16),
-            9,
-            "model.modes=9 is more than the grid of 16x16 points holds: set model.modes to at most [8, 9]",
+            "auto",
+            (8, 9),
+            "fno: model.modes=auto keeps [8, 9] Fourier modes per axis of the 16x16 grid",
         ),
-        ((1, 16, 16), [4, 4, 4], "model.modes=[4, 4, 4] gives 3 axes, the data's grid 16x16 has 2"),
+        (
+            (1, 64, 64),
+            "auto",
+            (16, 16),
+            "fno: model.modes=auto keeps [16, 16] Fourier modes per axis of the 64x64 grid",
+        ),
+        ((1, 16, 16), [4, 4], (4, 4), None),
     ],
 )
-def test_modes_the_grid_cannot_hold_are_config_errors(shape, modes, message):
+def test_modes_keep_what_the_grid_holds_and_say_so(shape, modes, kept, line):
+    # the field's implementations take modes beyond the grid and keep what fits: so does fno
+    model = _model("fno", shape, modes=modes)
+    assert model.spectral[0].modes == kept
+    assert model.notes == ([line] if line else [])
+    assert model(torch.randn(2, *shape)).shape == (2, 1, *shape[1:])
+
+
+def test_modes_with_more_axes_than_the_grid_are_a_config_error():
+    message = "model.modes=[4, 4, 4] gives 3 axes, the data's grid 16x16 has 2"
     with pytest.raises(ConfigError, match="^" + re.escape(message)):
-        _model("fno", shape, modes=modes)
+        _model("fno", (1, 16, 16), modes=[4, 4, 4])
+
+
+@pytest.mark.parametrize("name", ["fno", "unet"])
+def test_a_padding_that_pads_no_point_is_a_config_error(name):
+    message = (
+        "model.padding=0.05 pads no point of the 8x8 grid (a fraction of 8 points rounds to 0): "
+        "set model.padding to at least 0.125, or 0 for periodic data"
+    )
+    with pytest.raises(ConfigError, match="^" + re.escape(message) + "$"):
+        _model(name, (1, 8, 8), padding=0.05)
+
+
+@pytest.mark.parametrize("name", ["fno", "unet"])
+@pytest.mark.parametrize("norm", ["none", "group", "instance", "batch"])
+def test_padding_and_norms_keep_the_grid(name, norm):
+    torch.manual_seed(0)
+    model = _model(name, (1, 20, 12), outputs=2, padding=0.25, norm=norm)
+    assert model(torch.randn(3, 1, 20, 12)).shape == (3, 2, 20, 12)
+
+
+def test_the_default_fno_is_the_fields_standard_layout():
+    model = _model("fno", (1, 32), modes=8)
+    # grid coordinates appended (1 + 1 channels in), MLP lifting and projection (ratio 2)
+    assert model.lift[0].weight.shape == (16, 2) and model.lift[2].weight.shape == (8, 16)
+    assert model.project[0].weight.shape == (16, 8) and model.project[2].weight.shape == (1, 16)
+    assert model.mlp is not None and model.mlp[0][0].weight.shape == (4, 8)  # expansion 0.5
+    assert isinstance(model.pointwise[0], Pointwise)  # linear skip
+    plain = _model("fno", (1, 32), modes=8, grid_embedding=False, lifting_ratio=0, channel_mlp=False)
+    assert isinstance(plain.lift, Pointwise) and plain.lift.weight.shape == (8, 1) and plain.mlp is None
+
+
+def test_the_grid_embedding_keeps_the_model_discretisation_invariant():
+    s = torch.arange(64) / 64
+    fine = torch.sin(2 * math.pi * s)[None, None]
+    # pointwise layers commute with subsampling; the coordinates i / n agree on shared points
+    x = torch.cat([fine, grid_coordinates(fine)], dim=1)
+    assert torch.equal(x[..., ::2], torch.cat([fine[..., ::2], grid_coordinates(fine[..., ::2])], dim=1))
+
+
+@pytest.mark.parametrize("skip", ["linear", "identity", "soft-gating"])
+def test_skips(skip):
+    model = _model("fno", (1, 16), modes=4, skip=skip)
+    kinds = {"linear": Pointwise, "identity": torch.nn.Identity, "soft-gating": SoftGating}
+    assert isinstance(model.pointwise[0], kinds[skip])
+    assert model(torch.randn(2, 1, 16)).shape == (2, 1, 16)
+
+
+@pytest.mark.parametrize("factorization", ["cp", "tucker"])
+def test_factorised_spectral_weights_hold_about_rank_of_the_values(factorization):
+    torch.manual_seed(0)
+    dense = SpectralConv(16, (8, 8))
+    small = SpectralConv(16, (8, 8), factorization=factorization, rank=0.1)
+    full, kept = dense.weight.numel(), sum(p.numel() for p in small.parameters())
+    assert 0.03 * full < kept < 0.2 * full
+    w = small.full_weight()
+    assert w.shape == (2, 16, 16, 8, 8) and w.is_complex()
+    # the layer computes with the rebuilt weight: equal to a dense layer holding it
+    with torch.no_grad():
+        dense.weight.copy_(torch.view_as_real(w))
+    x = torch.randn(2, 16, 16, 16)
+    assert torch.allclose(small(x), dense(x), atol=1e-5)
+    small(x).square().sum().backward()  # the factors train
+    assert all(p.grad is not None for p in small.parameters())
 
 
 @pytest.mark.parametrize("name", ["fno", "unet"])

@@ -250,6 +250,11 @@ class DataConfig(Section):
         1, ge=1, description="pde (1-D): target time steps T (a rollout at t*k/T, as T channels)."
     )
     pde_grid: bool = Field(True, description="pde: add the grid coordinates as input channels.")
+    pde_tasks: list[Literal["burgers", "heat", "advection"]] = Field(
+        [],
+        description="pde: several 1-D equations from the same initial fields, one multi-task head each "
+        "(task.heads.<pde>); data.pde is then unused.",
+    )
     pde_seed: int = Field(0, description="pde: seed of the generated fields (not run.seed).")
     frames_per_clip: int = Field(8, gt=0, description="video: frames in one clip.")
     frame_stride: int = Field(1, gt=0, description="video: take every n-th frame (random/center sampling).")
@@ -359,16 +364,43 @@ class ModelConfig(Section):
         None, description="Import path of your own LightningModule or nn.Module (opt-in)."
     )
     init_args: dict[str, Any] = Field({}, description="Keyword arguments for class_path.")
-    modes: int | list[int] = Field(
-        16, description="fno: Fourier modes kept per spatial axis (one number, or one per axis)."
+    modes: int | list[int] | Literal["auto"] = Field(
+        "auto",
+        description="fno: Fourier modes kept per spatial axis (one number, or one per axis), at most "
+        "what the grid holds; auto: up to 16 per axis.",
     )
     width: int = Field(32, gt=0, description="fno: channels of the hidden layers; unet: first level's.")
     layers: int = Field(4, gt=0, description="fno: Fourier layers; unet: down/up levels.")
+    grid_embedding: bool = Field(True, description="fno: append the grid coordinates to the input.")
+    padding: float = Field(
+        0.0, ge=0, le=1, description="fno, unet: pad the grid by this fraction (non-periodic problems)."
+    )
+    lifting_ratio: float = Field(
+        2.0, ge=0, description="fno: hidden channels of the lifting MLP per width (0: one linear layer)."
+    )
+    projection_ratio: float = Field(
+        2.0, ge=0, description="fno: hidden channels of the projection MLP per width (0: one linear layer)."
+    )
+    channel_mlp: bool = Field(True, description="fno: a soft-gated channel MLP in each Fourier block.")
+    skip: Literal["linear", "identity", "soft-gating"] = Field(
+        "linear", description="fno: the skip beside each spectral convolution."
+    )
+    norm: Literal["auto", "none", "group", "instance", "batch"] = Field(
+        "auto", description="fno, unet: normalisation in the blocks; auto: none (fno), group (unet)."
+    )
+    factorization: Literal["none", "cp", "tucker"] = Field(
+        "none", description="fno: store the spectral weights factorised (cp or tucker)."
+    )
+    rank: float = Field(
+        1.0, gt=0, le=1, description="fno factorization: fraction of the dense weight's values kept."
+    )
 
     @field_validator("modes")
     @classmethod
-    def _positive_modes(cls, v: int | list[int]) -> int | list[int]:
-        if any(m <= 0 for m in ([v] if isinstance(v, int) else v)) or v == []:
+    def _positive_modes(cls, v: int | list[int] | str) -> int | list[int] | str:
+        if v == "auto":
+            return v
+        if any(m <= 0 for m in ([v] if isinstance(v, int) else v)) or v == []:  # type: ignore[union-attr]
             raise ValueError("must be a positive number, or a list of them (one per spatial axis)")
         return v
 
@@ -440,6 +472,21 @@ class HeadConfig(Section):
         return self
 
 
+class RolloutTermConfig(Section):
+    """``task.loss_terms.rollout``: the model applied to its own output."""
+
+    weight: float = Field(0.5, ge=0, description="Weight of the rollout loss.")
+    steps: int = Field(4, ge=1, description="Time steps rolled out from the input (k = 1..steps).")
+
+
+class LossTermsConfig(Section):
+    """``task.loss_terms``: the terms of an operator's loss, each logged as train/<term>_loss."""
+
+    forward: float = Field(1.0, ge=0, description="Weight of the one-step loss (task.loss).")
+    spectral: float = Field(0.0, ge=0, description="Weight of the power-spectrum loss (fields).")
+    rollout: RolloutTermConfig | None = Field(None, description="{weight, steps}: the rollout loss.")
+
+
 class TaskConfig(Section):
     type: TaskName = Field("classification", description="classification (multiclass), binary or multilabel.")
     num_classes: int | None = Field(None, gt=0, description="Classes (default: from data).")
@@ -476,6 +523,23 @@ class TaskConfig(Section):
         description="auto: after fit, fit temperature scaling on the validation split (classification, "
         "when there is one), as `litrain calibrate RUN` does.",
     )
+    loss_terms: LossTermsConfig | None = Field(
+        None,
+        description="regression of fields: {forward: 1.0, spectral: 0.1, rollout: {weight: 0.5, steps: 4}}.",
+    )
+    dt: float | None = Field(
+        None, gt=0, description="rollout: time step; the model then gives du/dt and u <- u + dt * model(u)."
+    )
+
+    @model_validator(mode="after")
+    def _loss_terms_need_regression(self) -> TaskConfig:
+        if self.loss_terms is not None and self.type != "regression":
+            raise rule_error(
+                f"task.loss_terms apply to fields of task.type regression, not {self.type}: drop them"
+            )
+        if self.dt is not None and (self.loss_terms is None or self.loss_terms.rollout is None):
+            raise rule_error("task.dt is the step of a rollout: set task.loss_terms.rollout or drop task.dt")
+        return self
 
     @model_validator(mode="after")
     def _heads_need_multitask(self) -> TaskConfig:

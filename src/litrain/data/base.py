@@ -25,6 +25,8 @@ class DataInfo:
     # so every loader, sampler and DDP shard handles it like any other target tensor.
     head_columns: dict[str, int] = field(default_factory=dict)
     head_classes: dict[str, int] = field(default_factory=dict)  # integer heads: classes seen
+    # Field heads: one sample's target shape ((C, L), (C, H, W)), its columns flattened in y.
+    head_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # The training split's class counts (litrain.data.balance): samples per class, or
     # positives per label of multilabel data; per integer head of multi-task data. Empty
     # when unknown (streamed shards, regression). train_size: its number of samples.
@@ -34,6 +36,12 @@ class DataInfo:
     # One sample's target shape: () one label or scalar, (K,) a vector, (C, L), (C, H, W) or
     # (T, C, H, W) a field (litrain.data.targets).
     target_shape: tuple[int, ...] = ()
+    # The target's first axis is time ((T, L) from data.pde_steps, or (T, C, H, W)): a rollout.
+    time_axis: bool = False
+    # data.normalize: the training split's per-channel input mean and std (the DataModule),
+    # so a rollout can feed a prediction back in the input's units.
+    input_mean: torch.Tensor | None = None
+    input_std: torch.Tensor | None = None
     # task.normalize_targets: the training split's target mean and std (data.targets), set
     # by the DataModule from the seeded split, so a rebuilt run gets the same numbers.
     target_mean: torch.Tensor | None = None

@@ -86,6 +86,7 @@ class DataModule:
         if self.task.normalize_targets:  # training split only: nothing of val/test leaks in
             self.info.target_mean, self.info.target_std = target_stats(_labels(src.train)[train_idx])
         if normalize:
+            self.info.input_mean, self.info.input_std = normalize
             train_tf: Transform | None = Normalize(*normalize, geometric, before=pixel)
         else:
             train_tf = Chain(pixel, geometric) if pixel and geometric else pixel or geometric

@@ -10,6 +10,9 @@ training runs offline with no download.
   the values 12 and 3, as in the FNO paper), y the pressure u: x (1, n, n), y (1, n, n).
 - ``data.pde_grid`` (default true, the FNO convention) appends the grid coordinates as
   input channels: x (2, L) or (3, n, n).
+- ``data.pde_tasks: [burgers, advection]`` solves each listed 1-D equation from the same
+  initial fields (each with its default coefficient) as one multi-task set: one target per
+  equation, ``head_columns``/``head_shapes`` named after it (``task.heads.<pde>``).
 
 The solvers are in :mod:`litrain.data.pde_solvers`. The fields depend only on the options
 and ``data.pde_seed`` (their own NumPy generator: neither ``run.seed`` nor the global RNG);
@@ -46,13 +49,22 @@ RESOLVED_TAIL = 1e-4
 
 def pde(cfg: DataConfig) -> SourceData:
     """The fields of ``data.pde``; see the module docstring for shapes and options."""
+    if cfg.pde_tasks:
+        return _several(cfg)
     options = _options(cfg)
     x, y = _cached(options, _cache_dir(cfg))
     if cfg.pde_grid:
         x = np.concatenate([x, _grid(x.shape[0], x.shape[2:])], axis=1)
     xt = torch.from_numpy(x.astype(np.float32))
     yt = torch.from_numpy(y.astype(np.float32))
-    info = DataInfo(tuple(xt.shape[1:]), 0, [], float_targets=True, target_shape=tuple(yt.shape[1:]))
+    info = DataInfo(
+        tuple(xt.shape[1:]),
+        0,
+        [],
+        float_targets=True,
+        target_shape=tuple(yt.shape[1:]),
+        time_axis=cfg.pde_steps > 1,  # y is (T, L): the solution at T times
+    )
     return SourceData(train=(xt, yt), info=info)
 
 
@@ -157,3 +169,30 @@ def _grid(samples: int, shape: tuple[int, ...]) -> np.ndarray:
         coords = list(np.meshgrid(*axes, indexing="ij"))
     grid = np.stack(coords)[None]
     return np.broadcast_to(grid, (samples, *grid.shape[1:]))
+
+
+def _several(cfg: DataConfig) -> SourceData:
+    """``data.pde_tasks``: each equation solved from the same initial fields (one seed), as
+    one multi-task set: y packs each equation's (T, L) target flat, in the listed order."""
+    names = list(dict.fromkeys(cfg.pde_tasks))
+    if len(names) != len(cfg.pde_tasks):
+        raise ConfigError(f"data.pde_tasks={cfg.pde_tasks} names an equation twice: list each once")
+    x0, targets = None, {}
+    for name in names:
+        x, y = _cached(_options(cfg.model_copy(update={"pde": name, "pde_coef": None})), _cache_dir(cfg))
+        x0 = x if x0 is None else x0
+        targets[name] = y
+    assert x0 is not None
+    if cfg.pde_grid:
+        x0 = np.concatenate([x0, _grid(x0.shape[0], x0.shape[2:])], axis=1)
+    y = np.concatenate([t.reshape(len(t), -1) for t in targets.values()], axis=1)
+    info = DataInfo(
+        tuple(x0.shape[1:]),
+        0,
+        [],
+        float_targets=True,
+        head_columns={n: int(np.prod(t.shape[1:])) for n, t in targets.items()},
+        head_shapes={n: tuple(t.shape[1:]) for n, t in targets.items()},
+    )
+    xt, yt = torch.from_numpy(x0.astype(np.float32)), torch.from_numpy(y.astype(np.float32))
+    return SourceData(train=(xt, yt), info=info)

@@ -25,7 +25,7 @@ from litrain.tasks.base import Task
 
 CARD_FILE = "model_card.json"
 CARD_VERSION = 1
-_TENSOR_FIELDS = ("target_mean", "target_std")
+_TENSOR_FIELDS = ("target_mean", "target_std", "input_mean", "input_std")
 
 
 def build_card(
@@ -106,6 +106,8 @@ def info_from_card(card: dict[str, Any]) -> DataInfo:
     for key in ("input_shape", "target_shape", "source_shape"):
         if key in kwargs:
             kwargs[key] = tuple(kwargs[key])
+    if "head_shapes" in kwargs:  # JSON lists back to shapes
+        kwargs["head_shapes"] = {k: tuple(v) for k, v in kwargs["head_shapes"].items()}
     for key in _TENSOR_FIELDS:
         if kwargs.get(key) is not None:
             kwargs[key] = torch.tensor(kwargs[key], dtype=torch.float32)

@@ -22,6 +22,7 @@ from litrain.core.hardware import resolve_accelerator
 from litrain.core.noise import note
 from litrain.core.rng import seed_everything
 from litrain.launch.environment import agree_run_dir, is_global_zero
+from litrain.models.operators import model_notes
 from litrain.optim.optimizers import optimizer_note
 from litrain.reliability.oom import out_of_memory
 from litrain.reliability.preemption import Preempted
@@ -102,7 +103,7 @@ def _fit_in(
         line = optimizer_note(parts.model, cfg.optim)
         if line:
             note(line, quiet)
-        for line in getattr(parts.task, "notes", ()):  # e.g. class weights from the counts
+        for line in [*parts.task.notes, *model_notes(parts.model)]:  # class weights, fno modes
             note(line, quiet)
         for line in start_lines(parts.model, cfg):  # finetune's block and param groups
             note(line, quiet)

@@ -16,7 +16,7 @@ from litrain.errors import ConfigError
 from litrain.models.factory import build_model, is_lightning_module, resolve_name
 from litrain.models.video import ClipSizeError
 from litrain.registry import TASKS
-from litrain.tasks.base import NO_TASK_MONITOR, Task
+from litrain.tasks.base import NO_TASK_MONITOR, Task, complete
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Parts:
 def build_task(cfg: Config, info: DataInfo) -> tuple[Task, Config]:
     """The task named by ``task.type``, sized from the data, and the config with its
     resolved section (what the data decided, e.g. num_classes)."""
-    task: Task = TASKS.get(cfg.task.type)(cfg.task, info)
+    task: Task = complete(TASKS.get(cfg.task.type)(cfg.task, info))
     return task, cfg.model_copy(update={"task": task.config})
 
 
@@ -92,9 +92,8 @@ def _concrete(monitor: str, mode: str, default: tuple[str, str], task: Task | No
 
 
 def output_shapes(task: Task | None) -> list[tuple[int, ...]] | None:
-    """The task's accepted per-sample outputs (a field's shape, ...); None: (num_outputs,).
-    Read with a default, as tasks written before the member give (num_outputs,) only."""
-    return getattr(task, "output_shapes", None)
+    """The task's accepted per-sample outputs (a field's shape, ...); None: (num_outputs,)."""
+    return task.output_shapes if task is not None else None
 
 
 def _better_mode(monitor: str, task: Task | None) -> str:
@@ -165,7 +164,6 @@ def wrap_model(task: Task | None, model: nn.Module) -> nn.Module:
     """The model as the task trains it: a task's optional ``wrap_model`` adds its own state
     (a multi-task loss's learned weights) as a submodule, so every engine, DDP, the optimizer
     and checkpoints handle it like any weight. A LightningModule trains itself: left as is."""
-    wrap = getattr(task, "wrap_model", None)
-    if wrap is None or is_lightning_module(model):
+    if task is None or is_lightning_module(model):
         return model
-    return wrap(model)
+    return task.wrap_model(model)

@@ -60,7 +60,7 @@ def build_train_batch(cfg: Config, datamodule: Any, task: Task | None) -> TrainB
     mixing = None
     mix = cfg.data.mixup
     if mix.enabled:
-        if task is None or getattr(task, "soft_targets", None) is None:
+        if task is None or not task.mixes_labels:
             raise ConfigError(
                 f"data.mixup mixes class labels, but task.type={cfg.task.type} has no class targets "
                 "to mix: set data.mixup.alpha 0 and data.mixup.cutmix_alpha 0"

@@ -14,6 +14,7 @@ from litrain.config import TaskConfig
 from litrain.data.base import DataInfo
 from litrain.errors import ConfigError
 from litrain.registry import LOSSES
+from litrain.tasks.base import TaskBase
 from litrain.tasks.calibration_metrics import calibration_metrics
 from litrain.tasks.class_weights import resolve_class_weights
 from litrain.tasks.losses import loss_mode
@@ -55,13 +56,12 @@ def classification_task(cfg: TaskConfig, info: DataInfo) -> ClassificationTask:
     return task
 
 
-class ClassificationTask:
+class ClassificationTask(TaskBase):
     """The Task protocol (``litrain.tasks.base``) for single-label and multilabel classes."""
 
     monitor = "val/acc"
     monitor_mode = "max"
-    output_shapes = None  # (N, num_outputs) logits
-    notes: list[str] = []  # what the task decided from the data (the class weights' line)
+    mixes_labels = True  # soft_targets: what mixup mixes
 
     def __init__(self, cfg: TaskConfig, num_classes: int) -> None:
         mode = "multilabel" if cfg.multilabel else cfg.type
@@ -135,12 +135,15 @@ class ClassificationTask:
         return {"task": "binary"}
 
     def metrics(self, prefix: str) -> tm.MetricCollection:
-        """loss is logged separately; these are acc, precision/recall/f1 (macro), auroc, ap,
-        and calibration: nll, brier, ece, mce (``litrain.tasks.calibration_metrics``).
+        """loss is logged separately; these are acc, balanced_acc, precision/recall/f1
+        (macro), auroc, ap, and calibration: nll, brier, ece, mce
+        (``litrain.tasks.calibration_metrics``).
 
         acc is the fraction of correct decisions: of samples (multiclass, binary), or of
         (sample, label) pairs for multilabel, where ``exact_match`` adds the fraction of
-        samples with every label right (scikit-learn's ``accuracy_score``). Macro averages
+        samples with every label right (scikit-learn's ``accuracy_score``). ``balanced_acc`` is
+        the mean of the per-class recalls (scikit-learn's ``balanced_accuracy_score``; per
+        label for multilabel). Macro averages
         skip multiclass classes absent from both targets and predictions, as scikit-learn
         does; auroc and ap need each class to occur in the targets."""
         kw = self._kwargs()
@@ -148,6 +151,7 @@ class ClassificationTask:
         acc_avg = {"average": "micro"} if self.mode in ("multiclass", "multilabel") else {}
         metrics: dict[str, tm.Metric] = {
             "acc": tm.Accuracy(**kw, **acc_avg),
+            "balanced_acc": BinaryBalancedAccuracy() if self.mode == "binary" else tm.Accuracy(**kw, **avg),
             "precision": tm.Precision(**kw, **avg),
             "recall": tm.Recall(**kw, **avg),
             "f1": tm.F1Score(**kw, **avg),
@@ -177,3 +181,14 @@ class ClassificationTask:
 
         preds = self.decide(predictions)
         return write_predictions(path, predictions, targets, names, preds, self.mode == "multilabel")
+
+
+class BinaryBalancedAccuracy(tm.classification.MulticlassAccuracy):
+    """Balanced accuracy of p(1) against 0/1 labels: the two classes' recalls averaged,
+    predicting 1 where p(1) > 0.5 (as ``decide`` does)."""
+
+    def __init__(self) -> None:
+        super().__init__(num_classes=2, average="macro")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        super().update((preds > 0.5).long(), target.long())

@@ -23,11 +23,13 @@ from litrain.config import TaskConfig
 from litrain.config.schema import HeadConfig
 from litrain.data.base import DataInfo
 from litrain.errors import ConfigError
-from litrain.registry import LOSSES
+from litrain.tasks.base import TaskBase
 from litrain.tasks.class_weights import resolve_class_weights
+from litrain.tasks.classification import ClassificationTask
 from litrain.tasks.losses import loss_mode
-from litrain.tasks.multitask_heads import Head, HeadLoss, MeanAccuracy
+from litrain.tasks.multitask_heads import Head, HeadLoss, MeanAccuracy, MeanNRMSE
 from litrain.tasks.multitask_weighting import MultiTaskModel, Weighting
+from litrain.tasks.regression import RegressionTask
 
 DEFAULT_LOSS = {"classification": "ce", "binary": "bce", "multilabel": "bce", "regression": "mse"}
 
@@ -59,9 +61,10 @@ def multitask_task(cfg: TaskConfig, info: DataInfo) -> MultiTaskTask:
     for name in data:  # the data's column order
         head_cfg = _resolve(name, cfg.heads[name], info, notes)
         width = info.head_columns[name]
-        outs = _out_width(head_cfg, width)
-        loss = LOSSES.get(head_cfg.loss or DEFAULT_LOSS[head_cfg.type])(head_cfg)
-        heads.append(Head(name, head_cfg, slice(out, out + outs), slice(col, col + width), loss))
+        shape = info.head_shapes.get(name) or (() if width == 1 else (width,))
+        head_task = _head_task(head_cfg, shape)
+        outs = head_task.num_outputs
+        heads.append(Head(name, head_cfg, slice(out, out + outs), slice(col, col + width), head_task, shape))
         resolved[name] = head_cfg
         out, col = out + outs, col + width
     task = MultiTaskTask(cfg.model_copy(update={"heads": resolved}), heads)
@@ -72,7 +75,8 @@ def multitask_task(cfg: TaskConfig, info: DataInfo) -> MultiTaskTask:
 def _resolve(name: str, h: HeadConfig, info: DataInfo, notes: list[str]) -> HeadConfig:
     key = f"task.heads.{name}"
     width, seen = info.head_columns[name], info.head_classes.get(name)
-    loss = h.loss or DEFAULT_LOSS[h.type]
+    field = len(info.head_shapes.get(name, ())) >= 2
+    loss = h.loss or ("rel_l2" if field else DEFAULT_LOSS[h.type])  # rel_l2: the operator default
     if h.type in ("classification", "binary") and width != 1:
         raise ConfigError(
             f"{key}.type={h.type} needs one label per sample, but y_{name} has {width} columns: "
@@ -108,13 +112,15 @@ def _resolve(name: str, h: HeadConfig, info: DataInfo, notes: list[str]) -> Head
     return resolved
 
 
-def _out_width(h: HeadConfig, width: int) -> int:
+def _head_task(h: HeadConfig, shape: tuple[int, ...]) -> ClassificationTask | RegressionTask:
+    """The single-task task of a head's type, on its (resolved) options."""
+    cfg = TaskConfig(**h.model_dump(exclude={"weight"}))
     if h.type == "regression":
-        return width
-    return 1 if h.type == "binary" else int(h.num_classes or width)
+        return RegressionTask(cfg, tuple(shape))
+    return ClassificationTask(cfg, int(h.num_classes or 2))
 
 
-class MultiTaskTask:
+class MultiTaskTask(TaskBase):
     """The Task protocol (``litrain.tasks.base``) over named heads."""
 
     def __init__(self, cfg: TaskConfig, heads: list[Head]) -> None:
@@ -122,7 +128,12 @@ class MultiTaskTask:
         self.config = cfg
         self.heads = heads
         self.classifiers = [h for h in heads if h.is_classifier]
-        self.monitor, self.monitor_mode = ("val/mean_acc", "max") if self.classifiers else ("val/loss", "min")
+        self.fields = [h for h in heads if h.is_field]
+        self.output_shapes = check_field_heads(heads, cfg.weighting) if self.fields else None
+        if self.classifiers:
+            self.monitor, self.monitor_mode = "val/mean_acc", "max"
+        else:
+            self.monitor, self.monitor_mode = ("val/mean_nrmse" if self.fields else "val/loss"), "min"
         self.fixed = torch.tensor([h.cfg.weight for h in heads])
         self.weighting = Weighting(cfg.weighting, len(heads), cfg.dwa_temperature)
 
@@ -171,6 +182,8 @@ class MultiTaskTask:
             metrics[f"loss/{h.name}"] = HeadLoss(h)
         if self.classifiers:
             metrics["mean_acc"] = MeanAccuracy(self.classifiers)
+        if self.fields:
+            metrics["mean_nrmse"] = MeanNRMSE(self.fields)
         return tm.MetricCollection(metrics, prefix=prefix, compute_groups=False)
 
     def metric_inputs(self, outputs: Tensor) -> Tensor:
@@ -182,13 +195,36 @@ class MultiTaskTask:
         side by side in head order."""
         return torch.cat([h.probs(outputs) for h in self.heads], dim=1)
 
-    def artifact_metrics(self, split: str) -> Any:
-        return None
-
-    def write_artifacts(self, split: str, values: Any, run_dir: Path) -> list[Path]:
-        return []
-
     def write_predictions(self, path: Path, predictions: Tensor, targets: Any, names: list[str]) -> Path:
         from litrain.tasks.multitask_files import write_predictions
 
         return write_predictions(path, self.heads, predictions, targets)
+
+
+def check_field_heads(heads: list[Head], weighting: str) -> list[tuple[int, ...]]:
+    """The model output field heads share: (sum of their channels, *grid), each head its
+    channels; heads that cannot share one field model are refused."""
+    grids = {h.name: h.shape[1:] for h in heads if h.is_field}
+    others = [h.name for h in heads if not h.is_field]
+    if others:
+        raise ConfigError(
+            f"heads {sorted(grids)} have field targets and {others} do not: one field model gives "
+            "every head a field; train them in separate runs"
+        )
+    if any(len(h.shape) > 3 for h in heads):
+        raise ConfigError(
+            "multi-task field heads take (C, L) or (C, H, W) targets, not a (T, C, H, W) rollout"
+        )
+    if len(set(grids.values())) > 1:
+        shown = ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in grids.items())
+        raise ConfigError(
+            f"the heads' fields lie on different grids ({shown}), but one field model outputs one "
+            "grid: give every head's targets the model's grid"
+        )
+    if weighting == "uncertainty":
+        raise ConfigError(
+            "task.weighting=uncertainty appends columns to the outputs, which field heads do not "
+            "have: use task.weighting fixed or dwa"
+        )
+    channels = sum(h.shape[0] for h in heads)
+    return [(channels, *next(iter(grids.values())))]

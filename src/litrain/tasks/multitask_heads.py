@@ -1,5 +1,6 @@
 """One head of a multi-task model: its columns of the outputs and of the packed targets,
-its loss, probabilities and metrics. ``litrain.tasks.multitask`` holds one per head."""
+and the single-task task of its type over them (its loss, probabilities and metrics, so
+each is written once). ``litrain.tasks.multitask`` holds one per head."""
 
 from __future__ import annotations
 
@@ -11,16 +12,16 @@ import torchmetrics as tm
 from torch import Tensor
 
 from litrain.config.schema import HeadConfig
-from litrain.tasks.calibration_metrics import calibration_metrics
 
 
 @dataclass
 class Head:
     name: str
     cfg: HeadConfig  # resolved: num_classes and loss filled in
-    out: slice  # columns of the model's outputs
+    out: slice  # columns (channels, for field heads) of the model's outputs
     cols: slice  # columns of the packed targets
-    loss_fn: Any
+    task: Any  # the single-task task of this head's type: its loss, predictions and metrics
+    shape: tuple[int, ...] = ()  # one sample's target: () a label or scalar, (K,), a field
 
     @property
     def kind(self) -> str:
@@ -30,81 +31,44 @@ class Head:
     def is_classifier(self) -> bool:
         return self.kind != "regression"
 
+    @property
+    def is_field(self) -> bool:
+        return len(self.shape) >= 2
+
     def outputs(self, outputs: Tensor) -> Tensor:
         return outputs[:, self.out].float()
 
     def target(self, y: Tensor) -> Tensor:
-        """What this head's loss takes: class indices (classification), 0/1 floats (binary
-        (N,), multilabel (N, K)) or the real values (regression, (N, K))."""
+        """What this head's task takes: class indices (classification), 0/1 floats (binary
+        (N,), multilabel (N, K)) or the real values shaped (N, *shape) (regression)."""
         t = y[:, self.cols]
         if self.kind == "classification":
             return t[:, 0].long()
-        return t[:, 0] if self.kind == "binary" else t.float()
+        if self.kind == "binary":
+            return t[:, 0]
+        if self.kind == "regression":  # contiguous: torchmetrics views targets flat
+            return t.float().reshape(len(t), *self.shape).contiguous()
+        return t.float()
+
+    def metric_target(self, y: Tensor) -> Tensor:
+        """The targets its metrics take: integer labels for classifiers, else ``target``."""
+        return self.target(y).long() if self.is_classifier else self.target(y)
 
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
-        return self.loss_fn(self.outputs(outputs), self.target(y))
+        return self.task.loss(self.outputs(outputs), self.target(y))
 
     def probs(self, outputs: Tensor) -> Tensor:
-        """Class probabilities (N, C); binary (N, 2) = [p(0), p(1)]; regression: the values."""
-        logits = self.outputs(outputs)
-        if self.kind == "classification":
-            return logits.softmax(-1)
-        if self.kind == "regression":
-            return logits
-        p = logits.sigmoid()
-        return torch.cat([1 - p, p], dim=1) if self.kind == "binary" else p
-
-    def view(self, what: str, outputs: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        """(preds, target) for one of this head's metrics."""
-        p = self.probs(outputs)
-        t = y[:, self.cols]
-        if what == "values":  # regression: every column of every sample
-            return p.flatten(), t.float().flatten()
-        if what == "p1":  # binary metrics of torchmetrics: p(1) and 0/1 labels
-            return p[:, 1], t[:, 0].long()
-        return p, (t.long() if self.kind == "multilabel" else t[:, 0].long())
+        """Per sample, flat: class probabilities (N, C) (binary (N, 2) = [p(0), p(1)]), or
+        the values of a regression head."""
+        p = self.task.prediction(self.outputs(outputs))
+        return p.reshape(len(p), -1)
 
     def metrics(self) -> dict[str, tm.Metric]:
-        """acc, balanced_acc, f1 (macro), auroc for classification heads (binary: the
-        two-class form for acc and balanced_acc, positive-class f1 and auroc; multilabel: per
-        (sample, label) acc, macro f1 and auroc); mse and mae for regression heads."""
-        if self.kind == "regression":
-            return {
-                "mse": _m(tm.MeanSquaredError(), self, "values"),
-                "mae": _m(tm.MeanAbsoluteError(), self, "values"),
-            }
-        if self.kind == "multilabel":
-            kw: dict[str, Any] = {"task": "multilabel", "num_labels": self.cfg.num_classes}
-            return {
-                "acc": _m(tm.Accuracy(**kw, average="micro"), self),
-                "balanced_acc": _m(tm.Accuracy(**kw, average="macro"), self),
-                "f1": _m(tm.F1Score(**kw, average="macro"), self),
-                "auroc": _m(tm.AUROC(**kw, average="macro"), self),
-            } | self.calibration()
-        classes = 2 if self.kind == "binary" else self.cfg.num_classes
-        kw = {"task": "multiclass", "num_classes": classes}
-        metrics = {
-            "acc": _m(tm.Accuracy(**kw, average="micro"), self),
-            # macro accuracy = the mean of per-class recalls = balanced accuracy
-            "balanced_acc": _m(tm.Accuracy(**kw, average="macro"), self),
-        }
-        if self.kind == "binary":
-            metrics["f1"] = _m(tm.F1Score(task="binary"), self, "p1")
-            metrics["auroc"] = _m(tm.AUROC(task="binary"), self, "p1")
-        else:
-            metrics["f1"] = _m(tm.F1Score(**kw, average="macro"), self)
-            metrics["auroc"] = _m(tm.AUROC(**kw, average="macro"), self)
-        return metrics | self.calibration()
-
-    def calibration(self) -> dict[str, tm.Metric]:
-        """nll, brier, ece, mce of a classification head, in the single-task form."""
-        mode = "multiclass" if self.kind == "classification" else self.kind
-        what = "p1" if self.kind == "binary" else "probs"
-        return {k: _m(m, self, what) for k, m in calibration_metrics(mode).items()}
-
-
-def _m(metric: tm.Metric, head: Head, what: str = "probs") -> HeadMetric:
-    return HeadMetric(metric, head, what)
+        """The metrics of the single-task task of this head's type (``ClassificationTask``:
+        acc, balanced_acc, precision, recall, f1, auroc, ap, ...; ``RegressionTask``: mse,
+        mae, rmse, r2, or nrmse and rel_l2 for fields), each fed this head's columns."""
+        collection = self.task.metrics("")
+        return {k: HeadMetric(m, self) for k, m in collection.items(keep_base=False)}
 
 
 class HeadMetric(tm.Metric):
@@ -113,12 +77,13 @@ class HeadMetric(tm.Metric):
 
     full_state_update = False
 
-    def __init__(self, metric: tm.Metric, head: Head, what: str = "probs") -> None:
+    def __init__(self, metric: tm.Metric, head: Head) -> None:
         super().__init__()
-        self.metric, self.head, self.what = metric, head, what
+        self.metric, self.head = metric, head
 
     def update(self, outputs: Tensor, y: Tensor) -> None:
-        self.metric.update(*self.head.view(self.what, outputs, y))
+        preds = self.head.task.metric_inputs(self.head.outputs(outputs))
+        self.metric.update(preds, self.head.metric_target(y))
 
     def compute(self) -> Tensor:
         return self.metric.compute()
@@ -167,4 +132,27 @@ class MeanAccuracy(tm.Metric):
     def reset(self) -> None:
         for acc in self.accs:
             acc.reset()
+        super().reset()
+
+
+class MeanNRMSE(tm.Metric):
+    """The mean of the field heads' nrmse (``val/mean_nrmse``), the monitor of a run of
+    several PDE tasks."""
+
+    full_state_update = False
+
+    def __init__(self, heads: list[Head]) -> None:
+        super().__init__()
+        self.nrmse = torch.nn.ModuleList([h.metrics()["nrmse"] for h in heads])
+
+    def update(self, outputs: Tensor, y: Tensor) -> None:
+        for m in self.nrmse:
+            m.update(outputs, y)
+
+    def compute(self) -> Tensor:
+        return torch.stack([m.compute().float() for m in self.nrmse]).mean()
+
+    def reset(self) -> None:
+        for m in self.nrmse:
+            m.reset()
         super().reset()

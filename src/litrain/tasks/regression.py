@@ -31,14 +31,17 @@ import math
 from pathlib import Path
 from typing import Any
 
+import torch
 import torchmetrics as tm
-from torch import Tensor
+from torch import Tensor, nn
 
 from litrain.config import TaskConfig
 from litrain.data.base import DataInfo
 from litrain.data.targets import channel_axis, target_kind
 from litrain.errors import ConfigError
 from litrain.registry import LOSSES
+from litrain.tasks.base import TaskBase
+from litrain.tasks.loss_terms import OperatorModel, TermSums, check_loss_terms, spectral_loss, term_names
 from litrain.tasks.regression_metrics import NRMSE, RelativeL2
 
 CLASSIFICATION_LOSSES = ("ce", "bce", "focal")
@@ -51,10 +54,18 @@ def regression_task(cfg: TaskConfig, info: DataInfo) -> RegressionTask:
     shape = tuple(info.target_shape)
     if info.multilabel and not shape:
         shape = (info.num_classes,)
-    return RegressionTask(cfg, shape, info.target_mean, info.target_std)
+    return RegressionTask(
+        cfg,
+        shape,
+        info.target_mean,
+        info.target_std,
+        time_axis=info.time_axis,
+        input_shape=tuple(info.input_shape),
+        input_stats=(info.input_mean, info.input_std),
+    )
 
 
-class RegressionTask:
+class RegressionTask(TaskBase):
     """The Task protocol (``litrain.tasks.base``) for real-valued targets."""
 
     monitor = "val/loss"
@@ -66,6 +77,10 @@ class RegressionTask:
         target_shape: tuple[int, ...],
         mean: Tensor | None = None,
         std: Tensor | None = None,
+        *,
+        time_axis: bool = False,
+        input_shape: tuple[int, ...] = (),
+        input_stats: tuple[Tensor | None, Tensor | None] = (None, None),
     ) -> None:
         self.target_shape = target_shape
         self.field = target_kind(target_shape) == "field"
@@ -77,6 +92,11 @@ class RegressionTask:
         if cfg.normalize_targets and (mean is None or std is None):
             raise ConfigError("task.normalize_targets needs the data's target statistics: use litrain's data")
         self.mean, self.std = (mean, std) if cfg.normalize_targets else (None, None)
+        self.terms, self.layout, self.input_stats = cfg.loss_terms, None, input_stats
+        if self.terms is not None:  # litrain.tasks.loss_terms
+            self.layout = check_loss_terms(cfg, target_shape, time_axis, input_shape)
+            self.term_keys = term_names(cfg)
+            self.sums = TermSums(len(self.term_keys))
 
     def _check_options(self, cfg: TaskConfig, loss: str) -> None:
         if loss in CLASSIFICATION_LOSSES:
@@ -99,6 +119,8 @@ class RegressionTask:
 
     @property
     def num_outputs(self) -> int:
+        if self.layout is not None:  # a rollout: the model gives one step's state channels
+            return self.layout[1]
         if self.field:
             return math.prod(self.target_shape[: self.channel_axis + 1])
         return math.prod(self.target_shape)
@@ -108,6 +130,8 @@ class RegressionTask:
         """The per-sample model outputs this task takes (reshaped to the target's shape);
         the first is the one error messages name."""
         flat = (math.prod(self.target_shape),)
+        if self.layout is not None:
+            return [(self.layout[1], *self.layout[2:])]
         if not self.field:
             return [(self.num_outputs,)]
         spatial = self.target_shape[self.channel_axis + 1 :]
@@ -137,7 +161,47 @@ class RegressionTask:
         if self.mean is not None:
             mean, std = self._stats(pred)
             targets = (targets.float() - mean) / std
-        return self._loss(pred, targets)
+        if self.terms is None:
+            return self._loss(pred, targets)
+        return self._term_loss(pred, targets.float())
+
+    def _term_loss(self, pred: Tensor, targets: Tensor) -> Tensor:
+        """The weighted sum of ``task.loss_terms`` (litrain.tasks.loss_terms); each term's
+        value is added to the training epoch's sums."""
+        assert self.terms is not None
+        spatial = len(self.target_shape) - self.channel_axis - 1
+        one_p, one_t = pred, targets
+        values, weights = {}, {"forward": self.terms.forward, "spectral": self.terms.spectral}
+        if self.layout is not None and self.terms.rollout is not None:
+            p, t = pred.reshape(len(pred), *self.layout), targets.reshape(len(pred), *self.layout)
+            one_p, one_t = p[:, 0], t[:, 0]
+            steps = self.terms.rollout.steps
+            values["rollout"] = torch.stack([self._loss(p[:, k], t[:, k]) for k in range(steps)]).mean()
+            weights["rollout"] = self.terms.rollout.weight
+            spatial = len(self.layout) - 2
+        values["forward"] = self._loss(one_p, one_t)
+        if "spectral" in self.term_keys:
+            values["spectral"] = spectral_loss(one_p, one_t, spatial)
+        stacked = torch.stack([values[k] for k in self.term_keys])
+        if self.sums.training and torch.is_grad_enabled():  # training steps only
+            self.sums.accumulate(stacked, len(pred))
+        return sum(weights[k] * values[k] for k in self.term_keys)  # type: ignore[return-value]
+
+    def wrap_model(self, model: nn.Module) -> nn.Module:
+        """With loss terms: the model with the terms' sums (and the rollout) around it."""
+        if self.terms is None:
+            return model
+        return OperatorModel(model, self.sums, self.layout, self.config.dt, *self.input_stats)
+
+    def on_train_epoch_start(self, epoch: int) -> None:
+        if self.terms is not None:
+            self.sums.start_epoch(epoch)
+
+    def epoch_values(self) -> dict[str, float]:
+        """With loss terms: each term's mean over the training epoch (train/forward_loss, ...)."""
+        if self.terms is None:
+            return {}
+        return {f"train/{k}_loss": v for k, v in zip(self.term_keys, self.sums.means(), strict=True)}
 
     def metric_inputs(self, outputs: Tensor) -> Tensor:
         """Predictions (N, *target_shape) in the targets' original units."""
@@ -163,12 +227,6 @@ class RegressionTask:
             metrics["rmse"] = tm.MeanSquaredError(squared=False)
             metrics["r2"] = tm.R2Score(multioutput="uniform_average")
         return tm.MetricCollection(metrics, prefix=prefix)
-
-    def artifact_metrics(self, split: str) -> None:
-        return None
-
-    def write_artifacts(self, split: str, values: Any, run_dir: Path) -> list[Path]:
-        return []
 
     def write_predictions(self, path: Path, predictions: Tensor, targets: Any, names: list[str]) -> Path:
         """predictions.csv for scalar/vector targets; predictions.npy + targets.npy for fields

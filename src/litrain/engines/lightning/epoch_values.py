@@ -30,18 +30,17 @@ class EpochValue(tm.Metric):
 
 
 def epoch_value_metrics(task: Any) -> nn.ModuleDict | None:
-    values = getattr(task, "epoch_values", None)
-    if values is None:
+    keys = list(task.epoch_values()) if task is not None else []
+    if not keys:
         return None
-    return nn.ModuleDict({str(i): EpochValue(task, key) for i, key in enumerate(values())})
+    return nn.ModuleDict({str(i): EpochValue(task, key) for i, key in enumerate(keys)})
 
 
 def start_epoch(module: Any, task: Any, metrics: nn.ModuleDict | None) -> None:
     """The task's epoch-start hook (idempotent within an epoch), then its epoch values
     registered for this epoch. Called before the epoch's first batch, resumed ones too."""
-    hook = getattr(task, "on_train_epoch_start", None)
-    if hook is not None:
-        hook(module.current_epoch)
+    if task is not None:
+        task.on_train_epoch_start(module.current_epoch)
     for metric in (metrics or {}).values():
         metric.update()
         module.log(metric.key, metric, on_step=False, on_epoch=True)

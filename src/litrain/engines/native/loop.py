@@ -258,9 +258,7 @@ class NativeTrainer:
     def train_epoch(self, epoch: int) -> None:
         self._set_epoch(self.train_loader, epoch)
         self.model.train()
-        hook = getattr(self.task, "on_train_epoch_start", None)  # optional Task member
-        if hook is not None:
-            hook(epoch)
+        self.task.on_train_epoch_start(epoch)
         if self.finetune is not None:
             self._start_finetune_epoch(epoch)
         ep = EpochState(loss_sum=torch.zeros((), device=self.device))
@@ -529,8 +527,7 @@ class NativeTrainer:
         if self.train_metrics is not None:
             train = {k: float(v) for k, v in self.train_metrics.compute().items()}
             self.train_metrics.reset()
-        values = getattr(self.task, "epoch_values", None)  # optional Task member
-        task_values = values() if values is not None else {}
+        task_values = self.task.epoch_values()
         if self.csv is not None:
             epoch_row = {"train/loss_epoch": train_loss, **{f"{k}_epoch": v for k, v in train.items()}}
             epoch_row.update(task_values)
