@@ -350,6 +350,24 @@ class DataConfig(Section):
         return self
 
 
+# What an fno config saved before the operator options holds and what it trained
+# (ModelConfig._fno_saved_before_its_options).
+KEYS_SAVED_BEFORE_OPERATOR_OPTIONS = frozenset(
+    {"name", "pretrained", "weights", "download", "dropout", "in_chans", "hidden", "class_path"}
+    | {"init_args", "modes", "width", "layers", "view_pool"}
+)
+OPERATOR_OPTIONS = frozenset(
+    {"grid_embedding", "padding", "lifting_ratio", "projection_ratio", "channel_mlp", "skip"}
+    | {"norm", "factorization", "rank"}
+)
+FNO_LAYOUT_BEFORE_OPTIONS = {
+    "grid_embedding": False,
+    "lifting_ratio": 0,
+    "projection_ratio": 4,
+    "channel_mlp": False,
+}
+
+
 class ModelConfig(Section):
     name: str = Field("mlp", description="mlp, cnn, resnet18_cifar, timm:<name>, torchvision:<name>.")
     pretrained: bool = Field(False, description="Load pretrained weights (local file or cache).")
@@ -394,6 +412,22 @@ class ModelConfig(Section):
     rank: float = Field(
         1.0, gt=0, le=1, description="fno factorization: fraction of the dense weight's values kept."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fno_saved_before_its_options(cls, data: Any) -> Any:
+        """A saved config.yaml lists every model key. One that names fno with the keys litrain
+        saved before the operator options, and none of those options, is an earlier run's:
+        it trained the layout of then (no grid embedding, one linear lifting layer, a
+        4x-wide projection, no channel MLP). Build that, so its checkpoints still load."""
+        if (
+            isinstance(data, dict)
+            and data.get("name") == "fno"
+            and data.keys() >= KEYS_SAVED_BEFORE_OPERATOR_OPTIONS
+            and not OPERATOR_OPTIONS & data.keys()
+        ):
+            return {**FNO_LAYOUT_BEFORE_OPTIONS, **data}
+        return data
 
     @field_validator("modes")
     @classmethod
