@@ -6,6 +6,7 @@ is ``litrain.api.export``.)"""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,14 @@ def fit(
         from litrain.run.rundir import resumed_config
 
         cfg = resumed_config(cfg, run_dir, resume, overrides)  # the run's engine too
+    if resume:
+        from litrain.run.resume_point import nothing_to_train
+
+        line = nothing_to_train(cfg, resume, run_dir)
+        if line:  # no hollow run dir: the checkpoint's own run is the result
+            ckpt = Path(resume)
+            home = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+            return RunResult({}, home, cfg, summary={"status": "nothing to train", "message": line})
     engine = ENGINES.get(cfg.run.engine)()
     result = fit_run(cfg, engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)
     if cfg.task.calibrate == "auto":
@@ -102,10 +111,12 @@ def _evaluate(
     overrides: dict[str, Any],
 ) -> RunResult:
     from litrain.engines.lightning.evaluate import evaluate
+    from litrain.run.lock import holding
     from litrain.run.restore import eval_setup
 
     cfg, rd, ckpt_path = eval_setup(config_or_path, checkpoint, run_dir, overrides)
-    metrics, parts = evaluate(stage, cfg, ckpt_path, rd, quiet)
+    with holding(rd):  # its results go there: no other process writes it meanwhile
+        metrics, parts = evaluate(stage, cfg, ckpt_path, rd, quiet)
     return RunResult(metrics, rd, parts.config, best_checkpoint=str(ckpt_path))
 
 
@@ -150,11 +161,13 @@ def predict(
     """Write the task's predictions file (classification: predictions.csv with index,
     target, pred, then one probability column per class)."""
     from litrain.engines.lightning.evaluate import predict as run_predict
+    from litrain.run.lock import holding, writes_inside
     from litrain.run.restore import eval_setup
 
     cfg, rd, ckpt_path = eval_setup(config_or_path, checkpoint, run_dir, overrides)
     out = Path(output) if output else rd / "predictions.csv"
-    parts, out = run_predict(cfg, ckpt_path, rd, out, split, quiet)
+    with holding(rd) if writes_inside(rd, out) else nullcontext():
+        parts, out = run_predict(cfg, ckpt_path, rd, out, split, quiet)
     return RunResult({}, rd, parts.config, best_checkpoint=str(ckpt_path), output=out)
 
 

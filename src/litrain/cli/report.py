@@ -13,6 +13,8 @@ def _best_epoch(result: Any) -> dict[str, Any] | None:
     import math
 
     summary = getattr(result, "summary", None) or {}
+    if summary.get("best_metrics") and isinstance(summary.get("best_epoch"), int):
+        return {**summary["best_metrics"], "epoch": summary["best_epoch"]}  # fit records it
     monitor, best = summary.get("monitor"), summary.get("best_metric")
     history = result.run_dir / "history.json"
     if not monitor or best is None or not history.is_file():
