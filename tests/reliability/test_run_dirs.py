@@ -224,3 +224,15 @@ def test_native_summary_records_best_metrics(tmp_path: Path) -> None:
     summary = _check_best_metrics(result.run_dir)
     assert summary["engine"] == "native"
     assert (result.run_dir / summary["best_checkpoint"]).is_file()
+
+
+# ------------------------------------------------------------------ 7: --epochs -1
+def test_epochs_minus_one_is_refused_by_the_config_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "never"
+    message, _ = user_error(["fit", "--run-dir", str(run), "--epochs", "-1"], capsys)
+    assert message.startswith("litrain: error: invalid config: trainer.max_epochs must be 1 or more, got -1")
+    assert "trainer.max_time" in message
+    assert not run.exists()
+    assert not (tmp_path / "runs").exists()

@@ -115,5 +115,6 @@ def print_pipeline(summary: dict[str, Any], quiet: bool) -> None:
     console.print(table)
     for st in summary["stages"]:
         if st.get("best_checkpoint"):
-            console.print(f"{st['name']} best checkpoint: {st['best_checkpoint']}", soft_wrap=True)
+            path = Path(summary["run_dir"]) / st["best_checkpoint"]  # relative to the pipeline's dir
+            console.print(f"{st['name']} best checkpoint: {path}", soft_wrap=True)
     console.print(f"run dir: {summary['run_dir']} (pipeline.json)", soft_wrap=True)

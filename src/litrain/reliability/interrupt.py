@@ -42,12 +42,14 @@ class InterruptHandler:
         self.where = where
         self.fired = False
         self._previous: Any = None
+        self._pid = os.getpid()
         self._installed = False
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
         self._previous = signal.getsignal(signal.SIGINT)
+        self._pid = os.getpid()
         signal.signal(signal.SIGINT, self._handle)
         self._installed = True
 
@@ -57,6 +59,10 @@ class InterruptHandler:
             self._installed = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self._pid:
+            # a forked data loader worker (the terminal's Ctrl-C reaches the whole process
+            # group): the KeyboardInterrupt its loop expects, so it ends quietly
+            raise KeyboardInterrupt
         if self.fired:  # asked twice: leave now (every file is written atomically)
             os.write(2, b"litrain: interrupted again, exiting now\n")
             os._exit(INTERRUPT_EXIT_CODE)

@@ -134,6 +134,11 @@ def writes_inside(run_dir: Path, target: Path) -> bool:
 def holding(run_dir: Path, *inside: Path) -> Iterator[None]:
     """The run dir locked (created if new) and writable, ``inside`` folders included, for
     the ``with`` block: what validate/test/predict/export take before they load anything."""
+    from litrain.launch.environment import is_global_zero
+
+    if not is_global_zero():  # the ranks of one command share rank 0's lock
+        yield
+        return
     run_dir = Path(run_dir)
     if run_dir.is_dir():
         check_not_in_use(run_dir)

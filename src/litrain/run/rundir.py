@@ -168,8 +168,11 @@ def holds_run(cfg: Config, run_dir: Path) -> bool:
 
 
 def has_checkpoint(cfg: Config, run_dir: Path) -> bool:
+    """Any checkpoint: a file, FSDP shards (a directory), a NaN stop's debug/ checkpoint."""
     ckpts = checkpoint_dir(cfg, run_dir)
-    return ckpts.is_dir() and any(p.suffix == ".ckpt" or (p / ".metadata").is_file() for p in ckpts.iterdir())
+    return ckpts.is_dir() and any(
+        p.suffix == ".ckpt" or (p / ".metadata").is_file() for p in ckpts.rglob("*")
+    )
 
 
 def discard_if_empty(cfg: Config, run_dir: Path) -> bool:
