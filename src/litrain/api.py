@@ -6,6 +6,7 @@ is ``litrain.api.export``.)"""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,14 @@ def fit(
         from litrain.run.rundir import resumed_config
 
         cfg = resumed_config(cfg, run_dir, resume, overrides)  # the run's engine too
+    if resume:
+        from litrain.run.resume_point import nothing_to_train
+
+        line = nothing_to_train(cfg, resume, run_dir)
+        if line:  # no hollow run dir: the checkpoint's own run is the result
+            ckpt = Path(resume)
+            home = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+            return RunResult({}, home, cfg, summary={"status": "nothing to train", "message": line})
     engine = ENGINES.get(cfg.run.engine)()
     result = fit_run(cfg, engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)
     if cfg.task.calibrate == "auto":
@@ -103,10 +112,12 @@ def _evaluate(
 ) -> RunResult:
     from litrain.engines.lightning.evaluate import evaluate
     from litrain.reliability.oom import one_line_oom
+    from litrain.run.lock import holding
     from litrain.run.restore import eval_setup
 
     cfg, rd, ckpt_path = eval_setup(config_or_path, checkpoint, run_dir, overrides)
-    with one_line_oom(cfg.data.batch_size, cfg.trainer.oom_recovery, stage):
+    # its results go there: no other process writes it meanwhile
+    with holding(rd), one_line_oom(cfg.data.batch_size, cfg.trainer.oom_recovery, stage):
         metrics, parts = evaluate(stage, cfg, ckpt_path, rd, quiet)
     return RunResult(metrics, rd, parts.config, best_checkpoint=str(ckpt_path))
 
@@ -153,11 +164,13 @@ def predict(
     target, pred, then one probability column per class)."""
     from litrain.engines.lightning.evaluate import predict as run_predict
     from litrain.reliability.oom import one_line_oom
+    from litrain.run.lock import holding, writes_inside
     from litrain.run.restore import eval_setup
 
     cfg, rd, ckpt_path = eval_setup(config_or_path, checkpoint, run_dir, overrides)
     out = Path(output) if output else rd / "predictions.csv"
-    with one_line_oom(cfg.data.batch_size, cfg.trainer.oom_recovery, "predict"):
+    lock = holding(rd) if writes_inside(rd, out) else nullcontext()
+    with lock, one_line_oom(cfg.data.batch_size, cfg.trainer.oom_recovery, "predict"):
         parts, out = run_predict(cfg, ckpt_path, rd, out, split, quiet)
     return RunResult({}, rd, parts.config, best_checkpoint=str(ckpt_path), output=out)
 

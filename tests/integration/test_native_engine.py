@@ -46,7 +46,7 @@ def test_run_dir_layout_matches_the_lightning_engine(tmp_path):
     assert keys <= summary.keys()
     assert summary["engine"] == "native" and summary["epochs"] == 2 and summary["steps"] == 46
     assert summary["best_checkpoint"].endswith(f"epoch=01-val_acc={summary['metrics']['val/acc']:.4f}.ckpt")
-    assert summary["last_checkpoint"] == str(rd / "checkpoints" / "last.ckpt")
+    assert summary["last_checkpoint"] == "checkpoints/last.ckpt"  # relative to the run dir
     header = (rd / "logs" / "metrics.csv").read_text().splitlines()[0]
     assert header == (light.run_dir / "logs" / "metrics.csv").read_text().splitlines()[0]
     history = json.loads((rd / "history.json").read_text())

@@ -77,19 +77,19 @@ def test_two_stage_pipeline_starts_stage_two_from_stage_one_best(tmp_path: Path)
     assert pre["status"] == fine["status"] == "finished"
     for st in (pre, fine):  # each stage's own summary.json, echoed in pipeline.json
         own = json.loads((run / st["name"] / "summary.json").read_text())
-        assert {k: own[k] for k in ("best_metric", "best_checkpoint", "last_checkpoint")} == {
-            k: st[k] for k in ("best_metric", "best_checkpoint", "last_checkpoint")
-        }
+        assert own["best_metric"] == st["best_metric"]
+        for k in ("best_checkpoint", "last_checkpoint"):  # relative to the stage's / pipeline's dir
+            assert st[k] == f"{st['name']}/{own[k]}" and (run / st[k]).is_file()
     assert Path(pre["best_checkpoint"]).name.startswith("pretrain-epoch=")
     assert Path(fine["best_checkpoint"]).name.startswith("finetune-epoch=00-val_acc=")
     assert fine["init_from"] == {"stage": "pretrain", "checkpoint": "best", "strict": True}
 
     # stage 2 trained from exactly stage 1's best weights
     start = torch.load(tmp_path / "start.pt", weights_only=True)
-    best = _bare(pre["best_checkpoint"])
+    best = _bare(run / pre["best_checkpoint"])
     assert start.keys() == best.keys()
     assert all(torch.equal(start[k], best[k]) for k in best)
-    assert not all(torch.equal(start[k], v) for k, v in _bare(fine["last_checkpoint"]).items())
+    assert not all(torch.equal(start[k], v) for k, v in _bare(run / fine["last_checkpoint"]).items())
 
     # each stage's config.yaml records its own overrides, and its own dir
     pre_cfg = litrain.load_config([run / "pretrain" / "config.yaml"])
@@ -123,13 +123,13 @@ def test_a_stage_that_validated_on_its_ema_hands_the_ema_weights_on(tmp_path: Pa
     cfg["stages"][0]["trainer"]["ema"] = {"decay": 0.9}  # use_for_eval: best is ranked on the EMA
     run = tmp_path / "pipe"
     summary = litrain.pipeline(cfg, run_dir=run, quiet=True).summary
-    best = torch.load(summary["stages"][0]["best_checkpoint"], map_location="cpu", weights_only=True)
+    best = torch.load(run / summary["stages"][0]["best_checkpoint"], map_location="cpu", weights_only=True)
     ema = {k.removeprefix("model."): v for k, v in best["ema_state_dict"].items()}
     start = torch.load(tmp_path / "start.pt", weights_only=True)
     assert start.keys() == ema.keys()
     assert all(torch.equal(start[k], ema[k]) for k in ema)
     assert not all(
-        torch.equal(start[k], v) for k, v in _bare(summary["stages"][0]["best_checkpoint"]).items()
+        torch.equal(start[k], v) for k, v in _bare(run / summary["stages"][0]["best_checkpoint"]).items()
     )
 
 

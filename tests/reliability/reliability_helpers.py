@@ -85,3 +85,34 @@ def user_error(argv: list[str], capsys: Any) -> tuple[str, str]:
     assert len(starts) == 1, err
     assert "Traceback" not in err
     return "\n".join(lines[starts[0] :]), err
+
+
+def hold_run_dir(run: Path) -> subprocess.Popen:
+    """Another process that holds ``run``'s lock (as a running fit does) until killed."""
+    code = (
+        "import sys; from pathlib import Path; from litrain.run.lock import lock_run_dir; "
+        "lock_run_dir(Path(sys.argv[1])); print('locked', flush=True); sys.stdin.read()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(run)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def read_only(run: Path, argv: list[str]) -> subprocess.CompletedProcess:
+    """``litrain ARGV`` with ``run`` read-only: a read-only bind mount in a private mount
+    namespace as root (root writes through file modes), the folder's modes otherwise."""
+    litrain = [sys.executable, "-m", "litrain", *argv]
+    if os.geteuid() == 0:
+        script = 'mount --bind -o ro "$1" "$1" && shift && exec "$@"'
+        cmd = ["unshare", "-m", "sh", "-c", script, "sh", str(run), *litrain]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    modes = {p: p.stat().st_mode for p in [run, *run.rglob("*")] if p.is_dir()}
+    for p in modes:
+        p.chmod(0o555)
+    try:
+        return subprocess.run(litrain, capture_output=True, text=True, timeout=300)
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)

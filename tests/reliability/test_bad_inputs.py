@@ -5,22 +5,24 @@ summary) byte-identical."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from reliability_helpers import snapshot
+from reliability_helpers import hold_run_dir, snapshot
 
 import litrain
 from litrain.cli import main
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A finished 1-epoch run plus the broken files the cases point at."""
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """A finished 1-epoch run plus the broken files the cases point at, and a copy of the
+    run that another process holds (as a fit still writing it would)."""
     root = tmp_path_factory.mktemp("bad_inputs")
     run = root / "finished"
     litrain.fit(run_dir=run, quiet=True, **{"trainer.max_epochs": 1})
@@ -71,7 +73,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (files / "list.yaml").write_text("- a\n- b\n")
     (files / "broken.yaml").write_text("trainer: {max_epochs: 3\n")
     (files / "a_file").write_text("not a directory")
-    return {"root": root, "run": run, "good": good, "files": files}
+    busy = root / "busy"
+    shutil.copytree(run, busy)
+    holder = hold_run_dir(busy)
+    yield {"root": root, "run": run, "good": good, "files": files, "busy": busy}
+    holder.kill()
+    holder.wait()
 
 
 def _arrays(name: str) -> Callable[[dict[str, Path]], list[str]]:
@@ -198,6 +205,17 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str]] = {
         lambda w: ["fit", "--run-dir", str(w["files"] / "a_file")],
         "is a file, not a directory",
     ),
+    "epochs -1": (
+        lambda w: ["fit", "--run-dir", str(w["new"]), "--epochs", "-1"],
+        "trainer.max_epochs must be 1 or more, got -1",
+    ),
+    "fit into a run dir in use": (lambda w: ["fit", "--run-dir", str(w["busy"])], "is in use by pid"),
+    "resume a run dir in use": (
+        lambda w: ["fit", "--run-dir", str(w["busy"]), "--resume", "last", "--epochs", "2"],
+        "is in use by pid",
+    ),
+    "test a run dir in use": (lambda w: ["test", "--run-dir", str(w["busy"])], "is in use by pid"),
+    "export from a run dir in use": (lambda w: ["export", "--run-dir", str(w["busy"])], "is in use by pid"),
     "resume last with no checkpoint": (
         lambda w: ["fit", "--run-dir", str(w["root"] / "empty_run"), "--resume", "last"],
         "no checkpoint in",
@@ -209,7 +227,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str]] = {
 def test_bad_input(case: str, world: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     fresh = world["root"] / "new" / case.replace(" ", "_").replace("'", "")
     argv, expected = CASES[case][0]({**world, "new": fresh}), CASES[case][1]
-    watched = (world["run"], world["root"] / "damaged", world["files"])
+    watched = (world["run"], world["root"] / "damaged", world["files"], world["busy"])
     before = snapshot(*watched)
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

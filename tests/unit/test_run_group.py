@@ -132,8 +132,9 @@ def test_status_file_records_every_member(tmp_path: Path) -> None:
                 "run_dir": str(base / name),
                 "seed": seed,
                 **echo,
-                "best_checkpoint": str(base / name / "checkpoints" / "last.ckpt"),
-                "last_checkpoint": str(base / name / "checkpoints" / "last.ckpt"),
+                # relative to the group's dir (the member's summary: to the member's)
+                "best_checkpoint": f"{name}/checkpoints/last.ckpt",
+                "last_checkpoint": f"{name}/checkpoints/last.ckpt",
             }
             for name, seed in (("m0", 1), ("m1", 2))
         ],
@@ -183,7 +184,8 @@ def test_member_that_saved_nothing_is_started_again(tmp_path: Path) -> None:
     assert (base / "m1" / "logs" / "metrics.csv").is_file()
     fit = FakeFit()
     _run(base, fit, init=init)
-    assert [(n, r, o) for n, r, o, _ in fit.calls] == [("m1", None, True)]
+    # logs without a checkpoint are no run: the fit reuses the dir (clearing them) unforced
+    assert [(n, r, o) for n, r, o, _ in fit.calls] == [("m1", None, False)]
     assert init.calls == 2
     assert _status(base)["status"] == "finished"
 

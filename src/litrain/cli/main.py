@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         code = exc.exit_code
     except RankDied as exc:  # its one line, naming the rank, is already on stderr
         code = exc.exit_code
-    except KeyboardInterrupt:
-        print("litrain: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a fit's says where it stopped and how to go on
+        print(f"litrain: {exc or 'interrupted'}", file=sys.stderr)
         code = 130
     sys.exit(code)

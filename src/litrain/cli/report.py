@@ -13,6 +13,8 @@ def _best_epoch(result: Any) -> dict[str, Any] | None:
     import math
 
     summary = getattr(result, "summary", None) or {}
+    if summary.get("best_metrics") and isinstance(summary.get("best_epoch"), int):
+        return {**summary["best_metrics"], "epoch": summary["best_epoch"]}  # fit records it
     monitor, best = summary.get("monitor"), summary.get("best_metric")
     history = result.run_dir / "history.json"
     if not monitor or best is None or not history.is_file():
@@ -113,5 +115,6 @@ def print_pipeline(summary: dict[str, Any], quiet: bool) -> None:
     console.print(table)
     for st in summary["stages"]:
         if st.get("best_checkpoint"):
-            console.print(f"{st['name']} best checkpoint: {st['best_checkpoint']}", soft_wrap=True)
+            path = Path(summary["run_dir"]) / st["best_checkpoint"]  # relative to the pipeline's dir
+            console.print(f"{st['name']} best checkpoint: {path}", soft_wrap=True)
     console.print(f"run dir: {summary['run_dir']} (pipeline.json)", soft_wrap=True)

@@ -817,6 +817,17 @@ class TrainerConfig(Section):
     )
 
     @model_validator(mode="after")
+    def _epochs_bounded(self) -> TrainerConfig:
+        # -1 (no epoch limit) only with a step limit: otherwise nothing ends the run and the
+        # schedule's length is infinite
+        if self.max_epochs == -1 and self.max_steps == -1:
+            raise rule_error(
+                "trainer.max_epochs must be 1 or more, got -1 (no limit needs trainer.max_steps): "
+                "to train until a time limit, set a large max_epochs and trainer.max_time"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _ema_not_sharded(self) -> TrainerConfig:
         if self.ema.enabled and (self.strategy == "fsdp" or self.fsdp.enabled):
             # Lightning's AveragedModel copies the whole unsharded module on every rank

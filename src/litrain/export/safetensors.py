@@ -13,6 +13,7 @@ written before cards exports its checkpoint's tensors as it always did."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ def export_safetensors(
     from litrain.checkpoint.weights import weights_for
     from litrain.config import Config, load_config
     from litrain.run.card import read_card
+    from litrain.run.lock import holding, writes_inside
     from litrain.run.rundir import resolve_checkpoint
 
     rd = Path(run_dir) if run_dir else None
@@ -36,14 +38,16 @@ def export_safetensors(
     cfg = load_config([rd / "config.yaml"]) if has_config and rd else Config()
     path = resolve_checkpoint(checkpoint, cfg, rd)
     out = Path(output) if output else path.with_suffix(SUFFIX)
-    ckpt = load_checkpoint(path)
-    home = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-    card = card_from_checkpoint(ckpt) or read_card(rd or home)
-    if card is not None:
-        return _export_trained(ckpt, path, rd if has_config else None, card, out)
-    # before cards: trainer.ema.export of the run's config.yaml, else of the checkpoint's config
-    weights = weights_for(ckpt, "export", cfg.trainer.ema if has_config else None)
-    return write_safetensors(ckpt, out, source=path, state=weights.state, ema=weights.ema)
+    # a file written into the run dir: no other process writes it meanwhile, and it is writable
+    with holding(rd, out.parent) if rd is not None and writes_inside(rd, out) else nullcontext():
+        ckpt = load_checkpoint(path)
+        home = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        card = card_from_checkpoint(ckpt) or read_card(rd or home)
+        if card is not None:
+            return _export_trained(ckpt, path, rd if has_config else None, card, out)
+        # before cards: trainer.ema.export of the run's config.yaml, else of the checkpoint's config
+        weights = weights_for(ckpt, "export", cfg.trainer.ema if has_config else None)
+        return write_safetensors(ckpt, out, source=path, state=weights.state, ema=weights.ema)
 
 
 def _export_trained(

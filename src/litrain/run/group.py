@@ -29,7 +29,7 @@ from litrain.launch.environment import is_global_zero
 from litrain.run.lifecycle import fit_run
 from litrain.run.report import write_config, write_json
 from litrain.run.result import RunResult
-from litrain.run.rundir import checkpoint_dir, holds_run, runs_root
+from litrain.run.rundir import as_stored, checkpoint_dir, from_stored, holds_run, runs_root
 from litrain.run.stages import InitWeights, finished, read_summary
 
 # what a member's record echoes from its summary.json
@@ -42,6 +42,7 @@ RECORD_KEYS = (
     "steps",
     "wall_time_s",
 )
+RECORD_PATHS = ("best_checkpoint", "last_checkpoint")
 
 
 class MemberFit(Protocol):
@@ -222,6 +223,8 @@ class RunGroup:
             "run_dir": str(mdir),
             **member.record,
             **{k: s.get(k) for k in RECORD_KEYS},
+            # a member's own paths are relative to its dir; the status file's to the group's
+            **{k: as_stored(self.base, from_stored(mdir, s[k])) for k in RECORD_PATHS if s.get(k)},
         }
 
     def _set(self, record: dict[str, Any]) -> None:

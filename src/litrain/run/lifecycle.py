@@ -4,7 +4,8 @@
     -> a pipeline stage's init_from weights (not on resume) -> engine setup -> resume checkpoint (resolved and checked) -> engine's pre-fit step
     -> config.yaml + stale temps (rank 0) -> the engine's loop -> summary.json (rank 0)
 
-A preemption (``Preempted`` from either loop) becomes a result the CLI turns into exit 75;
+A preemption (``Preempted`` from either loop) becomes a result the CLI turns into exit 75; a
+Ctrl-C writes summary.json with ``status: interrupted`` and raises ``RunInterrupted`` (exit 130);
 a resumed run that had already finished keeps its recorded metrics; a run that fails before
 it writes a checkpoint, a log or a result leaves no run dir behind.
 """
@@ -24,13 +25,15 @@ from litrain.core.rng import seed_everything
 from litrain.launch.environment import agree_run_dir, is_global_zero
 from litrain.models.operators import model_notes
 from litrain.optim.optimizers import optimizer_note
+from litrain.reliability.interrupt import Interrupted, InterruptHandler, RunInterrupted
 from litrain.reliability.oom import out_of_memory
 from litrain.reliability.preemption import Preempted
 from litrain.run.card import write_card
 from litrain.run.finetune import start_lines
+from litrain.run.lock import release_run_dir
 from litrain.run.parts import Parts, build_parts
 from litrain.run.report import write_config, write_json
-from litrain.run.result import FitOutcome, RunResult, build_summary, preempted_result
+from litrain.run.result import FitOutcome, RunResult, build_summary, interrupted_summary, preempted_result
 from litrain.run.rundir import checkpoint_dir, choose_run_dir, discard_if_empty, resolve_checkpoint
 from litrain.run.stages import InitWeights
 
@@ -58,6 +61,10 @@ class Engine:
     def fit(self) -> FitOutcome:
         """The loop. Raises ``Preempted`` when a preemption signal stopped it."""
         raise NotImplementedError
+
+    def position(self) -> tuple[int, str]:
+        """(epoch, 0-based; phase: training | validation) now: what a Ctrl-C reports."""
+        return 0, "training"
 
 
 def fit_run(
@@ -88,6 +95,8 @@ def fit_run(
         if fresh and is_global_zero():
             discard_if_empty(cfg, out_dir)
         raise
+    finally:
+        release_run_dir(out_dir)  # taken by choose_run_dir (rank 0)
 
 
 def _fit_in(
@@ -116,15 +125,25 @@ def _fit_in(
         write_card(parts.card, out_dir)  # what the model takes, so it loads without the data
         clean_stale_temps(checkpoint_dir(cfg, out_dir))  # left by a run killed mid-write
     start = time.perf_counter()
+    ctrl_c = InterruptHandler(engine.position)  # until summary.json is written: a second one exits
+    ctrl_c.install()
     try:
-        outcome = engine.fit()
-    except Preempted as stop:
-        return preempted_result(stop, out_dir, cfg)
-    except torch.OutOfMemoryError as exc:  # one line with what helps, not a traceback
-        raise out_of_memory(exc, cfg.data.batch_size, cfg.trainer.oom_recovery) from None
-    summary = build_summary(engine.name, outcome, cfg, time.perf_counter() - start, out_dir)
-    if is_global_zero():
-        write_json(out_dir / "summary.json", summary)
+        try:
+            outcome = engine.fit()
+        except Preempted as stop:
+            return preempted_result(stop, out_dir, cfg)
+        except torch.OutOfMemoryError as exc:  # one line with what helps, not a traceback
+            raise out_of_memory(exc, cfg.data.batch_size, cfg.trainer.oom_recovery) from None
+        except Interrupted as stop:
+            summary = interrupted_summary(engine.name, stop, cfg, time.perf_counter() - start, out_dir)
+            if is_global_zero():
+                write_json(out_dir / "summary.json", summary)
+            raise RunInterrupted(summary["message"]) from None
+        summary = build_summary(engine.name, outcome, cfg, time.perf_counter() - start, out_dir)
+        if is_global_zero():
+            write_json(out_dir / "summary.json", summary)
+    finally:
+        ctrl_c.uninstall()
     return RunResult(
         summary["metrics"], out_dir, cfg, outcome.best_checkpoint, outcome.last_checkpoint, summary
     )

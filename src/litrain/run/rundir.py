@@ -11,6 +11,7 @@ from typing import Any
 
 from litrain.config import Config
 from litrain.errors import CheckpointError, ConfigError
+from litrain.run.lock import LOCK_NAME, check_not_in_use, check_writable, lock_run_dir, release_run_dir
 
 
 def runs_root(cfg: Config) -> Path:
@@ -80,8 +81,11 @@ def _canonical(name: str) -> str:
 
 
 def choose_run_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, overwrite: bool) -> Path:
-    """The directory for a fit. A directory that already holds a run is reused only to
-    resume it; ``overwrite`` deletes the old run first."""
+    """The directory for a fit, locked for this process (:mod:`litrain.run.lock`; the caller
+    releases it). A directory that holds a run is reused only to resume it; ``overwrite``
+    deletes the old run first. One that holds no run (a failed start: no checkpoint, no
+    summary) is reused, its old logs and history removed. Nothing is touched before every
+    check passed: another process's lock, another run, a read-only directory."""
     chosen = Path(run_dir or cfg.run.dir) if (run_dir or cfg.run.dir) else None
     if chosen is None and resume == "last":
         chosen = latest_run(cfg)
@@ -96,37 +100,79 @@ def choose_run_dir(cfg: Config, run_dir: str | Path | None, resume: str | None, 
             n += 1
     if chosen.exists() and not chosen.is_dir():
         raise ConfigError(f"run dir {chosen} is a file, not a directory: choose another --run-dir")
-    if holds_run(cfg, chosen) and resume is None:
-        if not overwrite:
+    existed = chosen.is_dir()
+    if existed:
+        check_not_in_use(chosen)
+        if resume is None and holds_run(cfg, chosen) and not overwrite:
             raise ConfigError(
                 f"run dir {chosen} holds another run: pass --overwrite to replace it, "
                 "--resume last to continue it, or choose another --run-dir"
             )
-        shutil.rmtree(chosen)
-    chosen.mkdir(parents=True, exist_ok=True)
-    if resume is not None:
-        from litrain.checkpoint.store import clean_stale_temps
+        check_writable(chosen, checkpoint_dir(cfg, chosen), chosen / "logs")
+    make_dir(chosen)
+    lock_run_dir(chosen)
+    try:
+        if existed and resume is None:
+            _clear(chosen, everything=holds_run(cfg, chosen))
+        if resume is not None:
+            from litrain.checkpoint.store import clean_stale_temps
 
-        # Before 'last' is looked up: a crash may have stopped a sharded checkpoint's swap
-        # between its two renames (litrain.checkpoint.store_dir). Only rank 0 chooses, so only it renames.
-        clean_stale_temps(checkpoint_dir(cfg, chosen))
+            # Before 'last' is looked up: a crash may have stopped a sharded checkpoint's swap
+            # between its two renames (litrain.checkpoint.store_dir). Only rank 0 chooses, so only it renames.
+            clean_stale_temps(checkpoint_dir(cfg, chosen))
+    except BaseException:
+        release_run_dir(chosen)
+        raise
     return chosen
 
 
-# Files that make a directory a run worth keeping: its results. A config.yaml alone (a run
-# that failed before it trained) is not one.
-_RESULTS = ("summary.json", "history.json")
+def make_dir(path: Path) -> None:
+    """``mkdir -p``, its failure (a read-only parent) one line."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create run dir {path} ({exc.strerror}): choose another --run-dir"
+        ) from None
+
+
+# What a failed start leaves that would mix into the next run's files.
+_DEBRIS = ("logs", "history.json", "summary.json")
+
+
+def _clear(run_dir: Path, everything: bool) -> None:
+    """--overwrite: every file of the old run; a failed start's debris: its logs and history
+    (the run dir may be the user's own folder: nothing else is removed). The lock stays."""
+    for p in run_dir.iterdir():
+        if p.name == LOCK_NAME or not (everything or p.name in _DEBRIS):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
 
 
 def holds_run(cfg: Config, run_dir: Path) -> bool:
-    """A checkpoint, a log file or a result: the directory holds a run that trained."""
-    if any((run_dir / name).is_file() for name in _RESULTS):
-        return True
+    """A checkpoint or a finished run's summary: the directory holds a run worth keeping.
+    Logs, a history, a config.yaml or the summary of a run interrupted before its first
+    checkpoint (a start that failed) are not one."""
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        try:
+            status = json.loads(summary.read_text()).get("status")
+        except (OSError, ValueError, AttributeError):
+            status = None
+        if status != "interrupted":
+            return True
+    return has_checkpoint(cfg, run_dir)
+
+
+def has_checkpoint(cfg: Config, run_dir: Path) -> bool:
+    """Any checkpoint: a file, FSDP shards (a directory), a NaN stop's debug/ checkpoint."""
     ckpts = checkpoint_dir(cfg, run_dir)
-    if ckpts.is_dir() and any(ckpts.iterdir()):
-        return True
-    logs = run_dir / "logs"
-    return logs.is_dir() and any(p.is_file() for p in logs.rglob("*"))
+    return ckpts.is_dir() and any(
+        p.suffix == ".ckpt" or (p / ".metadata").is_file() for p in ckpts.rglob("*")
+    )
 
 
 def discard_if_empty(cfg: Config, run_dir: Path) -> bool:
@@ -140,6 +186,31 @@ def discard_if_empty(cfg: Config, run_dir: Path) -> bool:
 
 def checkpoint_dir(cfg: Config, run_dir: Path) -> Path:
     return Path(cfg.checkpoint.dir) if cfg.checkpoint.dir else run_dir / "checkpoints"
+
+
+def as_stored(run_dir: Path, path: str | Path | None) -> str | None:
+    """How a run records one of its own files (summary.json): relative to the run dir, so
+    a copied or moved run dir names its own files, not the original's. A file outside it
+    (a checkpoint.dir elsewhere) stays absolute."""
+    if not path:
+        return None
+    p, root = Path(path).resolve(), Path(run_dir).resolve()
+    return p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+
+
+def from_stored(run_dir: Path, stored: str | Path) -> Path:
+    """A path a run recorded, inside the run dir it is read from. An absolute one (written
+    before paths were relative, then copied or moved) is looked up by its tail in this run
+    dir (``checkpoints/NAME``) before it is taken as it is."""
+    p = Path(stored)
+    if not p.is_absolute():
+        return Path(run_dir) / p
+    if not p.resolve().is_relative_to(Path(run_dir).resolve()):
+        for tail in (p.parts[-2:], p.parts[-1:]):
+            here = Path(run_dir).joinpath(*tail)
+            if here.exists():
+                return here
+    return p
 
 
 def resolve_checkpoint(spec: str, cfg: Config, run_dir: Path | None) -> Path:
@@ -156,8 +227,8 @@ def resolve_checkpoint(spec: str, cfg: Config, run_dir: Path | None) -> Path:
         summary = run_dir / "summary.json"
         if summary.is_file():
             best = json.loads(summary.read_text()).get("best_checkpoint")
-            if best and Path(best).is_file():
-                return Path(best)
+            if best and from_stored(run_dir, best).is_file():
+                return from_stored(run_dir, best)
     found = sorted(ckpt_dir.glob("*.ckpt"), key=lambda p: p.stat().st_mtime) if ckpt_dir.is_dir() else []
     if not found:
         raise CheckpointError(f"no checkpoint in {ckpt_dir} to use as '{spec}'")

@@ -15,6 +15,7 @@ from litrain.checkpoint.load import load_checkpoint
 from litrain.checkpoint.weights import LoadReport, load_into, weights_for
 from litrain.core.noise import note
 from litrain.errors import CheckpointError
+from litrain.run.rundir import from_stored
 
 
 def read_summary(run_dir: Path) -> dict[str, Any] | None:
@@ -50,7 +51,7 @@ def stage_checkpoint(stage: str, which: str, stage_dir: Path, for_stage: str) ->
             f"stage {for_stage} starts from stage {stage}'s {which} checkpoint, but "
             f"{stage_dir / 'summary.json'} records none: set init_from.checkpoint: {other}"
         )
-    path = Path(recorded)
+    path = from_stored(stage_dir, recorded)  # relative to the stage's run dir
     if not path.is_file():
         raise CheckpointError(
             f"stage {for_stage} starts from stage {stage}'s {which} checkpoint {path}, which "

@@ -10,6 +10,7 @@ from litrain.core.rng import seed_everything
 from litrain.engines.lightning.lr_finder import find_lr
 from litrain.engines.lightning.module import build_module
 from litrain.engines.lightning.trainer import build_trainer
+from litrain.run.lock import release_run_dir
 from litrain.run.parts import build_parts
 from litrain.run.report import write_config
 from litrain.run.result import RunResult
@@ -20,6 +21,13 @@ def tune_lr(
     cfg: Config, *, run_dir: str | Path | None = None, overwrite: bool = False, quiet: bool = False
 ) -> RunResult:
     out_dir = choose_run_dir(cfg, run_dir, None, overwrite)
+    try:
+        return _tune_in(cfg, out_dir, quiet)
+    finally:
+        release_run_dir(out_dir)
+
+
+def _tune_in(cfg: Config, out_dir: Path, quiet: bool) -> RunResult:
     seed_everything(cfg.run.seed)
     parts = build_parts(cfg)
     module = build_module(parts)

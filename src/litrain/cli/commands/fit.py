@@ -65,6 +65,9 @@ def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         from litrain.reliability.preemption import REQUEUE_EXIT_CODE
 
         return REQUEUE_EXIT_CODE  # saved; a scheduler may requeue with --resume last
+    if result.summary.get("status") == "nothing to train":
+        print(result.summary["message"])
+        return 0
     print_metrics(result, args.quiet, "final metrics")
     print_found(result, args.quiet, started)
     return 0

@@ -77,6 +77,10 @@ class LightningEngine(Engine):
         self.module.lr = lr
         return cfg.model_copy(update={"optim": cfg.optim.model_copy(update={"lr": lr})})
 
+    def position(self) -> tuple[int, str]:
+        t = self.trainer
+        return t.current_epoch, "validation" if t.validating or t.sanity_checking else "training"
+
     def fit(self) -> FitOutcome:
         from litrain.data.resumable import make_resumable
         from litrain.run.report import epoch_metrics

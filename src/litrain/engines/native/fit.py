@@ -97,6 +97,9 @@ class NativeEngine(Engine):
         check_fits(ckpt, self.trainer.model, checkpoint)
         self.trainer.load_checkpoint(ckpt)
 
+    def position(self) -> tuple[int, str]:
+        return self.trainer.state.epoch, self.trainer.phase
+
     def fit(self) -> FitOutcome:
         log = self.trainer.csv  # TensorBoard/W&B files closed, the W&B run finished
         try:

@@ -106,6 +106,8 @@ class FitState:
 
 
 class NativeTrainer:
+    phase = "training"  # or "validation": where a Ctrl-C stopped the loop
+
     def __init__(
         self,
         cfg: Config,
@@ -470,6 +472,7 @@ class NativeTrainer:
         n = self.val_batches if limit is None else limit
         if n == 0:
             return {}
+        self.phase = "validation"  # what a Ctrl-C reports (an exception leaves it: stopped there)
         self.model.eval()
         loss_sum, count = torch.zeros((), device=self.device), 0
         for batch_idx, batch in enumerate(self.val_loader):
@@ -486,6 +489,7 @@ class NativeTrainer:
         values = {k: float(v) for k, v in self.val_metrics.compute().items()}
         self.val_metrics.reset()
         self.model.train()
+        self.phase = "training"
         return {"val/loss": float(loss_sum / count), **values}
 
     def _validate_for_epoch(self) -> dict[str, float]:

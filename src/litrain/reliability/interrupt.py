@@ -1,0 +1,74 @@
+"""Ctrl-C (SIGINT) during a fit: the first stops training where it is, the run records
+``status: interrupted`` in summary.json and the command exits 130 with one line; the second
+exits at once.
+
+The first raises :class:`Interrupted` from the handler, so a blocked data loader or a long
+validation stops within seconds, not at the next step boundary. Checkpoints are written
+atomically (a temp file, then a rename), so stopping anywhere leaves the last complete one
+intact; a torn temp file is cleaned at the next start. Engine-neutral: no Lightning import.
+Not a ``KeyboardInterrupt``: Lightning would turn that into its own message and ``exit(1)``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+INTERRUPT_EXIT_CODE = 128 + signal.SIGINT  # what a shell reports for Ctrl-C
+
+
+class Interrupted(BaseException):  # control flow: no ``except Exception`` may swallow it
+    """Raised by the first Ctrl-C, where the loop was: ``epoch`` (0-based) and ``phase``."""
+
+    def __init__(self, epoch: int, phase: str) -> None:
+        super().__init__(f"interrupted at epoch {epoch} ({phase})")
+        self.epoch, self.phase = epoch, phase
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """What a fit raises once the interrupted run's summary is written: its message is the
+    line the CLI prints (exit 130); Python callers see the KeyboardInterrupt they expect."""
+
+
+class InterruptHandler:
+    """SIGINT's handler while a fit trains. ``where`` says (epoch, phase) at the moment of
+    the signal. Only the main thread may install signal handlers (elsewhere: a no-op)."""
+
+    def __init__(self, where: Callable[[], tuple[int, str]]) -> None:
+        self.where = where
+        self.fired = False
+        self._previous: Any = None
+        self._pid = os.getpid()
+        self._installed = False
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._previous = signal.getsignal(signal.SIGINT)
+        self._pid = os.getpid()
+        signal.signal(signal.SIGINT, self._handle)
+        self._installed = True
+
+    def uninstall(self) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.SIG_DFL)
+            self._installed = False
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self._pid:
+            # a forked data loader worker (the terminal's Ctrl-C reaches the whole process
+            # group): the KeyboardInterrupt its loop expects, so it ends quietly
+            raise KeyboardInterrupt
+        if self.fired:  # asked twice: leave now (every file is written atomically)
+            os.write(2, b"litrain: interrupted again, exiting now\n")
+            os._exit(INTERRUPT_EXIT_CODE)
+        self.fired = True
+        try:
+            epoch, phase = self.where()
+        except Exception:
+            epoch, phase = 0, "training"
+        raise Interrupted(epoch, phase)
