@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -41,9 +42,11 @@ class InterruptHandler:
     def __init__(self, where: Callable[[], tuple[int, str]]) -> None:
         self.where = where
         self.fired = False
+        self.stop: Interrupted | None = None  # what the first Ctrl-C raised
         self._previous: Any = None
         self._pid = os.getpid()
         self._installed = False
+        self._unraisable: Callable[[Any], Any] = sys.unraisablehook
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -51,12 +54,20 @@ class InterruptHandler:
         self._previous = signal.getsignal(signal.SIGINT)
         self._pid = os.getpid()
         signal.signal(signal.SIGINT, self._handle)
+        self._unraisable = sys.unraisablehook
+        sys.unraisablehook = self._drop_lost_stop
         self._installed = True
 
     def uninstall(self) -> None:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.SIG_DFL)
+            sys.unraisablehook = self._unraisable
             self._installed = False
+
+    def _drop_lost_stop(self, unraisable: Any) -> None:
+        # the stop raised where Python could only print it: kept in self.stop (see caused)
+        if not isinstance(unraisable.exc_value, Interrupted):
+            self._unraisable(unraisable)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if os.getpid() != self._pid:
@@ -71,4 +82,12 @@ class InterruptHandler:
             epoch, phase = self.where()
         except Exception:
             epoch, phase = 0, "training"
-        raise Interrupted(epoch, phase)
+        self.stop = Interrupted(epoch, phase)
+        raise self.stop
+
+    def caused(self, exc: BaseException) -> Interrupted | None:
+        """The interruption behind ``exc`` once Ctrl-C was pressed. The handler's exception
+        can be lost: raised inside a callback Python ignores exceptions of (logging's
+        at-fork hook while the loader forks its workers), it is printed and dropped, and the
+        run then fails another way (the workers, which got the SIGINT too, are gone)."""
+        return self.stop if self.fired else None

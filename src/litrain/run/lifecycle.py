@@ -134,7 +134,10 @@ def _fit_in(
             return preempted_result(stop, out_dir, cfg)
         except torch.OutOfMemoryError as exc:  # one line with what helps, not a traceback
             raise out_of_memory(exc, cfg.data.batch_size, cfg.trainer.oom_recovery) from None
-        except Interrupted as stop:
+        except BaseException as exc:
+            stop = exc if isinstance(exc, Interrupted) else ctrl_c.caused(exc)
+            if stop is None:
+                raise
             summary = interrupted_summary(engine.name, stop, cfg, time.perf_counter() - start, out_dir)
             if is_global_zero():
                 write_json(out_dir / "summary.json", summary)
