@@ -128,6 +128,8 @@ def test_resume_missing_or_from_another_model(capsys, tmp_path):
         *FIT,
         "--config",
         tmp_path / "cnn.yaml",
+        "--epochs",  # more than the checkpoint's: something to train, so the weights are compared
+        2,
         "--run-dir",
         tmp_path / "cnn2",
         "--resume",
@@ -138,10 +140,10 @@ def test_resume_missing_or_from_another_model(capsys, tmp_path):
 
 
 def test_batch_larger_than_dataset_warns_and_trains(capsys, tmp_path):
-    # a warning that asks the user to act: shown unless --quiet (final table and errors only)
-    with pytest.warns(UserWarning, match="exceeds the 1438 training samples"):
-        code, _ = run_cli(capsys, "fit", "--epochs", 1, "--batch-size", 5000, "--run-dir", tmp_path / "big")
+    # a notice that asks the user to act: one litrain line, shown unless --quiet
+    code, err = run_cli(capsys, "fit", "--epochs", 1, "--batch-size", 5000, "--run-dir", tmp_path / "big")
     assert code == 0
+    assert "litrain: data.batch_size=5000 exceeds the 1438 training samples" in err
     assert (tmp_path / "big" / "checkpoints" / "last.ckpt").is_file()
 
 

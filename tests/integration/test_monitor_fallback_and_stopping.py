@@ -90,7 +90,7 @@ def test_early_stopping_says_so_and_both_engines_record_it(tmp_path, capsys):
         lines = [line for line in err.splitlines() if "early stopping at epoch" in line]
         assert len(lines) == 1, err
         assert (
-            "early stopping at epoch 1: val/acc did not improve in the last 1 epochs; best val/acc 0."
+            "early stopping at epoch 1: val/acc did not improve in the last epoch; best val/acc 0."
             in lines[0]
         )
         summary = json.loads((r.run_dir / "summary.json").read_text())
@@ -98,7 +98,7 @@ def test_early_stopping_says_so_and_both_engines_record_it(tmp_path, capsys):
         assert summary["stopped_early"] is True
         assert summary["epochs"] == 2
     assert out["lightning"]["stop_reason"] == out["native"]["stop_reason"]
-    assert out["native"]["stop_reason"] == "val/acc did not improve in the last 1 epochs"
+    assert out["native"]["stop_reason"] == "val/acc did not improve in the last epoch"
 
 
 @pytest.mark.parametrize("engine", ["lightning", "native"])

@@ -105,14 +105,14 @@ def _arm(spec: str) -> None:
         return
     from litrain.checkpoint import store
 
-    original_write = store._write_replace
+    original_write = store.write_temp  # the store's temp write (core.atomic), before the rename
 
-    def _write_replace(path: Any, write: Any) -> Any:
+    def _write_temp(path: Any, write: Any, mode: str = "wb") -> Any:
         if not str(path).endswith(".ckpt"):
-            return original_write(path, write)
+            return original_write(path, write, mode)
         seen[0] += 1
         if seen[0] != n:
-            return original_write(path, write)
+            return original_write(path, write, mode)
 
         def torn(f: Any) -> None:
             write(f)
@@ -120,11 +120,11 @@ def _arm(spec: str) -> None:
             f.truncate(f.tell() // 2)
             _die()
 
-        tmp = original_write(path, torn if kind == "tear" else write)
+        tmp = original_write(path, torn if kind == "tear" else write, mode)
         _die()
         return tmp
 
-    store._write_replace = _write_replace
+    store.write_temp = _write_temp
 
 
 if __name__ == "__main__":

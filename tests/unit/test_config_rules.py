@@ -307,7 +307,9 @@ def test_finetune_settings_that_act_pass_and_a_saved_config_reads_back(tmp_path)
     ok = {"finetune.strategy": "epochs", "finetune.unfreeze_at_epoch": 1, "trainer.max_epochs": 2}
     cfg = load_config(overrides=ok)
     load_config(overrides={"finetune.monitor": "val/acc", "finetune.mode": "max"})  # filled in by a run
-    load_config(overrides={"finetune.backbone_lr_ratio": 0.1, "trainer.max_epochs": -1})
+    load_config(
+        overrides={"finetune.backbone_lr_ratio": 0.1, "trainer.max_epochs": -1, "trainer.max_steps": 100}
+    )
     cfg.save(tmp_path / "config.yaml")  # every key written out, defaults included
     assert load_config([tmp_path / "config.yaml"]).finetune == cfg.finetune
 
