@@ -41,12 +41,12 @@ def run_steps(mode: str, **env: str) -> dict:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc settings")
 def test_steps_reuse_freed_pages() -> None:
-    default = run_steps("default")
     kept = run_steps("keep")
     assert kept["kept"] is True
-    # glibc's defaults give the ~30 MiB back after each step and fault it in again (~7,700
-    # pages a step); kept, the steps reuse the same pages
-    assert default["faults"] > 8 * 7000
+    # kept, the steps reuse the same pages. glibc's defaults often give the ~30 MiB back after
+    # each step and fault it in again (~7,700 pages a step), but not always: its thresholds
+    # move with the process's allocation history, so the default is not asserted (a run of
+    # the suite once saw 256 faults with it)
     assert kept["faults"] < 500
 
 
