@@ -50,14 +50,14 @@ def sampler_labels(cfg: DataConfig, task: TaskConfig, info: DataInfo, y: Tensor)
     key = f"data.sampler={cfg.sampler}"
     if info.head_columns:
         head = cfg.sampler_head
-        cols = head_slices(info).get(head or "")
-        if cols is None or cols.stop - cols.start != 1 or head not in info.head_classes:
+        column = one_label_column(info, head)
+        if column is None:
             raise ConfigError(
                 f"{key} draws by the labels of data.sampler_head={head}, which is not a one-label "
                 f"integer target of the data (heads: {sorted(info.head_columns)}): name a "
                 "classification or binary head"
             )
-        return y[:, cols.start].long()
+        return y[:, column].long()
     if info.multilabel or info.float_targets or y.ndim != 1:
         raise ConfigError(
             f"{key} balances one class label per sample, but these targets are "
@@ -70,10 +70,18 @@ def sampler_labels(cfg: DataConfig, task: TaskConfig, info: DataInfo, y: Tensor)
 def augment_head_column(cfg: DataConfig, info: DataInfo) -> int:
     """The packed-target column of ``data.augment_class_head`` (a one-label integer head)."""
     head = cfg.augment_class_head
-    cols = head_slices(info).get(head or "")
-    if cols is None or cols.stop - cols.start != 1 or head not in info.head_classes:
+    column = one_label_column(info, head)
+    if column is None:
         raise ConfigError(
             f"data.augment_class_head={head} is not a one-label integer target of the data (heads: "
             f"{sorted(info.head_columns)}): name a classification or binary head"
         )
+    return column
+
+
+def one_label_column(info: DataInfo, head: str | None) -> int | None:
+    """The packed-target column of ``head`` when it is a one-label integer head, else None."""
+    cols = head_slices(info).get(head or "")
+    if cols is None or cols.stop - cols.start != 1 or head not in info.head_classes:
+        return None
     return cols.start
