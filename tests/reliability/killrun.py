@@ -7,6 +7,7 @@ LITRAIN_KILL_AT=term2:N  two SIGTERMs at its N-th training batch (the second mea
 LITRAIN_KILL_AT=write:N  in its N-th checkpoint write: temp file complete, not yet renamed
 LITRAIN_KILL_AT=tear:N   in its N-th checkpoint write: temp file half written
 LITRAIN_KILL_AT=int:N    Ctrl-C (SIGINT) at its N-th training batch
+LITRAIN_KILL_AT=intlost:N  Ctrl-C at its N-th training batch, its exception swallowed there
 LITRAIN_KILL_AT=baddata:N  a DataError (an unreadable sample) at its N-th training batch
 LITRAIN_KILL_AT=intval:N   Ctrl-C at its N-th validation batch (the sanity check's count)
 LITRAIN_KILL_AT=int2val:N  Ctrl-C at its N-th validation batch, and again while it stops
@@ -14,6 +15,7 @@ LITRAIN_KILL_AT=int2val:N  Ctrl-C at its N-th validation batch, and again while 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -56,6 +58,11 @@ def _ctrl_c_twice() -> None:
         _ctrl_c()
 
 
+def _ctrl_c_swallowed() -> None:
+    with contextlib.suppress(BaseException):  # as a loader iterator's __del__ drops it
+        _ctrl_c()
+
+
 def _arm_validation(n: int, act: Any) -> None:
     """``act`` at the N-th validation batch of either engine (sanity batches count)."""
     from litrain.engines.lightning.module import TaskModule
@@ -92,12 +99,19 @@ def _arm(spec: str) -> None:
     if kind in ("intval", "int2val"):
         _arm_validation(n, _ctrl_c if kind == "intval" else _ctrl_c_twice)
         return
-    if kind in ("step", "term", "term2", "int", "baddata"):
+    if kind in ("step", "term", "term2", "int", "intlost", "baddata"):
         from litrain.engines.lightning.callbacks.resume import ResumeState
         from litrain.engines.native.loop import NativeTrainer
 
         # Lightning: the hook that runs first in a batch; native: the batch body itself
-        act = {"step": _die, "term": _term, "term2": _term_twice, "int": _ctrl_c, "baddata": _bad_data}[kind]
+        act = {
+            "step": _die,
+            "term": _term,
+            "term2": _term_twice,
+            "int": _ctrl_c,
+            "intlost": _ctrl_c_swallowed,
+            "baddata": _bad_data,
+        }[kind]
         if rank and os.environ.get("RANK") != rank:
             act = _noop
         for cls, name in ((ResumeState, "on_train_batch_start"), (NativeTrainer, "training_step")):

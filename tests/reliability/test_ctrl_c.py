@@ -47,6 +47,23 @@ def test_ctrl_c_in_validation_stops_with_one_line_and_a_summary(engine: str, tmp
         assert finished["epochs"] == 2 and "status" not in finished
 
 
+@pytest.mark.parametrize("engine", ["lightning", "native"])
+def test_a_ctrl_c_whose_exception_was_swallowed_still_stops_at_the_next_batch(
+    engine: str, tmp_path: Path
+) -> None:
+    """Code that drops every exception (a loader iterator's __del__ as an epoch's workers shut
+    down) can swallow the handler's: the run must stop anyway, not train on to its end."""
+    run = tmp_path / "run"
+    done = killrun(run, "intlost:30", "--epochs", "3", "--run.engine", engine)  # epoch 1 has 23-45
+    assert done.returncode == 130, done.stderr
+    assert _litrain_lines(done.stderr) == [
+        f"litrain: interrupted at epoch 1 (training); checkpoints intact: "
+        f"litrain fit --run-dir {run} --resume last"
+    ]
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["status"], summary["epoch"]) == ("interrupted", 1)
+
+
 def test_a_second_ctrl_c_exits_at_once_without_corrupting_files(tmp_path: Path) -> None:
     run = tmp_path / "run"
     done = killrun(run, "int2val:12", "--epochs", "5", "--run.engine", "native")

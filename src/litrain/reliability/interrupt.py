@@ -21,6 +21,8 @@ from typing import Any
 
 INTERRUPT_EXIT_CODE = 128 + signal.SIGINT  # what a shell reports for Ctrl-C
 
+_ACTIVE: InterruptHandler | None = None  # the installed handler, for raise_if_lost
+
 
 class Interrupted(BaseException):  # control flow: no ``except Exception`` may swallow it
     """Raised by the first Ctrl-C, where the loop was: ``epoch`` (0-based) and ``phase``."""
@@ -57,12 +59,16 @@ class InterruptHandler:
         self._unraisable = sys.unraisablehook
         sys.unraisablehook = self._drop_lost_stop
         self._installed = True
+        global _ACTIVE
+        _ACTIVE = self
 
     def uninstall(self) -> None:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.SIG_DFL)
             sys.unraisablehook = self._unraisable
             self._installed = False
+            global _ACTIVE
+            _ACTIVE = None
 
     def _drop_lost_stop(self, unraisable: Any) -> None:
         # the stop raised where Python could only print it: kept in self.stop (see caused)
@@ -85,9 +91,23 @@ class InterruptHandler:
         self.stop = Interrupted(epoch, phase)
         raise self.stop
 
+    def raise_lost(self) -> None:
+        """Raise the first Ctrl-C's stop again if it was lost and the run went on."""
+        if self.stop is not None:
+            raise self.stop
+
     def caused(self, exc: BaseException) -> Interrupted | None:
         """The interruption behind ``exc`` once Ctrl-C was pressed. The handler's exception
         can be lost: raised inside a callback Python ignores exceptions of (logging's
         at-fork hook while the loader forks its workers), it is printed and dropped, and the
         run then fails another way (the workers, which got the SIGINT too, are gone)."""
         return self.stop if self.fired else None
+
+
+def raise_if_lost() -> None:
+    """Called by both engines before every batch. The handler's exception is dropped
+    without a trace where it lands in code that swallows exceptions (a data loader
+    iterator's ``__del__`` as an epoch's workers shut down, an at-fork hook): the run would
+    then train on to its end. Here it is raised again, at the next batch."""
+    if _ACTIVE is not None:
+        _ACTIVE.raise_lost()

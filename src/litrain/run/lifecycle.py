@@ -130,6 +130,7 @@ def _fit_in(
     try:
         try:
             outcome = engine.fit()
+            ctrl_c.raise_lost()  # a Ctrl-C in the last batches, lost and never re-raised
         except Preempted as stop:
             return preempted_result(stop, out_dir, cfg)
         except torch.OutOfMemoryError as exc:  # one line with what helps, not a traceback

@@ -109,6 +109,7 @@ def training_monitor(cfg: Config) -> L.Callback | None:
 def reliability_callbacks(cfg: Config, ckpt_dir: Path) -> list[L.Callback]:
     """RNG state in checkpoints, mid-epoch saves, preemption, NaN guard and OOM recovery
     (docs/reliability.md)."""
+    from litrain.engines.lightning.callbacks.ctrl_c import LostInterrupt
     from litrain.engines.lightning.callbacks.nan_guard import NaNGuard
     from litrain.engines.lightning.callbacks.oom import OOMRecovery
     from litrain.engines.lightning.callbacks.preemption import PreemptionCallback
@@ -116,6 +117,7 @@ def reliability_callbacks(cfg: Config, ckpt_dir: Path) -> list[L.Callback]:
 
     t = cfg.trainer
     cbs: list[L.Callback] = [ResumeState(), NaNGuard(t.nan_policy, ckpt_dir, t.nan_lr_factor)]
+    cbs.append(LostInterrupt())  # a first Ctrl-C whose exception was swallowed
     if cfg.checkpoint.every_n_steps:
         cbs.append(StepCheckpoint(ckpt_dir, cfg.checkpoint.every_n_steps))
     if t.preemption_signals:

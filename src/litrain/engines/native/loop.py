@@ -68,6 +68,7 @@ from litrain.engines.native.stopping import EarlyStopper, parse_max_time
 from litrain.launch.environment import is_global_zero
 from litrain.optim.optimizers import build_optimizer
 from litrain.optim.schedulers import build_schedulers
+from litrain.reliability.interrupt import raise_if_lost
 from litrain.reliability.nonfinite import NonFinitePolicy
 from litrain.reliability.oom import MicroBatches, add_gradients
 from litrain.reliability.preemption import PreemptionHandler, agree, announce
@@ -274,6 +275,7 @@ class NativeTrainer:
         if self.throughput is not None:
             self.throughput.restart()
         for batch_idx, batch in enumerate(batches, start):
+            raise_if_lost()
             if batch_idx > last:
                 break
             if self._pending_rng is not None:  # after the batch is fetched, as Lightning does
@@ -476,6 +478,7 @@ class NativeTrainer:
         self.model.eval()
         loss_sum, count = torch.zeros((), device=self.device), 0
         for batch_idx, batch in enumerate(self.val_loader):
+            raise_if_lost()
             if batch_idx >= n:
                 break
             x, y = self._to_device(batch)
