@@ -262,7 +262,7 @@ def test_describe_words():
 
 
 def test_recipes_read_the_repositorys_data_folder_from_any_directory(tmp_path, monkeypatch):
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     monkeypatch.chdir(tmp_path)  # not the repo root: the recipes' paths must not depend on it
     roots = {p.name: load_config([p]).data.root for p in sorted((repo / "configs").glob("*.yaml"))}
     for name, root in roots.items():

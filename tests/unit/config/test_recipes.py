@@ -6,7 +6,7 @@ import pytest
 
 from litrain.config import load_config
 
-RECIPES = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
+RECIPES = sorted((Path(__file__).parents[3] / "configs").glob("*.yaml"))
 
 
 def test_there_are_recipes():
@@ -22,7 +22,7 @@ def test_recipe_validates(path):
 def test_pipeline_recipe_stages_validate():
     from litrain.config.load import stage_config
 
-    cfg = load_config([Path(__file__).parents[2] / "configs" / "digits_pipeline.yaml"])
+    cfg = load_config([Path(__file__).parents[3] / "configs" / "digits_pipeline.yaml"])
     assert [s.name for s in cfg.stages] == ["pretrain", "finetune"]
     assert cfg.stages[1].init_from.stage == "pretrain" and cfg.stages[1].init_from.checkpoint == "best"
     pre, fine = (stage_config(cfg, s.name) for s in cfg.stages)
