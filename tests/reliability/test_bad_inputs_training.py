@@ -43,6 +43,18 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         lambda new: ["fit", "--run-dir", str(new), "--trainer.compile_dynamic", "sometimes", *FAST],
         "trainer.compile_dynamic",
     ),
+    "pruning with EMA": (
+        lambda new: ["fit", "--run-dir", str(new), "--finetune.prune.amount", "0.5", "--set", "trainer.ema.enabled=true", *FAST],
+        "finetune.prune and trainer.ema cannot be combined: the EMA weights would not be sparse; drop one of them",
+    ),
+    "pruning all weights": (
+        lambda new: ["fit", "--run-dir", str(new), "--finetune.prune.amount", "1", *FAST],
+        "finetune.prune.amount",
+    ),
+    "pruning a model with no hidden layer": (
+        lambda new: ["fit", "--run-dir", str(new), "--finetune.prune.amount", "0.5", "--set", "model.hidden=[]", *FAST],
+        "finetune.prune: the model has no Linear or Conv layer besides its output layer to prune",
+    ),
 }  # fmt: skip
 
 

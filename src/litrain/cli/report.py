@@ -103,13 +103,20 @@ def print_pipeline(summary: dict[str, Any], quiet: bool) -> None:
     from rich.table import Table
 
     table = Table(title="pipeline")
-    for col in ("stage", "status", "monitor", "best", "epochs"):
-        table.add_column(col, justify="right" if col in ("best", "epochs") else "left")
+    pruned = any("sparsity" in st for st in summary["stages"])  # finetune.prune: beside the metric
+    for col in ("stage", "status", "monitor", "best", *(["sparsity"] if pruned else []), "epochs"):
+        table.add_column(col, justify="left" if col in ("stage", "status", "monitor") else "right")
     for st in summary["stages"]:
         best = st.get("best_metric")
         best_text = f"{best:.4f}" if isinstance(best, int | float) else ""
+        sparsity = [f"{st['sparsity']:.1%}" if "sparsity" in st else ""] if pruned else []
         table.add_row(
-            st["name"], st["status"], st.get("monitor") or "", best_text, str(st.get("epochs") or "")
+            st["name"],
+            st["status"],
+            st.get("monitor") or "",
+            best_text,
+            *sparsity,
+            str(st.get("epochs") or ""),
         )
     console = Console()
     console.print(table)

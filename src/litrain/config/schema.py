@@ -652,6 +652,32 @@ class OptimConfig(Section):
         return v
 
 
+class PruneConfig(Section):
+    """Weight pruning while a model trains, usually a pipeline stage that starts from a trained
+    run (docs/finetuning.md#pruning). Pruned weights are zeroed in place and kept at zero after
+    every optimizer step, so checkpoints and exports hold the sparse weights under their usual
+    names: the pruning is permanent from the start, with no mask tensors in the state dict."""
+
+    amount: float = Field(
+        0.0, ge=0, lt=1, description="Fraction of the prunable weights set to zero (0: no pruning)."
+    )
+    structured: Literal[False, "channels"] = Field(
+        False,
+        description="false: the smallest weights of all layers together (global L1); channels: the "
+        "output channels of each layer with the smallest L2 norm.",
+    )
+    schedule: Literal["once", "gradual"] = Field(
+        "once",
+        description="once: all of amount at the first epoch; gradual: a cubic ramp to amount over "
+        "ramp_epochs epochs, pruning more at each epoch's start.",
+    )
+    ramp_epochs: int = Field(2, gt=0, description="gradual: the epochs the ramp takes to reach amount.")
+
+    @property
+    def enabled(self) -> bool:
+        return self.amount > 0
+
+
 class FinetuneConfig(Section):
     """Backbone freezing and discriminative learning rates over the model's block groups
     (docs/finetuning.md). A frozen group stays in the optimizer with lr 0 and no update."""
@@ -682,6 +708,7 @@ class FinetuneConfig(Section):
         1.0, gt=0, le=1, description="Each lower backbone group's lr times this factor."
     )
     train_bn: bool = Field(True, description="false: BatchNorm layers of frozen groups stay in eval mode.")
+    prune: PruneConfig = Field(default_factory=PruneConfig)
 
     @property
     def active(self) -> bool:
@@ -1193,6 +1220,7 @@ class Config(Section):
             self._muon_splits_itself,
             lambda: check_finetune(self.finetune, self.trainer.max_epochs),
             self._finetune_without_fsdp,
+            self._pruning_without_ema,
         ):
             try:
                 rule()
@@ -1203,6 +1231,17 @@ class Config(Section):
         if problems:
             raise rule_error("\n".join(problems))
         return self
+
+    def _pruning_without_ema(self) -> None:
+        if not self.finetune.prune.enabled:
+            return
+        if self.trainer.ema.enabled:  # the averaged weights would hold the pruned ones again
+            raise rule_error(
+                "finetune.prune and trainer.ema cannot be combined: the EMA weights would not be "
+                "sparse; drop one of them"
+            )
+        if self.trainer.fsdp.enabled or self.trainer.strategy == "fsdp":  # flat sharded parameters
+            raise rule_error("finetune.prune needs whole layers: train without FSDP (DDP works)")
 
     def _train_metrics_need_whole_batches(self) -> None:
         if self.logging.train_metrics and self.trainer.oom_recovery:

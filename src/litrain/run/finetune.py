@@ -12,6 +12,7 @@ from litrain.config import Config
 from litrain.models.blocks import block_groups
 from litrain.optim.freezing import FreezePolicy
 from litrain.optim.param_groups import groups_line, param_groups, whole_model
+from litrain.optim.pruning import Pruner
 
 
 def optimizer_groups(model: nn.Module, cfg: Config) -> list[dict[str, Any]] | None:
@@ -37,9 +38,16 @@ def freeze_policy(model: nn.Module, cfg: Config) -> FreezePolicy | None:
 
 
 def start_lines(model: nn.Module, cfg: Config) -> list[str]:
-    """What a run logs at its start: the block groups and which are frozen, the param groups."""
+    """What a run logs at its start: the block groups and which are frozen, the param groups,
+    what pruning does."""
+    lines = [pruner(model, cfg).line] if cfg.finetune.prune.enabled else []  # type: ignore[union-attr]
     groups = optimizer_groups(model, cfg)
     if groups is None or cfg.optim.name == "muon":
-        return []
+        return lines
     policy = freeze_policy(model, cfg)
-    return ([policy.line()] if policy is not None else []) + [groups_line(groups)]
+    return lines + ([policy.line()] if policy is not None else []) + [groups_line(groups)]
+
+
+def pruner(model: nn.Module, cfg: Config) -> Pruner | None:
+    """The pruner of ``finetune.prune`` (None: no pruning)."""
+    return Pruner(model, cfg.finetune.prune) if cfg.finetune.prune.enabled else None

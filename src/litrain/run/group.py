@@ -45,6 +45,12 @@ RECORD_KEYS = (
 RECORD_PATHS = ("best_checkpoint", "last_checkpoint")
 
 
+def _pruned(summary: dict[str, Any]) -> dict[str, Any]:
+    """A pruned member's sparsity, shown next to its metric (finetune.prune)."""
+    sparsity = summary.get("metrics", {}).get("train/sparsity")
+    return {"sparsity": sparsity} if sparsity is not None else {}
+
+
 class MemberFit(Protocol):
     """Trains one member: ``litrain.run.lifecycle.fit_run`` with an engine (see
     :func:`engine_fit`); tests pass a fake."""
@@ -223,6 +229,7 @@ class RunGroup:
             "run_dir": str(mdir),
             **member.record,
             **{k: s.get(k) for k in RECORD_KEYS},
+            **_pruned(s),
             # a member's own paths are relative to its dir; the status file's to the group's
             **{k: as_stored(self.base, from_stored(mdir, s[k])) for k in RECORD_PATHS if s.get(k)},
         }

@@ -76,6 +76,10 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
         from litrain.engines.lightning.callbacks.finetune import Finetuning
 
         cbs.append(Finetuning(quiet))
+    if cfg.finetune.prune.enabled:
+        from litrain.engines.lightning.callbacks.prune import Pruning
+
+        cbs.append(Pruning(cfg.finetune.prune))
     es = cfg.early_stopping
     if es.enabled:
         cbs.append(

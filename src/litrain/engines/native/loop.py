@@ -72,7 +72,7 @@ from litrain.reliability.interrupt import raise_if_lost
 from litrain.reliability.nonfinite import NonFinitePolicy
 from litrain.reliability.oom import MicroBatches, add_gradients
 from litrain.reliability.preemption import PreemptionHandler, agree, announce
-from litrain.run.finetune import freeze_policy, optimizer_groups
+from litrain.run.finetune import freeze_policy, optimizer_groups, pruner
 from litrain.run.monitors import check_monitors, monitor_fallback_line, stop_line
 from litrain.run.progress import EpochProgress
 from litrain.run.report import plot_history, write_json
@@ -158,6 +158,9 @@ class NativeTrainer:
         self.finetune = freeze_policy(self.model, cfg)
         if self.finetune is not None:
             self.finetune.attach(self.optimizer)
+        self.pruner = pruner(self.model, cfg)  # finetune.prune: masks kept after every step
+        if self.pruner is not None:
+            self.pruner.attach(self.optimizer)
         self.schedules = build_schedulers(self.optimizer, cfg.optim, self.steps_per_epoch, self.total_steps())
         self.val_metrics = task.metrics("val/").to(device)
         # logging.train_metrics: the task's metrics on the training batches too
@@ -264,6 +267,8 @@ class NativeTrainer:
         self.task.on_train_epoch_start(epoch)
         if self.finetune is not None:
             self._start_finetune_epoch(epoch)
+        if self.pruner is not None:
+            self.pruner.start_epoch(epoch)
         ep = EpochState(loss_sum=torch.zeros((), device=self.device))
         start, batches = 0, self.train_loader
         if self._resume_at is not None:  # inside the epoch a mid-epoch checkpoint left
@@ -540,8 +545,12 @@ class NativeTrainer:
             epoch_row.update(task_values)
             if self.finetune is not None:
                 epoch_row["train/unfrozen_groups"] = float(self.finetune.unfrozen_count)
+            if self.pruner is not None:
+                epoch_row["train/sparsity"] = self.pruner.sparsity()
             self.csv.log(epoch_row, epoch, st.global_step - 1)
         metrics = {"train/loss": train_loss, "train/lr": ep.lr, **train, **task_values, **val}
+        if self.pruner is not None:
+            metrics["train/sparsity"] = self.pruner.sparsity()
         if self.finetune is not None:
             metrics["train/unfrozen_groups"] = float(self.finetune.unfrozen_count)
             # adaptive: decided now, before the checkpoints save the policy's state
