@@ -17,4 +17,6 @@ def test_import_contracts_are_kept():
     proc = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
-    assert f"Contracts: {len(contracts)} kept, 0 broken." in proc.stdout  # each contract of pyproject.toml ran
+    assert (
+        f"Contracts: {len(contracts)} kept, 0 broken." in proc.stdout
+    )  # each contract of pyproject.toml ran

@@ -83,13 +83,15 @@ def curves(run: Run) -> str | None:
 
 def lr_finder(run: Run) -> str | None:
     data = json_file(run.file("lr_finder.json"))
-    if isinstance(data, dict) and data.get("lr") and data.get("loss"):
+    if isinstance(data, dict) and isinstance(data.get("lr"), list) and isinstance(data.get("loss"), list):
+        pts = [(as_float(x), as_float(y)) for x, y in zip(data["lr"], data["loss"], strict=False)]
+        pts = [(x, y) for x, y in pts if x and y is not None]  # a diverged step: None
         sug = as_float(data.get("suggestion"))
         mark = (sug, f"suggested {svg.num(sug)}") if sug else None
-        chart = svg.line_chart(
-            [Series("loss", data["lr"], data["loss"])], "learning rate", "loss", True, mark
-        )
-        return figures([figure(chart, "LR finder: loss against learning rate")])
+        series = [Series("loss", [x for x, _ in pts], [y for _, y in pts])]
+        chart = svg.line_chart(series, "learning rate", "loss", True, mark)
+        if chart:
+            return figures([figure(chart, "LR finder: loss against learning rate (log scale)")])
     png = run.file("plots/lr_finder.png")
     if png.is_file():  # written before lr_finder.json existed: the PNG itself, inline
         data64 = base64.b64encode(png.read_bytes()).decode()

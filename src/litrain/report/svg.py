@@ -65,8 +65,11 @@ class _Frame:
         self.x0, self.x1 = (math.log10(x[0]), math.log10(x[1])) if log_x else x
         self.y0, self.y1 = y
 
+    def fx(self, v: float) -> float:
+        return math.log10(v) if self.log_x else v
+
     def px(self, v: float) -> float:
-        v = math.log10(v) if self.log_x else v
+        v = self.fx(v)
         return LEFT + (v - self.x0) / (self.x1 - self.x0) * (W - LEFT - RIGHT)
 
     def py(self, v: float) -> float:
@@ -154,7 +157,7 @@ def line_chart(
         body.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="1.8"{dash}/>')
         if len(path) <= 30:
             body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="{colour}"/>' for x, y in path]
-    if vline is not None and frame.x0 <= (math.log10(vline[0]) if log_x else vline[0]) <= frame.x1:
+    if vline is not None and (vline[0] > 0 or not log_x) and frame.x0 <= frame.fx(vline[0]) <= frame.x1:
         px = frame.px(vline[0])
         body.append(
             f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{H - BOTTOM}" stroke="#D55E00" '
