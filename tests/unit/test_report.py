@@ -178,7 +178,7 @@ def test_several_runs_give_a_comparison_page(tmp_path):
     b = write_run(tmp_path / "b", NASTY, lr=3e-3)
     out = build_report([a, b], tmp_path / "cmp.html")
     page = Page(out.read_text(encoding="utf-8"))
-    assert page.sections == ["runs", "config-diff", "final", "best", "curves"]
+    assert page.sections == ["runs", "config-diff", "metrics", "curves"]
     text = " ".join(" ".join(page.text).split())
     assert "optim.lr 0.001 0.003" in text  # the one key that differs (run.name/dir are not listed)
     assert "run.dir" not in text

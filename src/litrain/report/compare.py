@@ -7,7 +7,7 @@ from litrain.report import svg
 from litrain.report.read import Run, flatten
 from litrain.report.sections import curve_families
 from litrain.report.svg import Series
-from litrain.report.tables import figure, figures, table
+from litrain.report.tables import cols, figure, figures, table
 
 # Keys that differ between any two runs without saying anything about them.
 IGNORED = ("run.dir", "run.name")
@@ -35,7 +35,7 @@ def overview(runs: list[Run]) -> str:
                 str(r.path),
             ]
         )
-    return table(["run", "task", "engine", "monitor", "best", "epochs", "wall time s", "dir"], rows, "num")
+    return table(["run", "task", "engine", "monitor", "best", "epochs", "wall time s", "dir"], rows)
 
 
 def config_diff(runs: list[Run]) -> str:
@@ -52,7 +52,7 @@ def metrics(runs: list[Run], which: str) -> str:
     names = sorted({k for v in values for k in v})
     if not names:
         return "<p>No summary.json metrics.</p>"
-    return table(["metric", *labels(runs)], [[n, *(v.get(n) for v in values)] for n in names], "num")
+    return table(["metric", *labels(runs)], [[n, *(v.get(n) for v in values)] for n in names])
 
 
 def curves(runs: list[Run]) -> str:
@@ -69,15 +69,15 @@ def curves(runs: list[Run]) -> str:
             series = [
                 Series(lbl, *r.curves[n]) for lbl, r in zip(labels(runs), runs, strict=True) if n in r.curves
             ]
-            figs.append(figure(svg.line_chart(series, runs[0].x_label, n), n))
+            figs.append(figure(svg.line_chart(series, runs[0].x_label, n, legend=True), n))
     return figures(figs) or "<p>No logged curves.</p>"
 
 
 def compare_sections(runs: list[Run]) -> list[tuple[str, str, str]]:
+    last, best = metrics(runs, "metrics"), metrics(runs, "best_metrics")
     return [
         ("runs", "Runs", overview(runs)),
         ("config-diff", "Config keys that differ", config_diff(runs)),
-        ("final", "Metrics at the last epoch", metrics(runs, "metrics")),
-        ("best", "Metrics at the best epoch", metrics(runs, "best_metrics")),
+        ("metrics", "Metrics", cols(f"<h3>Last epoch</h3>{last}", f"<h3>Best epoch</h3>{best}")),
         ("curves", "Curves", curves(runs)),
     ]

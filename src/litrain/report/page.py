@@ -37,7 +37,7 @@ svg .gap{stroke:#D55E00;stroke-width:2}
 table{border-collapse:collapse;font-size:.9em;margin:4px 0 8px}
 th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 thead th{background:var(--soft);position:sticky;top:0}
-table.num td:not(:first-child){text-align:right;font-variant-numeric:tabular-nums}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
 table.kv th{font-weight:600;color:var(--mute);white-space:nowrap}
 table.kv td{overflow-wrap:anywhere}
 details summary{cursor:pointer;color:var(--mute)}

@@ -51,7 +51,7 @@ def summary(run: Run) -> str | None:
     metrics = ""
     if names:
         metrics = table(
-            ["metric", "last epoch", "best epoch"], [(n, final.get(n), best.get(n)) for n in names], "num"
+            ["metric", "last epoch", "best epoch"], [(n, final.get(n), best.get(n)) for n in names]
         )
     return cols(pairs(rows), metrics)
 
@@ -108,7 +108,7 @@ def confusion(run: Run) -> str | None:
         for r in rows:
             tp, fp, fn = (int(r[k]) for k in ("tp", "fp", "fn"))
             out.append([_label(run, r["label"]), *_prf(tp, fp, fn), tp + fn])
-        return table(["label", "precision", "recall", "f1", "support"], out, "num")
+        return table(["label", "precision", "recall", "f1", "support"], out)
     matrix = [[int(v) for k, v in r.items() if k != "true\\pred"] for r in rows]
     labels = [_label(run, i) for i in range(len(matrix))]
     per_class = []
@@ -117,9 +117,7 @@ def confusion(run: Run) -> str | None:
         fp = sum(matrix[j][i] for j in range(len(matrix))) - tp
         per_class.append([labels[i], *_prf(tp, fp, sum(row) - tp), sum(row)])
     fig = figure(svg.heatmap(matrix, labels), "rows: true class; shade: the row's share")
-    per = "<h3>Per-class metrics</h3>" + table(
-        ["class", "precision", "recall", "f1", "support"], per_class, "num"
-    )
+    per = "<h3>Per-class metrics</h3>" + table(["class", "precision", "recall", "f1", "support"], per_class)
     return cols(f'<div class="one">{fig}</div>', per)
 
 
@@ -144,7 +142,7 @@ def calibration(run: Run) -> str | None:
         **((json_file(run.file("test_metrics.json")) or {}).get("metrics") or {}),
     }
     rows = [(k, v) for k, v in sorted(metrics.items()) if _family(k) in CALIBRATION]
-    parts = [table(["metric", "value"], rows, "num") if rows else ""]
+    parts = [table(["metric", "value"], rows) if rows else ""]
     bins = reliability_bins(run)
     if bins:
         conf, acc, counts, ece = bins
@@ -213,7 +211,7 @@ def regression(run: Run) -> str | None:
         stats.append((t_key, len(pts_ok), mae, rmse))
     if not figs:
         return None
-    return figures(figs) + table(["target", "samples", "mae", "rmse"], stats, "num")
+    return figures(figs) + table(["target", "samples", "mae", "rmse"], stats)
 
 
 def predictions(run: Run) -> str | None:
@@ -225,7 +223,7 @@ def test_metrics(run: Run) -> str | None:
     if not isinstance(data, dict) or not data.get("metrics"):
         return None
     head = pairs([("checkpoint", data.get("checkpoint")), ("split", data.get("split"))])
-    return cols(table(["metric", "value"], sorted(data["metrics"].items()), "num"), head)
+    return cols(table(["metric", "value"], sorted(data["metrics"].items())), head)
 
 
 def ensemble(run: Run) -> str | None:

@@ -60,8 +60,10 @@ def _bounds(values: list[float], pad: float = 0.04) -> tuple[float, float]:
 class _Frame:
     """Axes of one figure: data -> pixel maps, the grid, tick labels and axis titles."""
 
-    def __init__(self, x: tuple[float, float], y: tuple[float, float], log_x: bool = False) -> None:
-        self.log_x = log_x
+    def __init__(
+        self, x: tuple[float, float], y: tuple[float, float], log_x: bool = False, top: float = TOP
+    ) -> None:
+        self.log_x, self.top = log_x, top
         self.x0, self.x1 = (math.log10(x[0]), math.log10(x[1])) if log_x else x
         self.y0, self.y1 = y
 
@@ -73,11 +75,11 @@ class _Frame:
         return LEFT + (v - self.x0) / (self.x1 - self.x0) * (W - LEFT - RIGHT)
 
     def py(self, v: float) -> float:
-        return H - BOTTOM - (v - self.y0) / (self.y1 - self.y0) * (H - TOP - BOTTOM)
+        return H - BOTTOM - (v - self.y0) / (self.y1 - self.y0) * (H - self.top - BOTTOM)
 
     def axes(self, xlabel: str, ylabel: str) -> list[str]:
         out = [
-            f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" class="ax"/>'
+            f'<rect x="{LEFT}" y="{self.top}" width="{W - LEFT - RIGHT}" height="{H - self.top - BOTTOM}" class="ax"/>'
         ]
         for t in ticks(self.y0, self.y1):
             y = self.py(t)
@@ -89,13 +91,13 @@ class _Frame:
             xt = ticks(self.x0, self.x1)
         for t in xt:
             x = self.px(t)
-            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{H - BOTTOM}" class="grid"/>')
+            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{self.top}" y2="{H - BOTTOM}" class="grid"/>')
             out.append(f'<text x="{x:.1f}" y="{H - BOTTOM + 15}" text-anchor="middle">{num(t)}</text>')
         out.append(
             f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 6}" text-anchor="middle">{esc(xlabel)}</text>'
         )
         out.append(
-            f'<text transform="translate(13 {(TOP + H - BOTTOM) / 2}) rotate(-90)" '
+            f'<text transform="translate(13 {(self.top + H - BOTTOM) / 2}) rotate(-90)" '
             f'text-anchor="middle">{esc(ylabel)}</text>'
         )
         return out
@@ -108,18 +110,21 @@ def _svg(body: list[str], label: str, height: int = H, width: int = W) -> str:
     )
 
 
-def _legend(labels: list[tuple[str, str, bool]]) -> list[str]:
-    """Swatches in the top-right corner inside the axes."""
-    out = []
-    for i, (label, colour, dashed) in enumerate(labels):
-        y = TOP + 12 + i * 15
+def _legend(labels: list[tuple[str, str, bool]]) -> tuple[list[str], float]:
+    """Swatches in rows above the axes (never over the data); returns them and the axes' top."""
+    out, x, y = [], float(LEFT), 12.0
+    for label, colour, dashed in labels:
+        text = label[:32]
+        width = 26 + 6.2 * len(text)
+        if x + width > W - RIGHT and x > LEFT:
+            x, y = float(LEFT), y + 15
         dash = ' stroke-dasharray="5 3"' if dashed else ""
         out.append(
-            f'<line x1="{W - RIGHT - 150}" x2="{W - RIGHT - 132}" y1="{y - 4}" y2="{y - 4}" '
-            f'stroke="{colour}" stroke-width="2"{dash}/>'
+            f'<line x1="{x:.0f}" x2="{x + 18:.0f}" y1="{y - 4}" y2="{y - 4}" stroke="{colour}" stroke-width="2"{dash}/>'
         )
-        out.append(f'<text x="{W - RIGHT - 128}" y="{y}" class="lg">{esc(label[:24])}</text>')
-    return out
+        out.append(f'<text x="{x + 22:.0f}" y="{y}" class="lg">{esc(text)}</text>')
+        x += width + 8
+    return out, y + 10
 
 
 def line_chart(
@@ -128,9 +133,10 @@ def line_chart(
     ylabel: str,
     log_x: bool = False,
     vline: tuple[float, str] | None = None,
+    legend: bool = False,
 ) -> str:
-    """One polyline per series (markers when it has few points); a legend for several;
-    ``vline``: a dashed vertical line at x with its label (the LR finder's suggestion)."""
+    """One polyline per series (markers when it has few points); a legend for several (or
+    one, ``legend``); ``vline``: a dashed vertical line at x, labelled (the LR finder's pick)."""
     series = [s for s in series if len(s.xs)]
     pts = [(x, y) for s in series for x, y in zip(s.xs, s.ys, strict=True) if math.isfinite(y)]
     if log_x:
@@ -141,8 +147,11 @@ def line_chart(
     xb = (min(xs), max(xs)) if log_x else _bounds(xs, 0.02)
     if xb[0] == xb[1]:
         xb = (xb[0] / 2, xb[1] * 2) if log_x else (xb[0] - 1, xb[1] + 1)
-    frame = _Frame(xb, _bounds(ys), log_x)
-    body = frame.axes(xlabel, ylabel)
+    swatches, top = _legend([(s.label, PALETTE[i % len(PALETTE)], s.dashed) for i, s in enumerate(series)])
+    if len(series) < 2 and not legend:
+        swatches, top = [], TOP
+    frame = _Frame(xb, _bounds(ys), log_x, top)
+    body = frame.axes(xlabel, ylabel) + swatches
     for i, s in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
         path = [
@@ -160,11 +169,9 @@ def line_chart(
     if vline is not None and (vline[0] > 0 or not log_x) and frame.x0 <= frame.fx(vline[0]) <= frame.x1:
         px = frame.px(vline[0])
         body.append(
-            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{H - BOTTOM}" stroke="#D55E00" '
-            f'stroke-dasharray="4 3"/><text x="{px + 4:.1f}" y="{TOP + 12}" class="lg">{esc(vline[1])}</text>'
+            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{frame.top}" y2="{H - BOTTOM}" stroke="#D55E00" '
+            f'stroke-dasharray="4 3"/><text x="{px + 4:.1f}" y="{frame.top + 12}" class="lg">{esc(vline[1])}</text>'
         )
-    if len(series) > 1:
-        body += _legend([(s.label, PALETTE[i % len(PALETTE)], s.dashed) for i, s in enumerate(series)])
     return _svg(body, f"{ylabel} against {xlabel}")
 
 

@@ -25,9 +25,15 @@ def fmt(v: Any) -> str:
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
     """A table in a scroll box (wide tables scroll sideways on a phone, the page does not)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{fmt(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
     klass = f' class="{esc(cls)}"' if cls else ""
     return f'<div class="tw"><table{klass}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _cell(v: Any) -> str:
+    """Numbers (and the dash of a missing one) right-aligned in tabular figures, text left."""
+    numeric = v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+    return f'<td class="n">{fmt(v)}</td>' if numeric else f"<td>{fmt(v)}</td>"
 
 
 def pairs(rows: Sequence[tuple[str, Any]]) -> str:
