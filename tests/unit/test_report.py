@@ -126,7 +126,7 @@ def test_a_classification_run_has_every_section_with_numbers_from_the_reference_
     p, r, f, s = precision_recall_fscore_support(target, pred, labels=[0, 1, 2], zero_division=0)
     text = " ".join(page.text)
     for i, name in enumerate(["cat", "dög", "<b>"]):
-        assert f"{name} {p[i]:.4g} {r[i]:.4g} {f[i]:.4g} {s[i]}" in " ".join(text.split())
+        assert f"{name} {p[i]:.4f} {r[i]:.4f} {f[i]:.4f} {s[i]}" in " ".join(text.split())
 
     # the reliability diagram's ECE is the task's ECE of the same probabilities
     conf, acc, counts, ece = reliability_bins(open_run(run))
@@ -158,7 +158,7 @@ def test_a_regression_run_shows_its_predictions_against_the_targets(tmp_path):
     section = html.split('<section id="predictions">')[1].split("</section>")[0]
     assert section.count("<circle") == 1000  # every 2nd of 2000 points
     assert "1000 of 2000 points" in " ".join(page.text)
-    assert "0.5 0.5" in " ".join(" ".join(page.text).split())  # mae and rmse of a constant 0.5 error
+    assert "0.5000 0.5000" in " ".join(" ".join(page.text).split())  # mae and rmse of a constant 0.5 error
 
 
 def test_user_text_is_escaped_and_round_trips(tmp_path):
@@ -180,7 +180,7 @@ def test_several_runs_give_a_comparison_page(tmp_path):
     page = Page(out.read_text(encoding="utf-8"))
     assert page.sections == ["runs", "config-diff", "metrics", "curves"]
     text = " ".join(" ".join(page.text).split())
-    assert "optim.lr 0.001 0.003" in text  # the one key that differs (run.name/dir are not listed)
+    assert "optim.lr 0.0010 0.0030" in text  # the one key that differs (run.name/dir are not listed)
     assert "run.dir" not in text
     assert page.svgs == 3  # per curve name overlaid: train/loss_step, val/acc, val/loss (not the epoch means)
     assert "<script>alert" not in out.read_text(encoding="utf-8")

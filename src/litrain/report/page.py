@@ -27,6 +27,7 @@ figure svg,figure img{display:block;width:100%;height:auto;max-width:560px;margi
 figcaption{font-size:.85em;color:var(--mute);text-align:center;margin-top:4px;overflow-wrap:anywhere}
 svg text{font:11px system-ui,"DejaVu Sans",sans-serif;fill:#333}
 svg .lg{font-size:10.5px}
+svg text.on{fill:#fff}
 svg .ax{fill:none;stroke:#9aa3ad}
 svg .grid{stroke:#e6e9ee}
 svg .gap{stroke:#D55E00;stroke-width:2}

@@ -73,11 +73,24 @@ def curve_families(run: Run) -> dict[str, list[str]]:
     return dict(sorted(fams.items(), key=lambda kv: (kv[0] != "loss", kv[0] != "lr", kv[0])))
 
 
+# Families drawn on one figure in a run's report (same scale, read together): the
+# classification scores in [0, 1], and the calibration errors. Others: one figure each.
+SHARED = {
+    **dict.fromkeys(
+        ("acc", "balanced_acc", "precision", "recall", "f1", "auroc", "ap", "exact_match"), "scores"
+    ),
+    **dict.fromkeys(("ece", "mce", "brier"), "calibration error"),
+}
+
+
 def curves(run: Run) -> str | None:
-    figs = []
+    groups: dict[str, list[str]] = {}
     for fam, names in curve_families(run).items():
+        groups.setdefault(SHARED.get(fam, fam), []).extend(names)
+    figs = []
+    for group, names in groups.items():
         series = [Series(n, *run.curves[n], dashed=n.endswith("_step")) for n in names]
-        figs.append(figure(svg.line_chart(series, run.x_label, fam), fam))
+        figs.append(figure(svg.line_chart(series, run.x_label, group), group))
     return figures(figs) or None
 
 

@@ -168,9 +168,11 @@ def line_chart(
             body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="{colour}"/>' for x, y in path]
     if vline is not None and (vline[0] > 0 or not log_x) and frame.x0 <= frame.fx(vline[0]) <= frame.x1:
         px = frame.px(vline[0])
+        left = px < (LEFT + W - RIGHT) / 2  # the label on the side with room
         body.append(
             f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{frame.top}" y2="{H - BOTTOM}" stroke="#D55E00" '
-            f'stroke-dasharray="4 3"/><text x="{px + 4:.1f}" y="{frame.top + 12}" class="lg">{esc(vline[1])}</text>'
+            f'stroke-dasharray="4 3"/><text x="{px + (4 if left else -4):.1f}" y="{frame.top + 12}" '
+            f'text-anchor="{"start" if left else "end"}" class="lg">{esc(vline[1])}</text>'
         )
     return _svg(body, f"{ylabel} against {xlabel}")
 
@@ -237,10 +239,9 @@ def heatmap(matrix: list[list[int]], labels: list[str]) -> str:
                 f"<title>true {esc(labels[i])}, predicted {esc(labels[j])}: {v}</title></rect>"
             )
             if cell >= 22 and v:
-                colour = "#fff" if share > 0.55 else "#222"
+                on = ' class="on"' if share > 0.55 else ""  # white on a dark cell
                 body.append(
-                    f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle" '
-                    f'fill="{colour}">{v}</text>'
+                    f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle"{on}>{v}</text>'
                 )
     if cell >= 14:
         for i, label in enumerate(labels):

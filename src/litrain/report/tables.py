@@ -16,7 +16,7 @@ def fmt(v: Any) -> str:
     if isinstance(v, float):
         if not math.isfinite(v):
             return esc(str(v))
-        return esc(f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}")
+        return esc(f"{v:.4f}" if v == 0 or 1e-3 <= abs(v) < 1e5 else f"{v:.3e}")  # columns align
     if isinstance(v, list | tuple):
         return esc(", ".join(str(x) for x in v) if len(v) <= 12 else f"{len(v)} values")
     return esc(v)
