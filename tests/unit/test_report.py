@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -214,3 +215,55 @@ def test_the_cli_refuses_a_non_run_with_one_line_and_writes_nothing(tmp_path):
         "or ensemble.json): pass the dir `litrain fit` wrote"
     ]
     assert not out.exists()
+
+
+def test_a_page_stays_small_for_100_classes_and_long_curves(tmp_path):
+    run = write_run(tmp_path)
+    g = np.random.default_rng(0)
+    m = g.integers(0, 3, (100, 100)) * (g.random((100, 100)) < 0.2) + np.eye(100, dtype=int) * 50
+    lines = [
+        "true\\pred," + ",".join(map(str, range(100))),
+        *(f"{i}," + ",".join(map(str, r)) for i, r in enumerate(m)),
+    ]
+    (run / "confusion_matrix.csv").write_text("\n".join(lines) + "\n")
+    rows = [
+        "epoch,step,train/loss_step,val/acc",
+        *(f"{s // 1000},{s},{1 / (s + 1):.6f}," for s in range(20_000)),
+    ]
+    (run / "logs" / "metrics.csv").write_text("\n".join(rows) + "\n")
+    html = build_report([run]).read_text(encoding="utf-8")
+    assert len(html.encode()) < 250_000
+    assert html.count("<polyline") == 1 and html.count(",") < 20_000  # the curve thinned to ~400 points
+    section = html.split('<section id="confusion">')[1].split("</section>")[0]
+    assert section.count("<rect") == 1 + int((m > 0).sum())  # the background and each non-empty cell
+
+
+def test_an_ensemble_dir_and_a_multilabel_confusion(tmp_path):
+    ens = tmp_path / "ens"
+    ens.mkdir()
+    (ens / "ensemble.json").write_text(json.dumps({"members": ["/r/a", "/r/<b>"], "combine": "mean_prob"}))
+    html = build_report([ens]).read_text(encoding="utf-8")
+    assert re.findall(r'<section id="([^"]+)"', html) == ["ensemble"]
+    assert "/r/&lt;b&gt;" in html and "mean_prob" in html
+
+    run = write_run(tmp_path)
+    (run / "confusion_matrix.csv").write_text("label,tn,fp,fn,tp\n0,5,1,2,4\n1,9,0,0,3\n")
+    text = " ".join(" ".join(Page(build_report([run]).read_text(encoding="utf-8")).text).split())
+    assert "cat 0.8000 0.6667 0.7273 6" in text  # tp 4, fp 1, fn 2
+    assert "dög 1.0000 1.0000 1.0000 3" in text
+
+
+def test_a_report_that_fails_at_the_end_of_a_fit_costs_one_line_not_the_run(tmp_path, monkeypatch, capsys):
+    import litrain.report
+    from litrain.run.report import write_fit_report
+
+    run = write_run(tmp_path)
+
+    def broken(run_dir):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(litrain.report, "write_report", broken)
+    assert write_fit_report(run, quiet=False) is None
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "report.html not written (RuntimeError: disk full)" in err[0]
+    assert f"litrain report {run}" in err[0]

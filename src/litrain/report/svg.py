@@ -15,6 +15,7 @@ from html import escape
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 W, H = 440, 270
 LEFT, RIGHT, TOP, BOTTOM = 58, 12, 14, 42
+MAX_VERTICES = 400  # of one curve: more than the figure's width in pixels shows
 
 
 def esc(text: object) -> str:
@@ -161,6 +162,8 @@ def line_chart(
         ]
         if not path:
             continue
+        if len(path) > MAX_VERTICES:  # a long run: every k-th point and the last (a few KB)
+            path = path[:: math.ceil(len(path) / MAX_VERTICES)] + path[-1:]
         dash = ' stroke-dasharray="5 3"' if s.dashed else ""
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in path)
         body.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="1.8"{dash}/>')
@@ -227,18 +230,21 @@ def heatmap(matrix: list[list[int]], labels: list[str]) -> str:
     cell = max(8, min(40, 400 // max(n, 1)))
     pad = 46
     size = pad + n * cell + 8
-    body = []
+    # an empty cell is the white background; a tooltip per cell only while they are few
+    body = [
+        f'<rect x="{pad}" y="{pad}" width="{n * cell}" height="{n * cell}" fill="#fff" stroke="#d9dee5"/>'
+    ]
     for i, row in enumerate(matrix):
         total = sum(row) or 1
         for j, v in enumerate(row):
+            if not v:
+                continue
             share = v / total
             shade = f"rgb({int(255 - 255 * share)},{int(255 - 141 * share)},{int(255 - 77 * share)})"
             x, y = pad + j * cell, pad + i * cell
-            body.append(
-                f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{shade}">'
-                f"<title>true {esc(labels[i])}, predicted {esc(labels[j])}: {v}</title></rect>"
-            )
-            if cell >= 22 and v:
+            tip = f"<title>true {esc(labels[i])}, predicted {esc(labels[j])}: {v}</title>" if n <= 30 else ""
+            body.append(f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{shade}">{tip}</rect>')
+            if cell >= 22:
                 on = ' class="on"' if share > 0.55 else ""  # white on a dark cell
                 body.append(
                     f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle"{on}>{v}</text>'
