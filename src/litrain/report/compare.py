@@ -48,7 +48,7 @@ def config_diff(runs: list[Run]) -> str:
 
 
 def metrics(runs: list[Run], which: str) -> str:
-    values = [r.summary.get(which) or {} for r in runs]
+    values = [v if isinstance(v := r.summary.get(which), dict) else {} for r in runs]
     names = sorted({k for v in values for k in v})
     if not names:
         return "<p>No summary.json metrics.</p>"

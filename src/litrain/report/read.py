@@ -58,12 +58,17 @@ class Run:
 
     @property
     def task(self) -> str:
-        task = self.config.get("task") or {}
-        return str(task.get("type") or self.card.get("task") or "classification")
+        return str(self.setting("task", "type") or self.card.get("task") or "classification")
+
+    def setting(self, section: str, key: str) -> Any:
+        """``config[section][key]``, or None."""
+        value = self.config.get(section)
+        return value.get(key) if isinstance(value, dict) else None
 
     @property
     def classes(self) -> list[str]:
-        return [str(c) for c in self.card.get("classes") or []]
+        classes = self.card.get("classes")
+        return [str(c) for c in classes] if isinstance(classes, list) else []
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -87,9 +92,11 @@ def open_run(path: str | Path) -> Run:
         except yaml.YAMLError as exc:
             raise ConfigError(f"{p / 'config.yaml'} is not valid YAML: {exc}") from None
         config = loaded if isinstance(loaded, dict) else {}
-    summary = json_file(p / "summary.json") or {}
-    card = json_file(p / "model_card.json") or {}
-    name = str((config.get("run") or {}).get("name") or p.name)
+    summary, card = json_file(p / "summary.json"), json_file(p / "model_card.json")
+    summary = summary if isinstance(summary, dict) else {}  # unreadable: the report goes on
+    card = card if isinstance(card, dict) else {}
+    section = config.get("run")
+    name = str((section.get("name") if isinstance(section, dict) else None) or p.name)
     run = Run(p, name, summary, config, config_text, card)
     run.curves, run.x_label = curves(p)
     return run

@@ -40,13 +40,10 @@ def summary(run: Run) -> str | None:
     for key in ("best_checkpoint", "last_checkpoint"):
         if s.get(key):
             rows.append((key.replace("_", " "), s[key]))
-    launch = s.get("launch") or {}
-    if launch:
-        rows.append(("launch", ", ".join(f"{k} {v}" for k, v in launch.items())))
-    versions = s.get("versions") or {}
-    if versions:
-        rows.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
-    final, best = s.get("metrics") or {}, s.get("best_metrics") or {}
+    for key in ("launch", "versions"):
+        if isinstance(s.get(key), dict) and s[key]:
+            rows.append((key, ", ".join(f"{k} {v}" for k, v in s[key].items())))
+    final, best = _dict(s.get("metrics")), _dict(s.get("best_metrics"))
     names = sorted(set(final) | set(best))
     metrics = ""
     if names:
@@ -54,6 +51,10 @@ def summary(run: Run) -> str | None:
             ["metric", "last epoch", "best epoch"], [(n, final.get(n), best.get(n)) for n in names]
         )
     return cols(pairs(rows), metrics)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def config(run: Run) -> str | None:
@@ -177,7 +178,7 @@ def reliability_bins(run: Run) -> tuple[list[float], list[float], list[int], flo
     cols = [k for k in rows[0] if k.startswith("prob_")]
     if not cols:
         return None
-    multilabel = bool((run.config.get("task") or {}).get("multilabel"))
+    multilabel = bool(run.setting("task", "multilabel"))
     pairs_: list[tuple[float, float]] = []  # (confidence, correct)
     for r in rows:
         probs = [as_float(r[c]) or 0.0 for c in cols]
@@ -209,7 +210,7 @@ def regression(run: Run) -> str | None:
         return None
     keys = [("target", "pred")] if "target" in rows[0] else [(f"target_{j}", f"pred_{j}") for j in range(4)]
     keys = [k for k in keys if k[0] in rows[0]]
-    step = max(1, len(rows) // MAX_POINTS)
+    step = -(-len(rows) // MAX_POINTS)  # ceil: at most MAX_POINTS drawn
     figs, stats = [], []
     for t_key, p_key in keys:
         pts = [(as_float(r[t_key]), as_float(r[p_key])) for r in rows]
