@@ -32,6 +32,7 @@ __all__ = [
     "load",
     "pipeline",
     "predict",
+    "report",
     "shard",
     "test",
     "tune_lr",
@@ -220,6 +221,15 @@ def export(
 
     path: Path = EXPORTS.get(format)(checkpoint, run_dir, output)
     return path
+
+
+def report(*runs: str | Path, output: str | Path | None = None) -> Path:
+    """One self-contained offline HTML page for a run dir (several: a comparison page);
+    returns its path (default: ``<run>/report.html``, ``./report.html`` for several).
+    Reads the run dirs' files only (docs/report.md)."""
+    from litrain.report import build_report
+
+    return build_report(list(runs), output)
 
 
 def load(

@@ -206,6 +206,9 @@ def test_lr_auto_runs_the_finder_and_saves_the_choice(tmp_path):
     lr = litrain.load_config([r.run_dir / "config.yaml"]).optim.lr
     assert isinstance(lr, float) and 1e-5 < lr < 1  # a sane Adam lr for an MLP on digits
     assert summary(r)["metrics"]["val/acc"] > 0.5  # and it trains
+    sweep = json.loads((r.run_dir / "lr_finder.json").read_text())  # the numbers the report draws
+    assert sweep["suggestion"] == lr and len(sweep["lr"]) == len(sweep["loss"]) > 10
+    assert '<section id="lr-finder">' in (r.run_dir / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("kind", ["advanced", "pytorch"])

@@ -40,6 +40,7 @@ COMMANDS = (
     "tune",
     "config",
     "export",
+    "report",
     "convert",
     "slurm",
     "shard",

@@ -1010,6 +1010,11 @@ class LoggingConfig(Section):
         False, description="Log process RSS and, on CUDA, allocated/peak device memory (MB)."
     )
     throughput: bool = Field(False, description="Log training samples per second.")
+    report: bool = Field(
+        True,
+        description="Write report.html (one offline page: summary, curves, confusion matrix, ...) "
+        "in the run dir at the end of the fit; `litrain report RUN` writes it on demand.",
+    )
 
 
 # A stage name is a directory name (<run_dir>/<name>): no '/', no leading '.'.

@@ -32,7 +32,7 @@ from litrain.run.card import write_card
 from litrain.run.finetune import start_lines
 from litrain.run.lock import release_run_dir
 from litrain.run.parts import Parts, build_parts
-from litrain.run.report import write_config, write_json
+from litrain.run.report import write_config, write_fit_report, write_json
 from litrain.run.result import FitOutcome, RunResult, build_summary, interrupted_summary, preempted_result
 from litrain.run.rundir import checkpoint_dir, choose_run_dir, discard_if_empty, resolve_checkpoint
 from litrain.run.stages import InitWeights
@@ -146,6 +146,8 @@ def _fit_in(
         summary = build_summary(engine.name, outcome, cfg, time.perf_counter() - start, out_dir)
         if is_global_zero():
             write_json(out_dir / "summary.json", summary)
+            if cfg.logging.report:
+                write_fit_report(out_dir, quiet)
     finally:
         ctrl_c.uninstall()
     return RunResult(

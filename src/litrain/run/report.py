@@ -11,6 +11,7 @@ import torch
 
 from litrain.config import Config
 from litrain.core.atomic import atomic_open, atomic_write_json, atomic_write_text
+from litrain.core.noise import note
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -21,6 +22,21 @@ def write_json(path: Path, data: Any) -> None:
 def write_config(cfg: Config, path: Path) -> None:
     """config.yaml (and a group's config), atomically: a resume reads it back."""
     atomic_write_text(path, cfg.to_yaml())
+
+
+def write_fit_report(run_dir: Path, quiet: bool) -> Path | None:
+    """report.html at the end of a fit (``logging.report``). It is drawn from files the run
+    already wrote, so a failure costs one line, never the finished run."""
+    from litrain.report import write_report
+
+    try:
+        return write_report(run_dir)
+    except Exception as exc:  # the checkpoints and summary are written: keep the run
+        note(
+            f"report.html not written ({type(exc).__name__}: {exc}); `litrain report {run_dir}` retries",
+            quiet,
+        )
+        return None
 
 
 def plot_history(history: list[dict[str, float]], plots_dir: Path) -> list[Path]:

@@ -3,6 +3,7 @@ run dir."""
 
 from __future__ import annotations
 
+import math
 import sys
 from functools import partial
 from pathlib import Path
@@ -11,13 +12,14 @@ from typing import Any
 from lightning.pytorch.tuner import Tuner
 from lightning.pytorch.tuner import lr_finder as lr_finder_module
 
-from litrain.core.atomic import atomic_open
+from litrain.core.atomic import atomic_open, atomic_write_json
 from litrain.engines.lightning.loaders import trainer_loaders
 from litrain.errors import ConfigError
 
 
 def find_lr(trainer: Any, module: Any, dm: Any, run_dir: Path) -> float:
-    """The suggested learning rate; writes plots/lr_finder.png."""
+    """The suggested learning rate; writes plots/lr_finder.png and lr_finder.json (the
+    sweep's numbers, drawn by the run report)."""
     # The finder takes 100 steps, which may span several short epochs: lift max_epochs
     # while it runs, or a 1-epoch config would cut the sweep short and skew the suggestion.
     epochs = trainer.fit_loop.max_epochs
@@ -36,6 +38,8 @@ def find_lr(trainer: Any, module: Any, dm: Any, run_dir: Path) -> float:
     if finder is None or finder.suggestion() is None:
         raise ConfigError("the LR finder found no usable learning rate: set optim.lr to a number")
     (run_dir / "plots").mkdir(parents=True, exist_ok=True)
+    sweep = {k: [float(v) if math.isfinite(v) else None for v in finder.results[k]] for k in ("lr", "loss")}
+    atomic_write_json(run_dir / "lr_finder.json", {**sweep, "suggestion": float(finder.suggestion())})
     fig = finder.plot(suggest=True)
     with atomic_open(run_dir / "plots" / "lr_finder.png", "wb") as f:
         fig.savefig(f, format="png", dpi=80)
