@@ -159,10 +159,18 @@ def predict(
     output: str | Path | None = None,
     split: str = "test",
     quiet: bool = False,
+    model: str | Path | None = None,
     **overrides: Any,
 ) -> RunResult:
     """Write the task's predictions file (classification: predictions.csv with index,
-    target, pred, then one probability column per class)."""
+    target, pred, then one probability column per class). ``model``: an artefact of
+    ``litrain export`` (.onnx or .pt2) run instead of the checkpoint, on the data of the
+    config it carries (or ``config_or_path``); default output predictions.csv beside it."""
+    if model is not None:
+        from litrain.export.predict import predict_artefact
+
+        cfg, written = predict_artefact(model, config_or_path, overrides, output, split)
+        return RunResult({}, Path(model).parent, cfg, best_checkpoint=str(model), output=written)
     from litrain.engines.lightning.evaluate import predict as run_predict
     from litrain.reliability.oom import one_line_oom
     from litrain.run.lock import holding, writes_inside
@@ -213,13 +221,19 @@ def export(
     run_dir: str | Path | None = None,
     output: str | Path | None = None,
     format: str = "safetensors",
+    **options: Any,
 ) -> Path:
     """Export a checkpoint (``best``/``last`` of ``run_dir``, or a file) in ``format``, a
     name of :data:`litrain.registry.EXPORTS`; returns the file written (default: beside the
-    checkpoint)."""
+    checkpoint). ``onnx`` and ``pt2`` pass a numeric gate against the PyTorch model first
+    (``options``: the fields of :class:`litrain.export.options.ExportOptions`, e.g.
+    ``int8="ort-static"``, ``min_agreement=0.99``, ``keep_failed=True``); a failing artefact
+    raises :class:`litrain.export.gate.GateFailed` with its numbers (docs/export.md)."""
+    from litrain.export.options import ExportOptions
     from litrain.registry import EXPORTS
 
-    path: Path = EXPORTS.get(format)(checkpoint, run_dir, output)
+    opts = ExportOptions(**options)
+    path: Path = EXPORTS.get(format)(checkpoint, run_dir, output, opts)
     return path
 
 

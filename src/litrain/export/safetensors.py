@@ -21,8 +21,13 @@ from litrain.errors import ConfigError
 
 
 def export_safetensors(
-    checkpoint: str = "best", run_dir: str | Path | None = None, output: str | Path | None = None
+    checkpoint: str = "best",
+    run_dir: str | Path | None = None,
+    output: str | Path | None = None,
+    options: Any = None,
 ) -> Path:
+    if options is not None and (options.int8 or options.legacy_onnx):
+        raise ConfigError("--int8 and --legacy-onnx build an ONNX model: use --format onnx")
     from litrain.checkpoint.formats.safetensors import SUFFIX, write_safetensors
     from litrain.checkpoint.load import card_from_checkpoint, load_checkpoint
     from litrain.checkpoint.weights import weights_for

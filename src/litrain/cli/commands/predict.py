@@ -17,9 +17,36 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="test", choices=["test", "val"], help="split to predict")
 
 
+ARTEFACTS = (".onnx", ".pt2")
+
+
+def artefact(overrides: dict[str, Any]) -> str | None:
+    """``--model FILE.onnx|.pt2`` (the model.name flag naming a file of ``litrain export``,
+    which no model name ends with): the artefact to run instead of a checkpoint."""
+    name = overrides.get("model.name")
+    return name if isinstance(name, str) and name.endswith(ARTEFACTS) else None
+
+
+def check(args: argparse.Namespace, overrides: dict[str, Any]) -> None:
+    model = artefact(overrides)
+    if model is None:
+        return preflight.evaluated(args, overrides)
+    from pathlib import Path
+
+    from litrain.errors import ConfigError
+
+    if not Path(model).is_file():
+        raise ConfigError(f"--model {model}: no such file (an .onnx or .pt2 written by litrain export)")
+    return None
+
+
 def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     import litrain.api as api
     from litrain.cli.report import print_metrics
+
+    model = artefact(overrides)
+    if model is not None:
+        overrides = {k: v for k, v in overrides.items() if k != "model.name"}
 
     result = api.predict(
         args.config or None,
@@ -28,6 +55,7 @@ def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         split=args.split,
         run_dir=args.run_dir,
         quiet=args.quiet,
+        model=model,
         **overrides,
     )
     print_metrics(result, args.quiet, "predict", checkpoint="checkpoint")
@@ -38,6 +66,6 @@ COMMAND = Command(
     name="predict",
     help="write predictions.csv with per-class probabilities",
     arguments=arguments,
-    check=preflight.evaluated,
+    check=check,
     run=run,
 )
