@@ -134,7 +134,7 @@ def test_commands_without_a_config_take_no_config_flags(argv, message, tmp_path)
 def test_export_formats_are_the_exports_registry(tmp_path):
     from litrain.registry import EXPORTS
 
-    assert EXPORTS.names() == ["safetensors"]
-    proc = _litrain(["export", "--format", "onnx"], tmp_path)
+    assert EXPORTS.names() == ["onnx", "pt2", "safetensors"]
+    proc = _litrain(["export", "--format", "tflite"], tmp_path)
     assert "exit=2 torch_loaded=False" in proc.stdout
-    assert "--format 'onnx' is not a choice; choose from 'safetensors'" in proc.stderr
+    assert "--format 'tflite' is not a choice; choose from 'onnx', 'pt2', 'safetensors'" in proc.stderr

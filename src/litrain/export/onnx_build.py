@@ -83,12 +83,12 @@ def cannot_export(exc: BaseException, fmt: str) -> str:
     """One line: what torch.export failed on, and the ways out."""
     text = str(exc)
     op = _failing_op(text) or type(exc).__name__
-    other = "--format pt2 (non-strict torch.export)" if fmt == "onnx" else "--format onnx --legacy-onnx"
-    hint = "--legacy-onnx (traces one example)" if fmt == "onnx" else "--format onnx --legacy-onnx"
+    legacy = "--legacy-onnx (traces one example; the branch it takes is frozen)"
+    way = f"try {legacy}" if fmt == "onnx" else f"try --format onnx {legacy}"
     return (
         f"export --format {fmt}: torch.export cannot capture the model at {op} "
-        f"(data-dependent control flow or an unsupported op): try {hint}, or {other}, or "
-        "rewrite the branch with torch.where / torch.cond"
+        f"(data-dependent control flow or an unsupported op): {way}, or write the branch with "
+        "torch.where / torch.cond so torch.export (onnx and pt2) captures it"
     )
 
 

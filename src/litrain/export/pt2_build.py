@@ -4,6 +4,8 @@ litrain's metadata inside (``aoti_load_package(...).get_metadata()``)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -18,6 +20,11 @@ def to_pt2(
     module: nn.Module, example: Tensor, path: Path, metadata: dict[str, str], quiet: bool = False
 ) -> Path:
     """Compile ``module`` into the package ``path`` (a .pt2 name)."""
+    if not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "c++", "clang++")):
+        raise ConfigError(
+            "--format pt2 compiles the model to C++ with AOTInductor and no C++ compiler is on "
+            "PATH: install one (e.g. apt-get install g++) or export --format onnx"
+        )
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
