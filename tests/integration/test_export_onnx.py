@@ -149,3 +149,45 @@ def test_a_run_whose_data_is_gone_is_gated_on_the_cards_example_input(tmp_path):
     assert row["passed"] and row["numbers"]["max_abs_diff"] < 1e-4 and row["numbers"]["metrics"] == {}
     (got,) = _session(out).run(None, {"input": np.ones((3, 8), np.float32)})
     assert got.shape == (3, 2)
+
+
+def test_a_multitask_model_exports_one_named_output_per_head_and_predicts_alike(tmp_path):
+    import multitask_data as md
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, n, seed in (("train", 96, 0), ("val", 32, 1), ("test", 32, 2)):
+        md.write_npz(data / f"{split}.npz", n, seed)
+    run_dir = tmp_path / "run"
+    tiny_fit(run_dir, **md.config(data, **{"trainer.max_epochs": 1}))
+    out = export("best", run_dir=run_dir, output=tmp_path / "mt.onnx", format="onnx", **FAST)
+    sess = _session(out)
+    assert [(o.name, o.shape[1]) for o in sess.get_outputs()] == [
+        ("severity", 3),
+        ("action", 1),
+        ("score", 1),
+    ]
+    trained = TrainedRun.open(run_dir, "best", purpose="export")
+    x = torch.randn(5, 8, generator=torch.Generator().manual_seed(0))
+    got = torch.cat([torch.from_numpy(o) for o in sess.run(None, {"input": x.numpy()})], dim=1)
+    torch.testing.assert_close(got, trained(x).detach()[:, :5], atol=1e-5, rtol=1e-5)
+    torch_csv = predict(run_dir=run_dir, output=tmp_path / "torch.csv", quiet=True).output
+    onnx_csv = predict(model=out, output=tmp_path / "onnx.csv", quiet=True).output
+    a, b = _rows(Path(torch_csv)), _rows(Path(onnx_csv))
+    assert list(a[0]) == list(b[0]) and "severity_prob_2" in a[0] and "score_pred" in a[0]
+    for ra, rb in zip(a, b, strict=True):
+        assert ra["severity_pred"] == rb["severity_pred"] and ra["action_pred"] == rb["action_pred"]
+        assert float(ra["score_pred"]) == pytest.approx(float(rb["score_pred"]), abs=1e-5)
+
+
+def test_a_kill_while_the_file_is_written_leaves_no_complete_looking_file(run, tmp_path, monkeypatch):
+    import litrain.core.atomic as atomic
+
+    def killed(tmp, path):  # interrupted between the written temp file and the rename (a
+        # SIGKILL there leaves only the hidden .m.onnx.*.litrain-tmp, never m.onnx)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic, "move_into_place", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export("best", run_dir=run, output=tmp_path / "m.onnx", format="onnx", **FAST)
+    assert list(tmp_path.iterdir()) == []  # no m.onnx, no report, the temp file removed

@@ -95,7 +95,7 @@ def _export(fmt: str, src: ExportSource, out: Path, tmp: Path, options: ExportOp
             "litrain: the run's data is not here: the gate compares outputs on the card's example input only"
         )
     model = src.run.model.eval()
-    reference = gate.outputs_of(model, held)
+    reference = gate.outputs_of(src.reference, held)
     torch_row = Row("pytorch", None, None, None, gate.measure(task, reference, reference, held))
     torch_row.metric = gate.monitored(task, torch_row.numbers)  # type: ignore[arg-type]
     if options.latency:

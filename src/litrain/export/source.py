@@ -23,16 +23,18 @@ EXAMPLE_BATCH = 2  # traced with 2 samples: a batch of 1 would let the exporter 
 
 
 class NamedHeads(nn.Module):
-    """A multi-task model's one (N, sum of columns) output split into one output per head,
-    in the card's head order."""
+    """A multi-task model's one output split into one output per head (its columns, or
+    channels for a field head), in the task's head order; columns past the heads (a loss
+    weighting's extra outputs) are not exported."""
 
-    def __init__(self, model: nn.Module, columns: list[int]) -> None:
+    def __init__(self, model: nn.Module, spans: list[tuple[int, int]]) -> None:
         super().__init__()
         self.model = model
-        self.columns = columns
+        self.spans = spans
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        return tuple(self.model(x).split(self.columns, dim=1))
+        out = self.model(x)
+        return tuple(out[:, a:b] for a, b in self.spans)
 
 
 @dataclass
@@ -50,10 +52,15 @@ class ExportSource:
         return self.run.card
 
     @property
-    def heads(self) -> dict[str, int]:
-        """Head name -> its columns of the output (empty: one output)."""
-        heads = self.card.get("heads") or {}
-        return {name: int(h["columns"]) for name, h in heads.items()}
+    def heads(self) -> dict[str, tuple[int, int]]:
+        """Head name -> its (start, stop) columns of the model's output (empty: one output)."""
+        heads = getattr(self.run.task, "heads", None) or []
+        return {h.name: (int(h.out.start), int(h.out.stop)) for h in heads}
+
+    def reference(self, x: Tensor) -> Tensor:
+        """The PyTorch model's outputs the artefact's (heads joined) are compared with."""
+        out = self.run.model(x)
+        return out[:, : max(b for _, b in self.heads.values())] if self.heads else out
 
     @property
     def output_names(self) -> list[str]:
