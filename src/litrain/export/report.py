@@ -47,18 +47,25 @@ def latency_ms(
     run: Callable[[Tensor], Any], example: Callable[[int], Tensor], repeats: int = 5
 ) -> dict[str, float]:
     """Median wall milliseconds of one call at each of :data:`LATENCY_BATCHES` (after one
-    warm-up call), on this machine as it is loaded now."""
-    out = {}
-    for bs in LATENCY_BATCHES:
-        x = example(bs)
-        run(x)
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
+    warm-up call) with one intra-op thread (torch's here; an ONNX Runtime session is opened
+    with one for this): on a shared, loaded machine a multi-threaded op waits on descheduled
+    threads and the numbers would measure the load, not the model."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = {}
+        for bs in LATENCY_BATCHES:
+            x = example(bs)
             run(x)
-            times.append((time.perf_counter() - t0) * 1e3)
-        out[f"bs{bs}"] = statistics.median(times)
-    return out
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                run(x)
+                times.append((time.perf_counter() - t0) * 1e3)
+            out[f"bs{bs}"] = statistics.median(times)
+        return out
+    finally:
+        torch.set_num_threads(threads)
 
 
 def table(rows: list[Row]) -> str:
