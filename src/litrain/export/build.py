@@ -80,7 +80,7 @@ def export_format(
 def _output(src: ExportSource, fmt: str, output: str | Path | None, options: ExportOptions) -> Path:
     suffix = SUFFIX[fmt]
     if output is None:
-        stem = src.checkpoint.with_suffix("")
+        stem = src.run_dir / "ensemble" if src.is_ensemble else src.checkpoint.with_suffix("")
         return stem.with_name(stem.name + (".int8" if options.int8 else "") + suffix)
     out = Path(output)
     if out.suffix != suffix:
@@ -98,12 +98,12 @@ def _export(fmt: str, src: ExportSource, out: Path, tmp: Path, options: ExportOp
         print(
             "litrain: the run's data is not here: the gate compares outputs on the card's example input only"
         )
-    model = src.run.model.eval()
+    src.run.eval()
     reference = gate.outputs_of(src.reference, held)
     torch_row = Row("pytorch", None, None, None, gate.measure(task, reference, reference, held))
     torch_row.metric = gate.monitored(task, torch_row.numbers)  # type: ignore[arg-type]
     if options.latency:
-        torch_row.latency_ms = latency_ms(model, src.example)
+        torch_row.latency_ms = latency_ms(src.reference, src.example)
     module = exportable(src)
     builds: list[tuple[Built, str | None]] = []
     if fmt == "onnx":
@@ -149,8 +149,9 @@ def _build_onnx(src: ExportSource, module: nn.Module, options: ExportOptions) ->
     from litrain.export.onnx_build import to_onnx, with_metadata
 
     t0 = time.perf_counter()
+    names = src.output_names + src.extra_outputs
     data = with_metadata(
-        to_onnx(module, src.example(), src.output_names, options.legacy_onnx, options.quiet), src.metadata
+        to_onnx(module, src.example(), names, options.legacy_onnx, options.quiet), src.metadata
     )
     return Built("onnx", onnx_runner(data), time.perf_counter() - t0, data=data)
 
@@ -183,7 +184,7 @@ def _record(src: ExportSource, rows: list[Row], passed: bool, held: gate.HeldOut
         "passed": passed,
         "checkpoint": str(src.checkpoint),
         "source_sha256": src.metadata["litrain_source_sha256"],
-        "ema": bool(src.run.ema),
+        "ema": bool(getattr(src.run, "ema", False)),
         "gate_data": {"split": held.source, "samples": held.samples},
         "artefacts": [r.record() for r in rows],
     }

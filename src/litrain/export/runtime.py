@@ -33,8 +33,11 @@ class ArtefactRunner:
         self.task: Any = None
 
     def __call__(self, x: Tensor) -> Tensor:
+        """The outputs the PyTorch model gives (heads joined; an ensemble's uncertainty
+        outputs, listed after them, left out)."""
         outs = self.run(x.detach().to("cpu", torch.float32).contiguous())
-        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+        n = len(json.loads(self.metadata.get("litrain_outputs", "[0]")))
+        return outs[0] if n == 1 else torch.cat(outs[:n], dim=1)
 
     def json(self, key: str) -> Any:
         """A JSON-valued metadata entry (``litrain_card``, ``litrain_config``, ...)."""

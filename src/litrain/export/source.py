@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from litrain.core.versions import __version__
 from litrain.errors import ConfigError
+from litrain.trained.ensemble import ENSEMBLE_FILE, Ensemble
 from litrain.trained.run import TrainedRun, run_dir_of
 
 INPUT_NAME = "input"
@@ -37,14 +38,45 @@ class NamedHeads(nn.Module):
         return tuple(out[:, a:b] for a, b in self.spans)
 
 
+class EnsembleGraph(nn.Module):
+    """An ensemble as one graph: the pooled logits (the output the gate and predict read),
+    then the pooled class probabilities, their entropy (total uncertainty) and the members'
+    mutual information (their disagreement), each in nats per sample."""
+
+    def __init__(self, ensemble: Any) -> None:
+        super().__init__()
+        self.ensemble = ensemble
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        from litrain.tasks import uncertainty as U
+
+        members = self.ensemble.model_member_probs(x)
+        pooled = members.mean(0)
+        outs = (
+            self.ensemble.pooled_logits(members),
+            pooled,
+            U.predictive_entropy(members),
+            U.mutual_information(members),
+        )
+        return tuple(o.float() for o in outs)
+
+
+ENSEMBLE_OUTPUTS = ["probabilities", "entropy", "mutual_information"]
+
+
 @dataclass
 class ExportSource:
     """The opened run and what the formats need of it."""
 
-    run: TrainedRun
-    checkpoint: Path
+    run: Any  # a TrainedRun, or an Ensemble of them
+    checkpoint: Path  # the run's checkpoint; an ensemble's ensemble.json
     run_dir: Path
     metadata: dict[str, str] = field(default_factory=dict)
+    members: list[Path] = field(default_factory=list)  # an ensemble's member checkpoints
+
+    @property
+    def is_ensemble(self) -> bool:
+        return bool(self.members)
 
     @property
     def card(self) -> dict[str, Any]:
@@ -59,12 +91,18 @@ class ExportSource:
 
     def reference(self, x: Tensor) -> Tensor:
         """The PyTorch model's outputs the artefact's (heads joined) are compared with."""
-        out = self.run.model(x)
+        out = self.run(x) if self.is_ensemble else self.run.model(x)
         return out[:, : max(b for _, b in self.heads.values())] if self.heads else out
 
     @property
     def output_names(self) -> list[str]:
+        """The outputs the gate and ``predict --model`` read (joined in this order)."""
         return list(self.heads) or ["output"]
+
+    @property
+    def extra_outputs(self) -> list[str]:
+        """Named outputs after those: an ensemble's uncertainty."""
+        return ENSEMBLE_OUTPUTS if self.is_ensemble else []
 
     def example(self, batch: int = EXAMPLE_BATCH, seed: int = 0) -> Tensor:
         """A model input of the card's shape (standard normal: inputs are normalized)."""
@@ -74,6 +112,8 @@ class ExportSource:
 
     def module(self) -> nn.Module:
         """The eval-mode module the formats trace."""
+        if self.is_ensemble:
+            return EnsembleGraph(self.run.eval()).eval()
         model = self.run.model.eval()
         return NamedHeads(model, list(self.heads.values())).eval() if self.heads else model
 
@@ -84,6 +124,8 @@ def open_source(checkpoint: str, run_dir: str | Path | None) -> ExportSource:
     source = Path(run_dir) if run_dir else Path(checkpoint)
     if run_dir is not None and not source.is_dir():
         raise ConfigError(f"run dir {source} does not exist")
+    if (source / ENSEMBLE_FILE).is_file():  # `litrain ensemble`'s dir: its members' eval weights
+        return _ensemble_source(source)
     run = TrainedRun.open(source, checkpoint if run_dir else "best", purpose="export")
     if run.card is None or run.task is None:
         raise ConfigError(
@@ -91,6 +133,16 @@ def open_source(checkpoint: str, run_dir: str | Path | None) -> ExportSource:
             "it with --format safetensors, or refit it with this litrain"
         )
     src = ExportSource(run, run.checkpoint, Path(run_dir) if run_dir else run_dir_of(run.checkpoint))
+    src.metadata = metadata(src)
+    return src
+
+
+def _ensemble_source(path: Path) -> ExportSource:
+    ens = Ensemble.open(path)
+    runs = list(ens.members)
+    if any(r.card is None for r in runs):
+        raise ConfigError(f"{path}: every ensemble member needs a model card to export; refit the older ones")
+    src = ExportSource(ens, path / ENSEMBLE_FILE, path, members=[r.checkpoint for r in runs])
     src.metadata = metadata(src)
     return src
 
@@ -108,14 +160,20 @@ def metadata(src: ExportSource) -> dict[str, str]:
     hold): class names, the preprocessing (raw input -> model input), the card, the run's
     config, litrain's version and the source checkpoint's SHA-256."""
     card = src.card
-    return {
+    meta = {
         "litrain_version": __version__,
         "litrain_source_checkpoint": src.checkpoint.name,
         "litrain_source_sha256": sha256_of(src.checkpoint),
-        "litrain_ema": json.dumps(bool(src.run.ema)),
+        "litrain_ema": json.dumps(bool(getattr(src.run, "ema", False))),
         "litrain_classes": json.dumps(list(card.get("classes") or [])),
         "litrain_preprocess": json.dumps({"input": card.get("input"), "raw": card.get("raw")}),
         "litrain_outputs": json.dumps(src.output_names),
+        "litrain_extra_outputs": json.dumps(src.extra_outputs),
         "litrain_card": json.dumps(card),
         "litrain_config": json.dumps(src.run.config.to_dict()),
     }
+    if src.is_ensemble:
+        meta["litrain_members"] = json.dumps(
+            [{"checkpoint": str(p), "sha256": sha256_of(p)} for p in src.members]
+        )
+    return meta

@@ -117,6 +117,15 @@ class Ensemble(nn.Module):
         """Pooled logits for a batch of the first member's model input; a member trained at
         another image size gets it resized. Members normalized with other statistics see the
         first one's normalization here: ``outputs``/``predict`` (raw inputs) are exact."""
+        return self.pooled_logits(self.model_member_probs(x))
+
+    def pooled_logits(self, members: Tensor) -> Tensor:
+        """The logits of the mean of (M, N, C) member probabilities."""
+        return self._logits(members.mean(0))
+
+    def model_member_probs(self, x: Tensor) -> Tensor:
+        """(M, N, C) each member's class probabilities for a batch of model input (see
+        ``forward``)."""
         from litrain.data.transforms import resize_images
 
         probs = []
@@ -126,7 +135,7 @@ class Ensemble(nn.Module):
             if len(shape) == 3 and x.ndim == 4 and tuple(x.shape[-2:]) != shape[-2:]:
                 xm = resize_images(x, int(shape[-1]))
             probs.append(m.task.prediction(m(xm)).float())
-        return self._logits(torch.stack(probs).mean(0))
+        return torch.stack(probs)
 
 
 def build_ensemble(runs: list[str | Path], output: str | Path, combine: str = "mean_prob") -> Path:
