@@ -191,3 +191,34 @@ def test_a_kill_while_the_file_is_written_leaves_no_complete_looking_file(run, t
     with pytest.raises(KeyboardInterrupt):
         export("best", run_dir=run, output=tmp_path / "m.onnx", format="onnx", **FAST)
     assert list(tmp_path.iterdir()) == []  # no m.onnx, no report, the temp file removed
+
+
+def test_a_calibrated_run_exports_its_temperature_and_predicts_as_the_checkpoint_does(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    g = np.random.default_rng(1)
+    for split, n in (("train", 64), ("val", 32), ("test", 16)):
+        x = g.normal(size=(n, 8)).astype(np.float32)
+        np.savez(data / f"{split}.npz", x=x, y=((x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0)))
+    run_dir = tmp_path / "run"
+    tiny_fit(
+        run_dir,
+        **{"data.source": "arrays", "data.root": str(data), "data.batch_size": 16, "trainer.max_epochs": 1},
+    )
+    record = litrain.api.calibrate(run_dir)
+    out = export("best", run_dir=run_dir, output=tmp_path / "m.onnx", format="onnx", **FAST)
+    sess = _session(out)
+    temperature = torch.tensor(record["temperature"])
+    assert (
+        json.loads(sess.get_modelmeta().custom_metadata_map["litrain_temperature"]) == record["temperature"]
+    )
+    trained = TrainedRun.open(run_dir, "best", purpose="export")
+    x = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+    (got,) = sess.run(None, {"input": x.numpy()})
+    torch.testing.assert_close(torch.from_numpy(got), trained(x).detach() / temperature, atol=1e-5, rtol=1e-5)
+    torch_csv = predict(run_dir=run_dir, output=tmp_path / "torch.csv", quiet=True).output
+    onnx_csv = predict(model=out, output=tmp_path / "onnx.csv", quiet=True).output
+    a, b = _rows(Path(torch_csv)), _rows(Path(onnx_csv))
+    assert [r["pred"] for r in a] == [r["pred"] for r in b]
+    for ra, rb in zip(a, b, strict=True):
+        assert float(ra["prob_0"]) == pytest.approx(float(rb["prob_0"]), abs=2e-6)

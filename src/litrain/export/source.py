@@ -1,7 +1,8 @@
 """What every export format starts from: the run opened for export (the model the card
 describes, holding the eval weights the run declares: EMA or raw), the example input the
-card's shape gives, the module to trace (one named output per head of a multi-task model)
-and the metadata every artefact carries."""
+card's shape gives, the module to trace (one named output per head of a multi-task model; a
+calibrated run's logits divided by its temperature; an ensemble with its uncertainty
+outputs) and the metadata every artefact carries."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from torch import Tensor, nn
 
 from litrain.core.versions import __version__
 from litrain.errors import ConfigError
+from litrain.trained.calibrated import read_calibration
 from litrain.trained.ensemble import ENSEMBLE_FILE, Ensemble
 from litrain.trained.run import TrainedRun, run_dir_of
 
@@ -61,6 +63,18 @@ class EnsembleGraph(nn.Module):
         return tuple(o.float() for o in outs)
 
 
+class Scaled(nn.Module):
+    """A calibrated run's model: its logits divided by the fitted temperature (a buffer)."""
+
+    def __init__(self, model: nn.Module, temperature: Tensor) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("temperature", temperature)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x) / self.temperature
+
+
 ENSEMBLE_OUTPUTS = ["probabilities", "entropy", "mutual_information"]
 
 
@@ -73,6 +87,7 @@ class ExportSource:
     run_dir: Path
     metadata: dict[str, str] = field(default_factory=dict)
     members: list[Path] = field(default_factory=list)  # an ensemble's member checkpoints
+    temperature: Tensor | None = None  # `litrain calibrate`'s, fitted for this checkpoint
 
     @property
     def is_ensemble(self) -> bool:
@@ -92,6 +107,8 @@ class ExportSource:
     def reference(self, x: Tensor) -> Tensor:
         """The PyTorch model's outputs the artefact's (heads joined) are compared with."""
         out = self.run(x) if self.is_ensemble else self.run.model(x)
+        if self.temperature is not None:
+            out = out / self.temperature
         return out[:, : max(b for _, b in self.heads.values())] if self.heads else out
 
     @property
@@ -115,6 +132,8 @@ class ExportSource:
         if self.is_ensemble:
             return EnsembleGraph(self.run.eval()).eval()
         model = self.run.model.eval()
+        if self.temperature is not None:
+            model = Scaled(model, self.temperature).eval()
         return NamedHeads(model, list(self.heads.values())).eval() if self.heads else model
 
 
@@ -133,6 +152,7 @@ def open_source(checkpoint: str, run_dir: str | Path | None) -> ExportSource:
             "it with --format safetensors, or refit it with this litrain"
         )
     src = ExportSource(run, run.checkpoint, Path(run_dir) if run_dir else run_dir_of(run.checkpoint))
+    src.temperature = read_calibration(src.run_dir, run.checkpoint)  # predict applies it too
     src.metadata = metadata(src)
     return src
 
@@ -172,6 +192,8 @@ def metadata(src: ExportSource) -> dict[str, str]:
         "litrain_card": json.dumps(card),
         "litrain_config": json.dumps(src.run.config.to_dict()),
     }
+    if src.temperature is not None:
+        meta["litrain_temperature"] = json.dumps(src.temperature.tolist())
     if src.is_ensemble:
         meta["litrain_members"] = json.dumps(
             [{"checkpoint": str(p), "sha256": sha256_of(p)} for p in src.members]
