@@ -63,13 +63,18 @@ def _run_in_tmp(tmp_path, monkeypatch):
 
 
 # Real localhost services (S3 via moto, HTTP) for the streaming tests.
+# A real `mlflow server` (session-scoped, started once) for the tracking tests.
+from mlflow_server import live_mlflow, mlflow_server  # noqa: E402, F401
 from stream_services import http_server, s3_server  # noqa: E402, F401
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`-n 2 --dist loadgroup`, the default addopts) the tests that share
     the session-scoped runs of tests/distributed/conftest.py stay on one worker, so that each
-    of those runs is trained once, not once per worker."""
+    of those runs is trained once, not once per worker; so do the tests of the one MLflow
+    server (tests/mlflow_server.py)."""
     for item in items:
         if "runs" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("shared_runs"))
+        elif "mlflow_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("mlflow_server"))

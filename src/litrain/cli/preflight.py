@@ -91,6 +91,14 @@ def parts(cfg: Config, *, logs: bool = False) -> None:
         from litrain.launch.wandb_auth import check_wandb_mode
 
         check_wandb_mode(wb.mode)
+    if logs and cfg.logging.mlflow.enabled:
+        import importlib.util
+
+        if importlib.util.find_spec("mlflow") is None:
+            raise ConfigError("logging.mlflow needs: pip install 'litrain[mlflow]'")
+        from litrain.launch.mlflow_reach import check_mlflow
+
+        check_mlflow(cfg)
 
 
 def hardware(cfg: Config) -> None:

@@ -45,6 +45,7 @@ COMMANDS = (
     "slurm",
     "shard",
     "pipeline",
+    "runs",
 )
 
 

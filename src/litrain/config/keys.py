@@ -42,9 +42,13 @@ ALIASES: dict[str, str] = {
     "wandb-name": "logging.wandb.name",
     "wandb-mode": "logging.wandb.mode",
     "image-size": "data.image_size",
+    "logging.mlflow": "logging.mlflow.enabled",
+    "mlflow-uri": "logging.mlflow.tracking_uri",
+    "mlflow-experiment": "logging.mlflow.experiment",
+    "mlflow-offline": "logging.mlflow.offline",
 }
 # Aliases that are switches (no value needed on the command line).
-SWITCH_ALIASES = {"early-stopping", "fast-dev-run", "deterministic"}
+SWITCH_ALIASES = {"early-stopping", "fast-dev-run", "deterministic", "logging.mlflow", "mlflow-offline"}
 
 
 def all_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:

@@ -991,10 +991,58 @@ class WandbConfig(Section):
         return {**data, "enabled": True} if wandb_implied(data) else data
 
 
+# the fields that turn MLflow on by themselves (``--mlflow-uri X`` alone logs there)
+_MLFLOW_IMPLYING = ("tracking_uri", "experiment", "run_name", "tags", "offline")
+
+
+class MlflowConfig(Section):
+    """``logging.mlflow: true`` logs to ``sqlite:///<runs root>/mlflow.db``; setting
+    ``tracking_uri``, ``experiment``, ``run_name``, ``tags`` or ``offline`` turns it on too,
+    ``enabled: false`` keeps it off. Only rank 0 logs; one MLflow run per litrain run."""
+
+    enabled: bool = Field(False, description="Log to MLflow (on when a tracking key is set).")
+    tracking_uri: str | None = Field(
+        None,
+        description="http(s)://host:port of an MLflow server, or sqlite:///FILE (null: sqlite in the runs root).",
+    )
+    experiment: str | None = Field(None, description="MLflow experiment (default run.name).")
+    run_name: str | None = Field(None, description="MLflow run name (default the run dir's name).")
+    tags: dict[str, str] = Field({}, description="Extra tags of the MLflow run.")
+    log_checkpoints: Literal["best", "all", "none"] = Field(
+        "best", description="Checkpoints kept as artifacts at the end: best, all (best and last), none."
+    )
+    asynchronous: bool = Field(
+        True, description="Send metrics from a background thread in batches (key 'async' too)."
+    )
+    offline: bool = Field(
+        False,
+        description="Write to a local spool (run_dir/logs/mlflow_spool.jsonl), replayed by `litrain runs sync`.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, bool) or data is None:  # logging.mlflow: true
+            return {"enabled": bool(data)}
+        if isinstance(data, str) and data.lower() in ("true", "false"):
+            return {"enabled": data.lower() == "true"}
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "async" in data:  # the issue's key; a Python keyword, stored as asynchronous
+            data["asynchronous"] = data.pop("async")
+        if "enabled" not in data and any(
+            data.get(k) not in (None, False, [], {}, "") for k in _MLFLOW_IMPLYING
+        ):
+            data["enabled"] = True
+        return data
+
+
 class LoggingConfig(Section):
     csv: bool = Field(True, description="CSV logger (run_dir/logs/metrics.csv).")
     tensorboard: bool = Field(False, description="TensorBoard logger (run_dir/logs/tensorboard).")
     wandb: WandbConfig = Field(default_factory=WandbConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     train_metrics: bool = Field(
         False,
         description="Also log the task's metrics on training batches (train/acc, ... per step "

@@ -31,6 +31,7 @@ from litrain.reliability.preemption import Preempted
 from litrain.run.card import write_card
 from litrain.run.finetune import start_lines
 from litrain.run.lock import release_run_dir
+from litrain.run.loggers.spec import finish_loggers
 from litrain.run.parts import Parts, build_parts
 from litrain.run.report import write_config, write_fit_report, write_json
 from litrain.run.result import FitOutcome, RunResult, build_summary, interrupted_summary, preempted_result
@@ -138,16 +139,20 @@ def _fit_in(
         except BaseException as exc:
             stop = exc if isinstance(exc, Interrupted) else ctrl_c.caused(exc)
             if stop is None:
+                if is_global_zero():
+                    finish_loggers(cfg, out_dir, None)  # the tracking run is marked failed
                 raise
             summary = interrupted_summary(engine.name, stop, cfg, time.perf_counter() - start, out_dir)
             if is_global_zero():
                 write_json(out_dir / "summary.json", summary)
+                finish_loggers(cfg, out_dir, summary)
             raise RunInterrupted(summary["message"]) from None
         summary = build_summary(engine.name, outcome, cfg, time.perf_counter() - start, out_dir)
         if is_global_zero():
             write_json(out_dir / "summary.json", summary)
             if cfg.logging.report:
                 write_fit_report(out_dir, quiet)
+            finish_loggers(cfg, out_dir, summary)  # artifacts (the report too): the run dir is complete now
     finally:
         ctrl_c.uninstall()
     return RunResult(

@@ -7,4 +7,5 @@ from litrain.registry import LOGGERS
 
 LOGGERS.register("csv", "litrain.run.loggers.csv_log:SPEC")
 LOGGERS.register("tensorboard", "litrain.run.loggers.tensorboard_log:SPEC")
+LOGGERS.register("mlflow", "litrain.run.loggers.mlflow_log:SPEC")
 LOGGERS.register("wandb", "litrain.run.loggers.wandb_log:SPEC")

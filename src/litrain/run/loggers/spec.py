@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from litrain.config import Config
 from litrain.errors import ConfigError
@@ -51,6 +51,8 @@ class LoggerSpec:
     extra: str | None = None
     # further refusals before anything is opened (e.g. online W&B without credentials)
     check: Callable[[Config], None] | None = None
+    # rank 0, once run_dir holds summary.json: (Config, run_dir, summary; None: the fit failed)
+    finish: Callable[[Config, Path, dict[str, Any] | None], None] | None = None
 
     def ready(self, cfg: Config) -> None:
         """Raise the user error that stops this backend from running, if any."""
@@ -73,3 +75,12 @@ def enabled_loggers(cfg: Config) -> list[LoggerSpec]:
     for spec in on:
         spec.ready(cfg)
     return on
+
+
+def finish_loggers(cfg: Config, run_dir: Path, summary: dict[str, Any] | None) -> None:
+    """The end of a fit for the backends that keep the run's files (MLflow's artifacts):
+    called by the lifecycle on rank 0 after summary.json, or with None when the fit failed."""
+    for name in LOGGERS.names():
+        spec = LOGGERS.get(name)
+        if spec.finish is not None and spec.enabled(cfg):
+            spec.finish(cfg, run_dir, summary)
