@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from litrain.errors import ConfigError
-from litrain.run.lock import LOCK_NAME
+from litrain.run.lock import check_not_in_use
 
 
 @dataclass
@@ -61,6 +61,15 @@ class RunRecord:
         return out
 
 
+def _locked(path: Path) -> bool:
+    """A process holds the run dir's lock (a killed run's lock went with its process)."""
+    try:
+        check_not_in_use(path)
+    except ConfigError:
+        return True
+    return False
+
+
 def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -83,7 +92,7 @@ def read_run(path: Path, name: str | None = None) -> RunRecord:
         summary = json.loads(summary_path.read_text())
         status = str(summary.get("status") or "finished")
     else:
-        summary, status = {}, ("running" if (path / LOCK_NAME).exists() else "incomplete")
+        summary, status = {}, ("running" if _locked(path) else "incomplete")
     return RunRecord(name or str(path), path, config, summary, status)
 
 

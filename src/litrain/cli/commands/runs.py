@@ -35,10 +35,18 @@ def _table(title: str, columns: list[tuple[str, str]], wrap: tuple[str, ...] = (
     """A rich table; at 80 columns only the ``wrap`` columns (all: none named) fold."""
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
-    for name, justify in columns:
+    # no rules, two spaces between columns: at 80 columns the run names keep their width
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 1), title_style="bold")
+    for i, (name, justify) in enumerate(columns):
         fold = not wrap or name in wrap
-        table.add_column(name, justify=justify, overflow="fold", no_wrap=not fold)  # type: ignore[arg-type]
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            overflow="fold",
+            no_wrap=not fold,
+            min_width=13 if i == 0 and wrap else None,
+            max_width=8 if wrap and i > 0 and fold else None,  # "val/acc" over "0.9000"
+        )
     return table
 
 
