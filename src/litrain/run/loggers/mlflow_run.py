@@ -11,6 +11,7 @@ Params are the flattened config (``optim.lr``); tags say what ran: ``litrain.ver
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -90,6 +91,8 @@ def client(uri: str) -> Any:
         os.environ.setdefault(key, value)
     from mlflow import MlflowClient
 
+    for name in ("mlflow.store.db.utils", "alembic"):  # a new sqlite store's migration lines
+        logging.getLogger(name).setLevel(logging.WARNING)
     return MlflowClient(tracking_uri=uri)
 
 
@@ -129,9 +132,10 @@ def start(cfg: Config, engine: str, log_dir: Path) -> tuple[Link, Any]:
     or the server is away (then everything is spooled and ``runs sync`` creates the run)."""
     ml = cfg.logging.mlflow
     link = Link(log_dir)
-    uri = link.data.get("tracking_uri") if link.run_id else None
+    if link.data.get("tracking_uri") != tracking_uri(cfg):  # a resume to another store: a new run
+        link.data = {}
     link.data.update(
-        tracking_uri=uri or tracking_uri(cfg),
+        tracking_uri=tracking_uri(cfg),
         experiment=link.data.get("experiment") or ml.experiment or cfg.run.name,
         run_name=link.data.get("run_name") or ml.run_name or log_dir.parent.name,
         engine=engine,
@@ -146,8 +150,7 @@ def start(cfg: Config, engine: str, log_dir: Path) -> tuple[Link, Any]:
         open_run(link, c, cfg.to_dict())
     except Exception as exc:
         warn(
-            f"MLflow at {link.data['tracking_uri']} refused the run ({str(exc).splitlines()[0][:200]}); "
-            f"spooling to {link.spool.path}"
+            f"MLflow at {link.data['tracking_uri']} refused the run ({reason(exc)}); spooling to {link.spool.path}"
         )
         return link, None
     return link, c
