@@ -110,3 +110,47 @@ def test_runs_compare_of_a_dir_that_is_not_a_run_is_one_line(tmp_path):
     assert done.stderr.strip().splitlines() == [
         f"litrain: error: {tmp_path / 'empty'} is not a litrain run dir (no config.yaml beside logs/ or checkpoints/)"
     ]
+
+
+def _to_mlflow(run_dir: Path, uri: str, experiment: str) -> None:
+    """Log a run dir to MLflow as a fit would: its metrics.csv rows, then its files."""
+    from litrain.run.loggers.mlflow_log import MlflowLog, finish
+
+    cfg = load_config(
+        [run_dir / "config.yaml"],
+        {"logging.mlflow.tracking_uri": uri, "logging.mlflow.experiment": experiment},
+    )
+    log = MlflowLog(cfg, run_dir / "logs")
+    with (run_dir / "logs" / "metrics.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            values = {k: float(v) for k, v in row.items() if v and k not in ("epoch", "step")}
+            log.log(values, int(row["epoch"]), int(row["step"]))
+    log.close([])
+    finish(cfg, run_dir, json.loads((run_dir / "summary.json").read_text()))
+
+
+def test_runs_list_and_compare_read_an_mlflow_experiment(live_mlflow, tmp_path):
+    a, b, _ = _runs(tmp_path / "runs")
+    for run in (a, b):
+        _to_mlflow(run, live_mlflow.uri, "cmp")
+    source = ["--mlflow-uri", live_mlflow.uri, "--experiment", "cmp"]
+    listed = _litrain("runs", "list", *source, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "runs in MLflow experiment cmp" in listed.stdout
+    assert "20260101-000000" in listed.stdout.replace("\n", "") or "2026010" in listed.stdout
+    assert "0.9000" in listed.stdout and "0.7500" in listed.stdout and "1m05s" in listed.stdout
+    assert "lightning" in listed.stdout and "native" in listed.stdout
+
+    plot = tmp_path / "cmp.png"
+    done = _litrain("runs", "compare", a.name, b.name, *source, "--plot", str(plot), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    cells = [re.split(r"\s{2,}", line.strip()) for line in done.stdout.splitlines()]
+    assert ["optim.lr", "0.0100", "0.1000"] in cells and ["val/acc", "0.9000", "0.7500"] in cells
+    assert "(train/loss_step, val/loss, val/acc)" in done.stdout  # curves from the metric histories
+    import matplotlib.image
+
+    assert matplotlib.image.imread(plot).shape[:2] == (720, 560)
+
+    unknown = _litrain("runs", "compare", a.name, "nope", *source, cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == "litrain: error: experiment 'cmp' has no run named nope"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,13 @@ from litrain.run.lock import check_not_in_use
 
 @dataclass
 class RunRecord:
-    name: str  # the path under the listed dir (a compare: as given)
-    path: Path
+    name: str  # the path under the listed dir (a compare: as given); an MLflow run's name
+    path: Path | None  # None: a run read from MLflow (``catalog_mlflow``)
     config: dict[str, Any]
     summary: dict[str, Any] = field(default_factory=dict)
     status: str = "finished"
+    # where the curves come from when there is no run dir: () -> {metric: [(step, value)]}
+    histories: Callable[[], dict[str, list[tuple[int, float]]]] | None = None
 
     @property
     def task(self) -> str:
@@ -47,8 +50,10 @@ class RunRecord:
 
     def curves(self) -> dict[str, list[tuple[int, float]]]:
         """logs/metrics.csv as (step, value) per metric ({} without one)."""
-        path = self.path / "logs" / "metrics.csv"
-        if not path.is_file():
+        if self.histories is not None:
+            return self.histories()
+        path = self.path / "logs" / "metrics.csv" if self.path is not None else None
+        if path is None or not path.is_file():
             return {}
         with path.open(newline="") as f:
             rows = list(csv.DictReader(f))

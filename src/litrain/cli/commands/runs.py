@@ -1,7 +1,8 @@
 """``litrain runs list [DIR]`` (a table of the run dirs under DIR), ``litrain runs compare
 RUN_A RUN_B ...`` (the config keys that differ, the final and best metrics side by side,
 ``--plot FILE.png`` their curves overlaid) and ``litrain runs sync RUN_DIR`` (what a run
-logged offline, or while its MLflow server was away, sent to MLflow). No torch."""
+logged offline, or while its MLflow server was away, sent to MLflow). With ``--mlflow-uri
+URI --experiment NAME`` list and compare read that experiment's runs instead. No torch."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ def arguments(p: argparse.ArgumentParser) -> None:
     ls = sub.add_parser("list", help="a table of the runs under DIR (default ./runs)")
     ls.add_argument("dir", nargs="?", default="runs", metavar="DIR")
     cmp = sub.add_parser("compare", help="config differences and metrics of RUN dirs side by side")
-    cmp.add_argument("runs", nargs="+", metavar="RUN", help="run dirs (two or more)")
+    cmp.add_argument("runs", nargs="+", metavar="RUN", help="run dirs, or MLflow run names/ids (two or more)")
+    for q in (ls, cmp):
+        q.add_argument(
+            "--mlflow-uri", default=None, metavar="URI", help="read the runs of an MLflow experiment"
+        )
+        q.add_argument(
+            "--experiment", default=None, metavar="NAME", help="the experiment (with --mlflow-uri)"
+        )
     cmp.add_argument("--plot", default=None, metavar="FILE.png", help="overlaid curves from logs/metrics.csv")
     cmp.add_argument(
         "--metric",
@@ -50,17 +58,34 @@ def _table(title: str, columns: list[tuple[str, str]], wrap: tuple[str, ...] = (
     return table
 
 
-def list_runs(root: str) -> int:
+def _mlflow_runs(args: argparse.Namespace, names: list[str] | None) -> list[Any]:
+    """The runs of ``--experiment`` at ``--mlflow-uri`` (one line when it does not answer)."""
+    from litrain.errors import ConfigError
+    from litrain.launch.mlflow_reach import answers, is_http
+
+    if not args.experiment:
+        raise ConfigError("--mlflow-uri needs --experiment NAME")
+    if is_http(args.mlflow_uri) and (why := answers(args.mlflow_uri)) is not None:
+        raise ConfigError(f"no MLflow server answers at {args.mlflow_uri} ({why})")
+    from litrain.run.catalog_mlflow import experiment_runs
+
+    return experiment_runs(args.mlflow_uri, args.experiment, names)
+
+
+def list_runs(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from litrain.run.catalog import best_text, find_runs, fmt, wall_text
 
-    runs = find_runs(Path(root))
+    if args.mlflow_uri:
+        runs, where = _mlflow_runs(args, None), f"MLflow experiment {args.experiment}"
+    else:
+        runs, where = find_runs(Path(args.dir)), args.dir
     if not runs:
-        print(f"no runs under {root}")
+        print(f"no runs in {where}")
         return 0
     table = _table(
-        f"runs under {root}",
+        f"runs in {where}",
         [("name", "left"), ("task", "left"), ("engine", "left"), ("status", "left"),
          ("best", "left"), ("epochs", "right"), ("wall", "right")],
         wrap=("name", "best"),
@@ -79,15 +104,19 @@ def list_runs(root: str) -> int:
     return 0
 
 
-def compare(paths: list[str], plot: str | None, metrics: list[str]) -> int:
+def compare(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from litrain.errors import ConfigError
     from litrain.run.catalog import differing_keys, fmt, read_run
 
+    paths, plot, metrics = args.runs, args.plot, args.metric
     if len(paths) < 2:
-        raise ConfigError("runs compare needs two or more run dirs")
-    runs = [read_run(Path(p), Path(p).name) for p in paths]
+        raise ConfigError("runs compare needs two or more runs")
+    if args.mlflow_uri:
+        runs = _mlflow_runs(args, paths)
+    else:
+        runs = [read_run(Path(p), Path(p).name) for p in paths]
     if len({r.name for r in runs}) < len(runs):  # same leaf names: tell them apart by path
         for r, p in zip(runs, paths, strict=True):
             r.name = p
@@ -119,9 +148,9 @@ def compare(paths: list[str], plot: str | None, metrics: list[str]) -> int:
 
 def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     if args.action == "list":
-        return list_runs(args.dir)
+        return list_runs(args)
     if args.action == "compare":
-        return compare(args.runs, args.plot, args.metric)
+        return compare(args)
     from litrain.run.loggers.mlflow_log import sync
 
     print(f"synced {args.run_dir} to MLflow run {sync(Path(args.run_dir), args.mlflow_uri)}")
@@ -130,7 +159,8 @@ def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
 
 COMMAND = Command(
     name="runs",
-    help="runs list [DIR] | runs compare RUN RUN ... [--plot FILE.png] | runs sync RUN_DIR",
+    help="runs list [DIR] | runs compare RUN RUN ... [--plot FILE.png] | runs sync RUN_DIR "
+    "(--mlflow-uri URI --experiment NAME: an MLflow experiment's runs)",
     arguments=arguments,
     run=run,
     reads_config=False,
