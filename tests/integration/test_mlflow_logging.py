@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import tiny_fit
+from helpers import TINY, tiny_fit
 from litrain.run.loggers.mlflow_run import flatten
 from mlflow_records import csv_histories, mlflow_histories, run_id
 
@@ -64,3 +64,20 @@ def test_both_engines_log_the_csv_metrics_params_tags_and_artifacts(engine, live
     assert ckpts == [Path(result.best_checkpoint).name]
     local = client.download_artifacts(rid, "summary.json", str(tmp_path / "down"))
     assert Path(local).read_bytes() == (run_dir / "summary.json").read_bytes()
+
+
+def test_a_resumed_run_logs_into_the_same_mlflow_run(live_mlflow, tmp_path):
+    import litrain
+
+    run_dir = tmp_path / "run"
+    mlflow = {"logging.mlflow.tracking_uri": live_mlflow.uri, "logging.mlflow.experiment": "resume"}
+    tiny_fit(run_dir, "native", **{**mlflow, "trainer.max_epochs": 1})
+    first = run_id(run_dir)
+    overrides = {**TINY, **mlflow, "run.engine": "native", "trainer.max_epochs": 2}
+    litrain.fit(run_dir=run_dir, resume="last", quiet=True, **overrides)
+    assert run_id(run_dir) == first
+    client = live_mlflow.client()
+    assert mlflow_histories(client, first) == csv_histories(run_dir)  # both epochs, one run
+    assert {s for s, _ in mlflow_histories(client, first)["epoch"]} >= {4, 9}  # ends of epochs 0 and 1
+    assert client.get_run(first).info.status == "FINISHED"
+    assert client.get_run(first).data.params["trainer.max_epochs"] == "1"  # params stay as first logged

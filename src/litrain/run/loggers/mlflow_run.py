@@ -28,9 +28,14 @@ STATE = "mlflow.json"
 SPOOL = "mlflow_spool.jsonl"
 PARAM_MAX = 6000  # MLflow 3's limit of a param value's length
 ARTIFACTS = ("config.yaml", "summary.json", "model_card.json", "history.json")
-# MLflow's own client retries a refused connection for minutes: litrain spools instead
-# (its retries with backoff would stall the run's end); set them yourself to override
-HTTP_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
+# MLflow's own client retries a refused connection for minutes (stalling the run's end):
+# litrain spools instead; and it prints run URLs on stdout (a --quiet fit prints only its
+# run dir). Set these yourself to override.
+HTTP_ENV = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+}
 
 
 def warn(line: str) -> None:
