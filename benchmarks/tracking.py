@@ -81,7 +81,11 @@ def free_port() -> int:
 def start_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     uri = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS": "false"}
+    env = {
+        **os.environ,
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_SERVER_JOB_ENABLE_PERIODIC_TASKS": "false",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
          "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
@@ -127,7 +131,7 @@ def main() -> None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     base = statistics.median(times["none"])
-    print(f"\n| variant | fit s median | min-max | / no tracking |\n|---|---|---|---|")
+    print("\n| variant | fit s median | min-max | / no tracking |\n|---|---|---|---|")
     for v in VARIANTS:
         med = statistics.median(times[v])
         print(f"| {LABELS[v]} | {med:.2f} | {min(times[v]):.2f}-{max(times[v]):.2f} | {med / base:.2f} |")

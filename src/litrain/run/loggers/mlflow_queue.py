@@ -1,5 +1,7 @@
 """Metrics to MLflow without slowing training: ``put`` only appends to a bounded queue; a
-background thread sends what has gathered in ``log_batch`` calls of up to 1000 values.
+background thread sends what has gathered over ``interval_s`` (1 s) in ``log_batch`` calls
+of up to 1000 values (a request per step would cost the server, on the same machine, CPU
+the training needs).
 
 A send that fails (the server went away) costs one warning: that batch and every later one
 go to a local spool (JSONL, one batch a line, with each value's timestamp and step), and
@@ -84,8 +86,10 @@ class Sender:
         reason: Callable[[BaseException], str] = str,
         asynchronous: bool = True,
         retry_s: float = 10.0,
+        interval_s: float = 1.0,
     ) -> None:
         self.send, self.spool, self.warn, self.reason, self.retry_s = send, spool, warn, reason, retry_s
+        self.interval_s = interval_s
         self.down = send is None  # offline: everything goes to the spool
         self.warned = False
         self.next_try = 0.0
@@ -112,9 +116,10 @@ class Sender:
                 return
             values = [first]
             stop = False
-            while len(values) < BATCH:
+            deadline = time.monotonic() + self.interval_s
+            while len(values) < BATCH:  # gather for up to interval_s: few requests, little server CPU
                 try:
-                    item = self.queue.get_nowait()
+                    item = self.queue.get(timeout=max(deadline - time.monotonic(), 0.0))
                 except queue.Empty:
                     break
                 if item is _STOP:
