@@ -93,8 +93,9 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
 
 @pytest.fixture
 def live_mlflow(mlflow_server: MlflowServer) -> MlflowServer:
-    """The session's server, running (started again if a test before killed it)."""
-    if mlflow_server.proc is None or not mlflow_server.healthy():
+    """The session's server, running (started again if a test before killed it). Under
+    xdist each worker that runs these tests has its own server (own port, own store)."""
+    if mlflow_server.proc is None or mlflow_server.proc.poll() is not None:
         mlflow_server.stop()
         mlflow_server.start()
     return mlflow_server

@@ -12,7 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from litrain.config import load_config
+
+# one MLflow server per session: these tests share one xdist worker (tests/mlflow_server.py)
+pytestmark = pytest.mark.xdist_group("mlflow_server")
 
 ENV = {**os.environ, "COLUMNS": "80"}
 

@@ -13,6 +13,9 @@ from helpers import TINY, tiny_fit
 from litrain.run.loggers.mlflow_run import flatten
 from mlflow_records import csv_histories, mlflow_histories, run_id
 
+# one MLflow server per session: these tests share one xdist worker (tests/mlflow_server.py)
+pytestmark = pytest.mark.xdist_group("mlflow_server")
+
 
 def _git_repo(where: Path) -> str:
     """Make ``where`` (the test's cwd) a git repository with one commit; its hash."""

@@ -10,10 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import TINY, free_port
 from litrain.config import load_config
 from litrain.run.loggers.mlflow_log import MlflowLog, finish
 from mlflow_records import csv_histories, mlflow_histories, run_id
+
+# one MLflow server per session: these tests share one xdist worker (tests/mlflow_server.py)
+pytestmark = pytest.mark.xdist_group("mlflow_server")
 
 HERE = Path(__file__).parent
 CLI = [sys.executable, "-m", "litrain"]
