@@ -59,7 +59,7 @@ def test_both_engines_log_the_csv_metrics_params_tags_and_artifacts(engine, live
     assert tags["mlflow.runName"] == run_dir.name
 
     top = {a.path for a in client.list_artifacts(rid)}
-    assert {"config.yaml", "summary.json", "model_card.json", "plots", "checkpoints"} <= top
+    assert {"config.yaml", "summary.json", "model_card.json", "report.html", "plots", "checkpoints"} <= top
     plots = {Path(a.path).name for a in client.list_artifacts(rid, "plots")}
     assert plots == {p.name for p in (run_dir / "plots").iterdir()} and plots
     # the best checkpoint, once (not every checkpoint the run kept)

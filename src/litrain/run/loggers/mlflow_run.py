@@ -27,7 +27,7 @@ from litrain.run.loggers.mlflow_queue import Spool, Value
 STATE = "mlflow.json"
 SPOOL = "mlflow_spool.jsonl"
 PARAM_MAX = 6000  # MLflow 3's limit of a param value's length
-ARTIFACTS = ("config.yaml", "summary.json", "model_card.json", "history.json")
+ARTIFACTS = ("config.yaml", "summary.json", "model_card.json", "history.json", "report.html")
 # MLflow's own client retries a refused connection for minutes (stalling the run's end):
 # litrain spools instead; and it prints run URLs on stdout (a --quiet fit prints only its
 # run dir). Set these yourself to override.
