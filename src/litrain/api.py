@@ -10,6 +10,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from litrain.errors import ConfigError
 from litrain.registry import ENGINES
 from litrain.run.config_source import ConfigSource, as_config
 from litrain.run.result import RunResult
@@ -55,6 +56,13 @@ def fit(
     from litrain.run.lifecycle import fit_run
 
     cfg = as_config(config_or_path, overrides)
+    ensemble_cfg = _ensemble_config(config_or_path, cfg, run_dir, overrides)
+    if ensemble_cfg is not None and stage is None:  # members as a run group, then pooled
+        from litrain.trained.ensemble_fit import fit_ensemble
+
+        return fit_ensemble(
+            ensemble_cfg, _engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet
+        )
     if stage is not None:
         from litrain.config import kwargs_to_overrides
         from litrain.run.pipeline import fit_stage
@@ -88,6 +96,21 @@ def fit(
     return result
 
 
+def _ensemble_config(
+    config_or_path: ConfigSource, cfg: Config, run_dir: str | Path | None, overrides: dict[str, Any]
+) -> Config | None:
+    """The config of an ensemble fit: ``cfg`` when it has model.ensemble; with no config
+    given, the ensemble dir's own (``ensemble.yaml``: rerunning continues it); else None."""
+    if cfg.model.ensemble is not None:
+        return cfg
+    from litrain.trained.ensemble_fit import CONFIG_FILE
+
+    saved = Path(run_dir or cfg.run.dir or "") / CONFIG_FILE
+    if config_or_path is None and (run_dir or cfg.run.dir) and saved.is_file():
+        return as_config(saved, overrides)
+    return None
+
+
 def tune_lr(
     config_or_path: ConfigSource = None,
     *,
@@ -116,11 +139,34 @@ def _evaluate(
     from litrain.run.lock import holding
     from litrain.run.restore import eval_setup
 
+    ens = _ensemble_dir(run_dir, config_or_path, checkpoint)
+    if ens is not None:  # the pooled members (litrain.trained.ensemble_eval)
+        from litrain.trained.ensemble_eval import test_ensemble
+
+        with holding(ens):
+            metrics = test_ensemble(ens, "val" if stage == "validate" else "test")
+        return RunResult(metrics, ens, as_config(None, {}), best_checkpoint="ensemble")
     cfg, rd, ckpt_path = eval_setup(config_or_path, checkpoint, run_dir, overrides)
     # its results go there: no other process writes it meanwhile
     with holding(rd), one_line_oom(cfg.data.batch_size, cfg.trainer.oom_recovery, stage):
         metrics, parts = evaluate(stage, cfg, ckpt_path, rd, quiet)
     return RunResult(metrics, rd, parts.config, best_checkpoint=str(ckpt_path))
+
+
+def _ensemble_dir(run_dir: str | Path | None, config_or_path: ConfigSource, checkpoint: str) -> Path | None:
+    """``run_dir`` when it is an ensemble's dir (its ensemble.json) evaluated as a whole (no
+    --config, --ckpt best); None otherwise. An unfinished ``model.ensemble`` fit: one line."""
+    if run_dir is None or config_or_path is not None:
+        return None
+    from litrain.trained.ensemble import ENSEMBLE_FILE
+    from litrain.trained.ensemble_fit import unfinished
+
+    unfinished(run_dir)
+    if not (Path(run_dir) / ENSEMBLE_FILE).is_file():
+        return None
+    if checkpoint != "best":
+        raise ConfigError(f"{run_dir} is an ensemble: its members' best checkpoints are pooled; drop --ckpt")
+    return Path(run_dir)
 
 
 def validate(
@@ -176,6 +222,14 @@ def predict(
     from litrain.run.lock import holding, writes_inside
     from litrain.run.restore import eval_setup
 
+    ens = _ensemble_dir(run_dir, config_or_path, checkpoint)
+    if ens is not None:  # the pooled members, with their uncertainty per sample
+        from litrain.trained.ensemble_eval import predict_ensemble
+
+        out = Path(output) if output else ens / "predictions.csv"
+        with holding(ens) if writes_inside(ens, out) else nullcontext():
+            written = predict_ensemble(ens, out, split)
+        return RunResult({}, ens, as_config(None, {}), best_checkpoint="ensemble", output=written)
     cfg, rd, ckpt_path = eval_setup(config_or_path, checkpoint, run_dir, overrides)
     out = Path(output) if output else rd / "predictions.csv"
     lock = holding(rd) if writes_inside(rd, out) else nullcontext()
@@ -261,8 +315,11 @@ def load(
     from litrain.trained.ensemble import ENSEMBLE_FILE, Ensemble
     from litrain.trained.run import TrainedRun
 
-    if (Path(run_dir_or_checkpoint) / ENSEMBLE_FILE).is_file():  # `litrain ensemble`'s dir
+    if (Path(run_dir_or_checkpoint) / ENSEMBLE_FILE).is_file():  # an ensemble's dir
         return Ensemble.open(run_dir_or_checkpoint, device=device)
+    from litrain.trained.ensemble_fit import unfinished
+
+    unfinished(run_dir_or_checkpoint)  # a model.ensemble fit stopped before pooling: one line
     run = TrainedRun.open(run_dir_or_checkpoint, checkpoint, device=device)
     return with_calibration(run, run_dir_or_checkpoint)
 

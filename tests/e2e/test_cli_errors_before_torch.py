@@ -69,7 +69,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "'training.num_gpus' (did you mean trainer.devices?)",
             "'training.accum_steps' (did you mean trainer.accumulate_grad_batches?)",
             "'optimizer.lr' (did you mean optim.lr?)",
-            "'model_type' (ensembles are not available yet",
+            "'model_type' (did you mean model.ensemble?)",
         ],
     ),
     "config validate with an unknown model": (

@@ -4,6 +4,7 @@ and "did you mean" suggestions for a mistyped one."""
 from __future__ import annotations
 
 import difflib
+import typing
 from typing import Any
 
 from pydantic import BaseModel
@@ -51,13 +52,23 @@ ALIASES: dict[str, str] = {
 SWITCH_ALIASES = {"early-stopping", "fast-dev-run", "deterministic", "logging.mlflow", "mlflow-offline"}
 
 
+def _section_type(field: Any) -> Any:
+    """The section class of a field: its annotation, or X of ``X | None`` for an optional
+    section marked ``{"section": True}`` (model.ensemble: off until one of its keys is set)."""
+    ann = field.annotation
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if extra.get("section"):
+        return next(a for a in typing.get_args(ann) if a is not type(None))
+    return ann
+
+
 def all_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
     """Every dotted key of the schema (sections and leaves)."""
     keys = []
     for name, field in model.model_fields.items():
         dotted = f"{prefix}{name}"
         keys.append(dotted)
-        ann = field.annotation
+        ann = _section_type(field)
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             keys.extend(all_keys(ann, dotted + "."))
     return keys
@@ -67,7 +78,7 @@ def leaf_fields(model: type[BaseModel] = Config, prefix: str = "") -> list[tuple
     """(dotted key, FieldInfo) for every leaf, in schema order; used for ``--help``."""
     out = []
     for name, field in model.model_fields.items():
-        ann = field.annotation
+        ann = _section_type(field)
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out.extend(leaf_fields(ann, f"{prefix}{name}."))
         else:
@@ -152,6 +163,10 @@ GUIDE_KEYS = {
     "trainer.amp_dtype": "trainer.precision (bf16-mixed, 16-mixed)",
     "trainer.num_gpus": "trainer.devices",
     "trainer.use_fsdp2": "trainer.strategy: fsdp",
+    "architectures": "model.ensemble.members",
+    "model.architectures": "model.ensemble.members",
+    "ensemble_strategy": "model.ensemble.combine: val_nll_weights (uncertainty weighting)",
+    "model.ensemble_strategy": "model.ensemble.combine: val_nll_weights (uncertainty weighting)",
 }
 # The key that picks an ensemble, once the schema has one (model_type in other guides).
 ENSEMBLE_KEYS = ("ensemble", "model.ensemble")

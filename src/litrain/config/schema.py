@@ -196,6 +196,11 @@ class DataConfig(Section):
     )
     in_memory_max_gb: float = Field(2.0, gt=0, description="in_memory=auto: largest split held, GiB.")
     val_split: float = Field(0.2, ge=0.0, lt=1.0, description="Fraction of train held out for validation.")
+    split_seed: int | None = Field(
+        None,
+        description="Seed of the train/val/test split (none: run.seed). Ensemble members share one "
+        "split and differ in run.seed (their init and data order).",
+    )
     test_split: float = Field(
         0.0, ge=0.0, lt=1.0, description="Fraction held out for test when a source has none."
     )
@@ -368,6 +373,37 @@ FNO_LAYOUT_BEFORE_OPTIONS = {
 }
 
 
+class EnsembleConfig(Section):
+    members: int | list[str | dict[str, Any]] = Field(
+        2,
+        description="How many members (each its own run.seed), or one entry per member: a model name "
+        "(resnet18) or overrides ({model.name: cnn, optim.lr: 0.01}); a comma list from a flag.",
+    )
+    combine: Literal["mean_prob", "val_nll_weights"] = Field(
+        "mean_prob",
+        description="mean_prob: the members' mean class probabilities; val_nll_weights: weights on "
+        "the simplex fitted on the validation split to minimise the pooled NLL.",
+    )
+    calibrate: Literal["auto", "none"] = Field(
+        "auto", description="auto: temperature scaling of the pooled probabilities on the validation split."
+    )
+
+    @field_validator("members", mode="before")
+    @classmethod
+    def _members(cls, value: Any) -> Any:
+        if isinstance(value, str):  # --model.ensemble.members resnet18,resnet34 or 3
+            items = [v.strip() for v in value.split(",") if v.strip()]
+            return int(items[0]) if len(items) == 1 and items[0].isdigit() else items
+        return value
+
+    @field_validator("members")
+    @classmethod
+    def _at_least_two(cls, value: Any) -> Any:
+        if (value if isinstance(value, int) else len(value)) < 2:
+            raise ValueError("an ensemble needs at least two members")
+        return value
+
+
 class ModelConfig(Section):
     name: str = Field("mlp", description="mlp, cnn, resnet18_cifar, timm:<name>, torchvision:<name>.")
     pretrained: bool = Field(False, description="Load pretrained weights (local file or cache).")
@@ -411,6 +447,12 @@ class ModelConfig(Section):
     )
     rank: float = Field(
         1.0, gt=0, le=1, description="fno factorization: fraction of the dense weight's values kept."
+    )
+    ensemble: EnsembleConfig | None = Field(
+        None,
+        description="Train several members as one run group and pool them: {members: 3 | [names or "
+        "overrides], combine, calibrate} (docs/uncertainty.md).",
+        json_schema_extra={"section": True},  # --model.ensemble.members 3 turns it on
     )
 
     @model_validator(mode="before")

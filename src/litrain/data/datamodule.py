@@ -68,7 +68,8 @@ class DataModule:
             src = self._resize(src, self.cfg.image_size)
         self.info = src.info
         self._check_labels(src)
-        gen = torch.Generator().manual_seed(self.seed)
+        split_seed = self.cfg.split_seed if self.cfg.split_seed is not None else self.seed
+        gen = torch.Generator().manual_seed(split_seed)
         n = split_len(src.train)
         order = torch.randperm(n, generator=gen)
         n_val = 0 if src.val is not None else _held_out(n, self.cfg.val_split)

@@ -176,11 +176,19 @@ class ClassificationTask(TaskBase):
         save_confusion_matrix(values.cpu(), run_dir)
         return [run_dir / "confusion_matrix.csv"]
 
-    def write_predictions(self, path: Path, predictions: Tensor, targets: Any, names: list[str]) -> Path:
+    def write_predictions(
+        self,
+        path: Path,
+        predictions: Tensor,
+        targets: Any,
+        names: list[str],
+        extra: dict[str, Tensor] | None = None,
+    ) -> Path:
+        """predictions.csv; ``extra`` adds per-sample columns (uncertainty) after the probabilities."""
         from litrain.tasks.classification_files import write_predictions
 
         preds = self.decide(predictions)
-        return write_predictions(path, predictions, targets, names, preds, self.mode == "multilabel")
+        return write_predictions(path, predictions, targets, names, preds, self.mode == "multilabel", extra)
 
 
 class BinaryBalancedAccuracy(tm.classification.MulticlassAccuracy):

@@ -135,3 +135,85 @@ def error_detection_auroc(uncertainty: Tensor, correct: Tensor) -> Tensor:
     if wrong.min() == wrong.max():
         return torch.tensor(float("nan"), dtype=torch.float64)
     return binary_auroc(uncertainty.double(), wrong).double()
+
+
+def uncertainty_columns(
+    members: Tensor, weights: Tensor | None = None, mode: str = "multiclass"
+) -> dict[str, Tensor]:
+    """The per-sample uncertainty of (M, N, C) member (or MC dropout pass) probabilities, as
+    predictions.csv writes it: ``predictive_entropy`` (of the pooled probabilities),
+    ``expected_entropy`` (the members' mean entropy: aleatoric), ``mutual_information``
+    (their difference: epistemic) and ``disagreement``. ``weights`` (M,) on the simplex pool
+    the members (default uniform, the functions above). Multilabel sums each label's two-class
+    entropy."""
+    m = members.double()
+    if mode == "multilabel":
+        m = torch.stack([1 - m, m], dim=-1)  # (M, N, K, 2)
+    w = (
+        torch.full((m.shape[0],), 1 / m.shape[0], dtype=torch.float64)
+        if weights is None
+        else weights.double()
+    )
+    w = w.reshape(-1, *([1] * (m.ndim - 1)))
+    pooled = (w * m).sum(0)
+    total = entropy(pooled)
+    expected = (w[..., 0] * entropy(m)).sum(0)
+    if mode == "multilabel":
+        total, expected = total.sum(-1), expected.sum(-1)
+        agree = (m.argmax(-1) != pooled.argmax(-1)[None]).double().mean(-1)  # (M, N) share of labels
+    else:
+        agree = (m.argmax(-1) != pooled.argmax(-1)[None]).double()
+    return {
+        "predictive_entropy": total,
+        "expected_entropy": expected,
+        "mutual_information": (total - expected).clamp_min(0.0),
+        "disagreement": agree.mean(0),  # the share of members (unweighted) against the pooled label
+    }
+
+
+def confidence_and_correct(probs: Tensor, targets: Tensor, mode: str = "multiclass") -> tuple[Tensor, Tensor]:
+    """(confidence of the decision, whether it is right) per sample (per (sample, label)
+    pair for binary p(1) and multilabel): what AURC and selective accuracy rank."""
+    rows, y = categorical(probs, targets, mode)
+    conf, pred = rows.max(-1)
+    return conf, pred == y
+
+
+def reliability_bins(probs: Tensor, targets: Tensor, mode: str = "multiclass", n_bins: int = N_BINS) -> dict:
+    """The reliability diagram's numbers, binned as ECE is (equal-width bins of the top-class
+    confidence, or of p(1) for binary and multilabel, 1.0 in the last bin): per bin its
+    range, sample count, mean confidence and accuracy (frequency of 1); and the ECE/MCE
+    they give (equal to :func:`calibration_error`'s)."""
+    if mode == "multiclass":
+        conf, pred = probs.double().max(-1)
+        hit = (pred == targets.long().reshape(-1)).double()
+    else:
+        conf = (probs[:, 1] if mode == "binary" and probs.ndim == 2 else probs).double().reshape(-1)
+        hit = targets.double().reshape(-1)
+    edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
+    idx = (torch.bucketize(below_one(conf), edges, right=True) - 1).clamp(0, n_bins - 1)
+    count = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, idx, torch.ones_like(conf))
+    conf_sum = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, idx, conf)
+    hit_sum = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, idx, hit)
+    seen = count > 0
+    mean_conf = torch.where(seen, conf_sum / count.clamp_min(1), torch.nan)
+    accuracy = torch.where(seen, hit_sum / count.clamp_min(1), torch.nan)
+    gap = (accuracy - mean_conf).abs()
+    total = count.sum().clamp_min(1)
+    return {
+        "mode": mode,
+        "n_bins": n_bins,
+        "samples": int(count.sum()),
+        "bins": [
+            {
+                "lower": float(edges[i]),
+                "upper": float(edges[i + 1]),
+                "count": int(count[i]),
+                "confidence": float(mean_conf[i]) if seen[i] else None,
+                "accuracy": float(accuracy[i]) if seen[i] else None,
+            }
+            for i in range(n_bins)
+        ],
+        "ece": float((count[seen] / total * gap[seen]).sum()),
+        "mce": float(gap[seen].max()) if seen.any() else 0.0,
+    }

@@ -17,7 +17,7 @@ from litrain.errors import ConfigError
 from litrain.trained.calibrated import CLASSIFICATION, task_mode
 
 ENSEMBLE_FILE = "ensemble.json"
-COMBINES = ("mean_prob",)
+COMBINES = ("mean_prob", "val_nll_weights")
 
 
 def facts(run: Any) -> dict[str, Any]:
@@ -49,7 +49,14 @@ class Ensemble(nn.Module):
     the pooled probabilities (log p for multiclass, logit p for binary/multilabel), so the
     task's ``prediction`` of them is the pooled probabilities."""
 
-    def __init__(self, members: list[Path], combine: str = "mean_prob", device: str = "cpu") -> None:
+    def __init__(
+        self,
+        members: list[Path],
+        combine: str = "mean_prob",
+        device: str = "cpu",
+        weights: list[float] | Tensor | None = None,
+        temperature: list[float] | float | Tensor | None = None,
+    ) -> None:
         super().__init__()
         if combine not in COMBINES:
             raise ConfigError(f"ensemble combine={combine!r}: choose one of {', '.join(COMBINES)}")
@@ -59,13 +66,31 @@ class Ensemble(nn.Module):
         self.combine = combine
         self.device = device
         self._members: nn.ModuleList | None = None  # opened on first use
+        # buffers, so state_dict and .to(device) carry the pooling and the calibration
+        w = torch.full((len(members),), 1 / len(members)) if weights is None else torch.as_tensor(weights)
+        self.register_buffer("weights", w.detach().double().clone())
+        self.register_buffer("temperature", torch.ones(()))
+        self.set_temperature(torch.ones(()) if temperature is None else torch.as_tensor(temperature))
 
     @classmethod
     def open(cls, path: str | Path, device: str = "cpu") -> Ensemble:
         record = json.loads((Path(path) / ENSEMBLE_FILE).read_text())
         base = Path(path)
         members = [base / m if not Path(m).is_absolute() else Path(m) for m in record["members"]]
-        return cls(members, record.get("combine", "mean_prob"), device)
+        calibration = record.get("calibration") or {}
+        return cls(
+            members,
+            record.get("combine", "mean_prob"),
+            device,
+            record.get("weights"),
+            calibration.get("temperature"),
+        )
+
+    def set_temperature(self, temperature: Tensor) -> None:
+        """The temperature of the pooled logits: () multiclass, (K,) per output otherwise."""
+        self.temperature = temperature.detach().float().clone()
+        # a Python flag, not a test of the buffer: export traces pool() without data-dependent branches
+        self.calibrated = bool((self.temperature != 1).any())
 
     @property
     def members(self) -> nn.ModuleList:
@@ -95,6 +120,37 @@ class Ensemble(nn.Module):
         """(M, N, C) each member's class probabilities for raw ``inputs``."""
         return torch.stack([m.predict(inputs, batch_size) for m in self.members])
 
+    def pool(self, members: Tensor) -> Tensor:
+        """(N, C) the ``weights``-weighted mean of (M, N, C) member probabilities, then the
+        temperature (applied to the pooled logits; 1 leaves the mean as it is)."""
+        pooled = (self.weights.to(members.device, torch.float64)[:, None, None] * members.double()).sum(0)
+        if not self.calibrated:
+            return pooled.float()
+        logits = self._logits(pooled) / self.temperature.to(pooled.device)
+        return self.task.prediction(logits).float()
+
+    def split_probs(self, split: str) -> tuple[Tensor, Tensor | None]:
+        """((M, N, C) member probabilities, targets) on ``split`` of the data the members
+        trained on: each member reads it through its own config (its own input size and
+        normalization); the members of one ensemble share the split (data.split_seed)."""
+        from litrain.data.datamodule import build_datamodule
+        from litrain.trained.outputs import outputs_on
+
+        probs, targets = [], None
+        for d, m in zip(self.member_dirs, self.members, strict=True):
+            cfg = m.config
+            dm = build_datamodule(cfg.data, cfg.task, cfg.run.seed)
+            dm.setup("fit" if split == "val" else "test")
+            out, y = outputs_on(m, dm, split)
+            if targets is not None and y is not None and not torch.equal(targets, y):
+                raise ConfigError(
+                    f"ensemble member {d} reads another {split} split than {self.member_dirs[0]}: "
+                    "members must share the data and data.split_seed"
+                )
+            targets = y if targets is None else targets
+            probs.append(m.task.prediction(out).float())
+        return torch.stack(probs), targets
+
     def _logits(self, pooled: Tensor) -> Tensor:
         p = pooled.double().clamp(1e-12, 1 - 1e-12)
         mode = task_mode(self.task)
@@ -106,12 +162,13 @@ class Ensemble(nn.Module):
 
     @torch.no_grad()
     def outputs(self, inputs: Any, batch_size: int | None = None) -> Tensor:
-        return self._logits(self.member_probs(inputs, batch_size).mean(0))
+        return self._logits(self.pool(self.member_probs(inputs, batch_size)).double())
 
     @torch.no_grad()
     def predict(self, inputs: Any, batch_size: int | None = None) -> Tensor:
-        """(N, C) the members' mean class probabilities."""
-        return self.member_probs(inputs, batch_size).mean(0).float()
+        """(N, C) the members' pooled class probabilities (the mean for ``mean_prob``, then the
+        ensemble's temperature if it has one)."""
+        return self.pool(self.member_probs(inputs, batch_size))
 
     def forward(self, x: Tensor) -> Tensor:
         """Pooled logits for a batch of the first member's model input; a member trained at
@@ -120,8 +177,8 @@ class Ensemble(nn.Module):
         return self.pooled_logits(self.model_member_probs(x))
 
     def pooled_logits(self, members: Tensor) -> Tensor:
-        """The logits of the mean of (M, N, C) member probabilities."""
-        return self._logits(members.mean(0))
+        """The logits of the pooled (M, N, C) member probabilities (:meth:`pool`)."""
+        return self._logits(self.pool(members).double())
 
     def model_member_probs(self, x: Tensor) -> Tensor:
         """(M, N, C) each member's class probabilities for a batch of model input (see

@@ -41,7 +41,12 @@ def _error(tree: dict, tmp_path) -> str:
         ({"training": {"num_gpus": 2}}, "'training.num_gpus' (did you mean trainer.devices?)"),
         ({"training": {"use_fsdp2": True}}, "'training.use_fsdp2' (did you mean trainer.strategy: fsdp?)"),
         ({"hardware": {"num_gpus": 2}}, "'hardware.num_gpus' (did you mean trainer.devices?)"),
-        ({"model_type": "ensemble"}, "'model_type' (ensembles are not available yet"),
+        ({"model_type": "ensemble"}, "'model_type' (did you mean model.ensemble?)"),
+        ({"architectures": ["mlp", "cnn"]}, "'architectures' (did you mean model.ensemble.members?)"),
+        (
+            {"ensemble_strategy": "uncertainty_weighted"},
+            "(did you mean model.ensemble.combine: val_nll_weights",
+        ),
     ],
 )
 def test_a_guide_config_name_gets_the_litrain_key(tree, line, tmp_path):
