@@ -206,12 +206,18 @@ def predict(
     split: str = "test",
     quiet: bool = False,
     model: str | Path | None = None,
+    mc_samples: int | None = None,
     **overrides: Any,
 ) -> RunResult:
     """Write the task's predictions file (classification: predictions.csv with index,
     target, pred, then one probability column per class). ``model``: an artefact of
     ``litrain export`` (.onnx or .pt2) run instead of the checkpoint, on the data of the
-    config it carries (or ``config_or_path``); default output predictions.csv beside it."""
+    config it carries (or ``config_or_path``); default output predictions.csv beside it.
+    ``mc_samples=K``: the mean of K MC dropout passes (dropout layers on, the rest in eval
+    mode, seeded by run.seed), then per sample predictive entropy, expected entropy, mutual
+    information and disagreement."""
+    if model is not None and mc_samples is not None:
+        raise ConfigError("--mc-samples runs the checkpoint's model with dropout on: drop --model")
     if model is not None:
         from litrain.export.predict import predict_artefact
 
@@ -222,7 +228,13 @@ def predict(
     from litrain.run.lock import holding, writes_inside
     from litrain.run.restore import eval_setup
 
+    if mc_samples is not None:
+        from litrain.trained.mc_dropout import check_samples
+
+        check_samples(mc_samples)
     ens = _ensemble_dir(run_dir, config_or_path, checkpoint)
+    if ens is not None and mc_samples:
+        raise ConfigError(f"{ens} is an ensemble: its members' spread is its uncertainty; drop --mc-samples")
     if ens is not None:  # the pooled members, with their uncertainty per sample
         from litrain.trained.ensemble_eval import predict_ensemble
 
@@ -234,7 +246,7 @@ def predict(
     out = Path(output) if output else rd / "predictions.csv"
     lock = holding(rd) if writes_inside(rd, out) else nullcontext()
     with lock, one_line_oom(cfg.data.batch_size, cfg.trainer.oom_recovery, "predict"):
-        parts, out = run_predict(cfg, ckpt_path, rd, out, split, quiet)
+        parts, out = run_predict(cfg, ckpt_path, rd, out, split, quiet, mc_samples)
     return RunResult({}, rd, parts.config, best_checkpoint=str(ckpt_path), output=out)
 
 

@@ -15,6 +15,13 @@ def arguments(p: argparse.ArgumentParser) -> None:
     add_ckpt(p, "evaluate")
     p.add_argument("--output", default=None, help="CSV path (default run_dir/predictions.csv; fields: .npy)")
     p.add_argument("--split", default="test", choices=["test", "val"], help="split to predict")
+    p.add_argument(
+        "--mc-samples",
+        type=int,
+        default=None,
+        metavar="K",
+        help="MC dropout: the mean of K passes with dropout on, plus uncertainty columns",
+    )
 
 
 ARTEFACTS = (".onnx", ".pt2")
@@ -28,12 +35,17 @@ def artefact(overrides: dict[str, Any]) -> str | None:
 
 
 def check(args: argparse.Namespace, overrides: dict[str, Any]) -> None:
+    from litrain.errors import ConfigError
+
+    if args.mc_samples is not None and args.mc_samples < 2:
+        raise ConfigError(f"--mc-samples {args.mc_samples}: MC dropout needs 2 or more passes (e.g. 30)")
     model = artefact(overrides)
     if model is None:
         return preflight.evaluated(args, overrides)
     from pathlib import Path
 
-    from litrain.errors import ConfigError
+    if args.mc_samples is not None:
+        raise ConfigError("--mc-samples runs the checkpoint's model with dropout on: drop --model")
 
     if not Path(model).is_file():
         raise ConfigError(f"--model {model}: no such file (an .onnx or .pt2 written by litrain export)")
@@ -53,6 +65,7 @@ def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         checkpoint=args.ckpt,
         output=args.output,
         split=args.split,
+        mc_samples=args.mc_samples,
         run_dir=args.run_dir,
         quiet=args.quiet,
         model=model,

@@ -62,10 +62,17 @@ def evaluate(stage: str, cfg: Config, ckpt_path: Path, run_dir: Path, quiet: boo
 
 
 def predict(
-    cfg: Config, ckpt_path: Path, run_dir: Path, out: Path, split: str, quiet: bool
+    cfg: Config,
+    ckpt_path: Path,
+    run_dir: Path,
+    out: Path,
+    split: str,
+    quiet: bool,
+    mc_samples: int | None = None,
 ) -> tuple[Parts, Path]:
     """The task's predictions file for ``split`` (val or test; targets included), and the
-    path the task wrote it to (``out``, or e.g. a .npy beside it for field predictions)."""
+    path the task wrote it to (``out``, or e.g. a .npy beside it for field predictions).
+    ``mc_samples``: the mean of that many MC dropout passes, with their uncertainty columns."""
     parts, module, trainer = restore(cfg, ckpt_path, run_dir, quiet)
     dm, task = parts.datamodule, parts.task
     if task is None:
@@ -73,6 +80,8 @@ def predict(
             "litrain predict writes a litrain task's predictions, and data.class_path gives none: "
             "use litrain's data sources, or call trainer.predict on your own module"
         )
+    if mc_samples:
+        return parts, _predict_mc(module, parts, ckpt_path, run_dir, out, split, mc_samples, trainer)
     if isinstance(module, TaskModule):  # litrain's model: the engine-neutral pass
         model_outputs, targets = outputs_on(module.to(trainer.strategy.root_device), dm, split)
         temperature = read_calibration(run_dir, ckpt_path)  # `litrain calibrate` fitted one
@@ -87,6 +96,40 @@ def predict(
     names = parts.info.class_names if parts.info else [str(i) for i in range(outputs.shape[1])]
     written = task.write_predictions(out, outputs, targets, names)
     return parts, written if written is not None else out  # a task that returns no path wrote out
+
+
+def _predict_mc(
+    module: Any,
+    parts: Parts,
+    ckpt_path: Path,
+    run_dir: Path,
+    out: Path,
+    split: str,
+    samples: int,
+    trainer: Any,
+) -> Path:
+    """predictions.csv of ``samples`` MC dropout passes: their mean probabilities (after the
+    run's temperature, if calibrated), then the uncertainty columns of the passes."""
+    from litrain.tasks import uncertainty as U
+    from litrain.trained.calibrated import CLASSIFICATION
+    from litrain.trained.mc_dropout import mc_outputs
+
+    task = parts.task
+    if not isinstance(module, TaskModule) or parts.config.task.type not in CLASSIFICATION:
+        raise ConfigError(
+            "--mc-samples predicts litrain's classification models (task.type classification, binary or multilabel)"
+        )
+    passes, targets = mc_outputs(
+        module.to(trainer.strategy.root_device), parts.datamodule, split, samples, parts.config.run.seed
+    )
+    temperature = read_calibration(run_dir, ckpt_path)
+    if temperature is not None:
+        passes = passes / temperature
+    members = torch.stack([task.prediction(p) for p in passes]).float()
+    pooled = members.mean(0)
+    extra = U.uncertainty_columns(members, mode=task.mode)
+    names = parts.info.class_names if parts.info else [str(i) for i in range(pooled.shape[1])]
+    return task.write_predictions(out, pooled, targets, names, extra=extra)
 
 
 def _predicting(module: Any, parts: Parts) -> Any:
