@@ -1,4 +1,5 @@
-"""Calibration metrics for classification val/test: nll, brier, ece, mce (15 bins).
+"""Calibration metrics for classification val/test: nll, brier, ece, mce (15 bins), and
+aurc (selective prediction: how well the confidence ranks the errors last).
 
 Each is a torchmetrics ``Metric`` fed what a classification task's other metrics get
 (``metric_inputs``: probabilities, p(1) 1-D for binary; the targets), so under DDP the states
@@ -59,16 +60,48 @@ class CalibrationError(tm.Metric):
         return U.calibration_error(probs, target, self.mode, self.norm, self.n_bins).float()
 
 
+class AURC(CalibrationError):
+    """Area under the risk-coverage curve (``uncertainty.aurc``) of the decision's confidence
+    over every sample of the split (every (sample, label) pair for multilabel); lower is
+    better: the errors are the least confident predictions."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(mode, "l1")
+
+    def compute(self) -> Tensor:
+        conf, right = U.confidence_and_correct(_cat(self.probs), _cat(self.target), self.mode)
+        return U.aurc(conf, right).float()
+
+
+class ReliabilityBins(tm.Metric):
+    """The reliability diagram's per-bin sums (``uncertainty.bin_sums``: count, confidence,
+    hits), added over batches and ranks; ``compute`` gives the (3, bins) sums."""
+
+    full_state_update = False
+
+    def __init__(self, mode: str, n_bins: int = U.N_BINS) -> None:
+        super().__init__()
+        self.mode, self.n_bins = mode, n_bins
+        self.add_state("sums", torch.zeros(3, n_bins, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        self.sums += U.bin_sums(preds.detach(), target.detach(), self.mode, self.n_bins).to(self.sums.device)
+
+    def compute(self) -> Tensor:
+        return self.sums
+
+
 def _cat(states: list[Tensor] | Tensor) -> Tensor:
     return torch.cat(states) if isinstance(states, list) else states
 
 
 def calibration_metrics(mode: str) -> dict[str, tm.Metric]:
-    """nll, brier, ece and mce for a classification task of ``mode`` (multiclass, binary or
-    multilabel), fed the task's ``metric_inputs`` and targets."""
+    """nll, brier, ece, mce and aurc for a classification task of ``mode`` (multiclass,
+    binary or multilabel), fed the task's ``metric_inputs`` and targets."""
     return {
         "nll": MeanScore("nll", mode),
         "brier": MeanScore("brier", mode),
         "ece": CalibrationError(mode, "l1"),
         "mce": CalibrationError(mode, "max"),
+        "aurc": AURC(mode),
     }

@@ -167,14 +167,28 @@ class ClassificationTask(TaskBase):
         return tm.ConfusionMatrix(**self._kwargs())
 
     def artifact_metrics(self, split: str) -> tm.Metric | None:
-        """The test split's confusion matrix."""
-        return self.confusion_matrix() if split == "test" else None
+        """The test split's confusion matrix and reliability diagram."""
+        if split != "test":
+            return None
+        from litrain.tasks.calibration_metrics import ReliabilityBins
 
-    def write_artifacts(self, split: str, values: Tensor, run_dir: Path) -> list[Path]:
-        from litrain.tasks.classification_files import save_confusion_matrix
+        parts = {"confusion": self.confusion_matrix(), "reliability": ReliabilityBins(self.mode)}
+        return tm.MetricCollection(parts, compute_groups=False)
 
-        save_confusion_matrix(values.cpu(), run_dir)
-        return [run_dir / "confusion_matrix.csv"]
+    def write_artifacts(self, split: str, values: Tensor | dict[str, Tensor], run_dir: Path) -> list[Path]:
+        """confusion_matrix.csv (+ its PNG); reliability.json and plots/reliability.png."""
+        from litrain.tasks import uncertainty as U
+        from litrain.tasks.classification_files import save_confusion_matrix, save_reliability
+
+        if not isinstance(values, dict):  # the confusion matrix alone
+            values = {"confusion": values}
+        save_confusion_matrix(values["confusion"].cpu(), run_dir)
+        written = [run_dir / "confusion_matrix.csv"]
+        if "reliability" in values:
+            written += save_reliability(
+                {split: U.bins_record(values["reliability"], self.mode)}, run_dir, "reliability"
+            )
+        return written
 
     def write_predictions(
         self,

@@ -179,27 +179,35 @@ def confidence_and_correct(probs: Tensor, targets: Tensor, mode: str = "multicla
     return conf, pred == y
 
 
-def reliability_bins(probs: Tensor, targets: Tensor, mode: str = "multiclass", n_bins: int = N_BINS) -> dict:
-    """The reliability diagram's numbers, binned as ECE is (equal-width bins of the top-class
-    confidence, or of p(1) for binary and multilabel, 1.0 in the last bin): per bin its
-    range, sample count, mean confidence and accuracy (frequency of 1); and the ECE/MCE
-    they give (equal to :func:`calibration_error`'s)."""
+def bin_sums(probs: Tensor, targets: Tensor, mode: str = "multiclass", n_bins: int = N_BINS) -> Tensor:
+    """(3, n_bins) per bin: sample count, sum of confidences, sum of hits, binned as ECE is
+    (equal-width bins of the top-class confidence, or of p(1) against the frequency of 1 for
+    binary and multilabel; 1.0 in the last bin). Sums, so batches and ranks add up."""
     if mode == "multiclass":
         conf, pred = probs.double().max(-1)
         hit = (pred == targets.long().reshape(-1)).double()
     else:
         conf = (probs[:, 1] if mode == "binary" and probs.ndim == 2 else probs).double().reshape(-1)
         hit = targets.double().reshape(-1)
-    edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
+    edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64, device=conf.device)
     idx = (torch.bucketize(below_one(conf), edges, right=True) - 1).clamp(0, n_bins - 1)
-    count = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, idx, torch.ones_like(conf))
-    conf_sum = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, idx, conf)
-    hit_sum = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, idx, hit)
+    out = torch.zeros(3, n_bins, dtype=torch.float64, device=conf.device)
+    for row, values in enumerate((torch.ones_like(conf), conf, hit)):
+        out[row].index_add_(0, idx, values)
+    return out
+
+
+def bins_record(sums: Tensor, mode: str = "multiclass") -> dict:
+    """The reliability diagram's numbers from :func:`bin_sums`: per bin its range, sample
+    count, mean confidence and accuracy (frequency of 1), and the ECE and MCE they give
+    (those of :func:`calibration_error`)."""
+    count, conf_sum, hit_sum = sums.double().cpu()
+    n_bins = len(count)
+    edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
     seen = count > 0
-    mean_conf = torch.where(seen, conf_sum / count.clamp_min(1), torch.nan)
-    accuracy = torch.where(seen, hit_sum / count.clamp_min(1), torch.nan)
+    mean_conf = conf_sum / count.clamp_min(1)
+    accuracy = hit_sum / count.clamp_min(1)
     gap = (accuracy - mean_conf).abs()
-    total = count.sum().clamp_min(1)
     return {
         "mode": mode,
         "n_bins": n_bins,
@@ -214,6 +222,11 @@ def reliability_bins(probs: Tensor, targets: Tensor, mode: str = "multiclass", n
             }
             for i in range(n_bins)
         ],
-        "ece": float((count[seen] / total * gap[seen]).sum()),
+        "ece": float((count[seen] / count.sum().clamp_min(1) * gap[seen]).sum()),
         "mce": float(gap[seen].max()) if seen.any() else 0.0,
     }
+
+
+def reliability_bins(probs: Tensor, targets: Tensor, mode: str = "multiclass", n_bins: int = N_BINS) -> dict:
+    """:func:`bins_record` of ``probs`` against ``targets``."""
+    return bins_record(bin_sums(probs, targets, mode, n_bins), mode)

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from litrain.core.atomic import atomic_write_json
 from litrain.errors import ConfigError
 from litrain.tasks import uncertainty as U
+from litrain.tasks.classification_files import save_reliability
 from litrain.trained.outputs import outputs_on
 from litrain.trained.temperature import fit_temperature, scaled_nll
 
@@ -75,7 +76,8 @@ class Calibrated(nn.Module):
 
 def calibrate(predictor: nn.Module, datamodule: Any) -> tuple[Calibrated, dict[str, Any]]:
     """Fit a temperature on ``datamodule``'s validation split -> (the calibrated predictor, a
-    record with the temperature and the validation NLL before and after)."""
+    record with the temperature and the validation NLL before and after); ``.val_curves`` on the predictor
+    holds the validation split's reliability diagram before and after."""
     mode = task_mode(predictor.task)
     if getattr(datamodule, "val_set", True) is None or _empty(datamodule):
         raise NoValidationSplit(
@@ -98,7 +100,18 @@ def calibrate(predictor: nn.Module, datamodule: Any) -> tuple[Calibrated, dict[s
         "val_ece_before": float(U.calibration_error(_metric_probs(logits, mode), targets, mode)),
         "val_ece_after": float(U.calibration_error(_metric_probs(logits / temperature, mode), targets, mode)),
     }
-    return Calibrated(predictor, temperature), record
+    calibrated = Calibrated(predictor, temperature)
+    calibrated.val_curves = val_curves(record, logits, targets, mode)  # the diagram calibrate_run draws
+    return calibrated, record
+
+
+def val_curves(record: dict[str, Any], logits: Tensor, targets: Tensor, mode: str) -> dict[str, dict]:
+    """The reliability diagram of the validation split before and after the temperature."""
+    temperature = torch.tensor(record["temperature"])
+    return {
+        "before": U.reliability_bins(_metric_probs(logits, mode), targets, mode),
+        "after": U.reliability_bins(_metric_probs(logits / temperature, mode), targets, mode),
+    }
 
 
 def _metric_probs(logits: Tensor, mode: str) -> Tensor:
@@ -147,7 +160,9 @@ def calibrate_run(source: str | Path, which: str = "best") -> tuple[Calibrated, 
     dm = build_datamodule(cfg.data, cfg.task, cfg.run.seed)
     dm.setup("fit")
     calibrated, record = calibrate(run, dm)
-    path = save_calibration(_run_dir(source, run.checkpoint), record, run.checkpoint)
+    run_dir = _run_dir(source, run.checkpoint)
+    path = save_calibration(run_dir, record, run.checkpoint)
+    save_reliability(calibrated.val_curves, run_dir, "reliability_val")
     return calibrated, record, path
 
 

@@ -1,4 +1,4 @@
-"""Classification val/test metrics nll, brier, ece, mce: fed batch by batch they equal the
+"""Classification val/test metrics nll, brier, ece, mce, aurc: fed batch by batch they equal the
 formulas on the whole split, per mode and per multi-task head, and two halves' states merged
 (what DDP gathers) give the one-process number."""
 
@@ -14,7 +14,7 @@ from litrain.tasks.calibration_metrics import calibration_metrics
 from litrain.tasks.classification import ClassificationTask
 from litrain.tasks.multitask import multitask_task
 
-NAMES = ("nll", "brier", "ece", "mce")
+NAMES = ("nll", "brier", "ece", "mce", "aurc")
 
 
 def _data(mode: str, n: int = 61, classes: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,6 +37,7 @@ def _reference(probs: torch.Tensor, y: torch.Tensor, mode: str) -> dict[str, flo
         "brier": float(U.brier(probs, y, mode)),
         "ece": float(U.calibration_error(probs, y, mode)),
         "mce": float(U.calibration_error(probs, y, mode, "max")),
+        "aurc": float(U.aurc(*U.confidence_and_correct(probs, y, mode))),
     }
 
 
