@@ -56,6 +56,9 @@ def test_fit_trains_each_member_and_pools_them(ens_dir: Path):
     assert record["val_nll_pooled"] <= record["val_nll_uniform"] + 1e-12  # fitted, never worse
     cal = record["calibration"]
     assert cal["val_nll_after"] <= cal["val_nll_before"]
+    curves = json.loads((ens_dir / "reliability_val.json").read_text())
+    assert set(curves) == {"uniform mean", "pooled", "pooled + temperature"}
+    assert {c["samples"] for c in curves.values()} == {record["val_samples"]}
 
 
 def test_load_pools_weighted_members_then_the_temperature(ens_dir: Path):

@@ -21,6 +21,7 @@ from litrain.launch.environment import is_global_zero
 from litrain.run.group import GroupResult, Member, RunGroup, choose_group_dir, engine_fit, in_dir
 from litrain.run.result import RunResult
 from litrain.tasks import uncertainty as U
+from litrain.tasks.classification_files import save_reliability
 from litrain.trained.calibrated import CLASSIFICATION
 from litrain.trained.ensemble import ENSEMBLE_FILE, Ensemble
 from litrain.trained.temperature import fit_temperature
@@ -87,7 +88,7 @@ def pool_members(ensemble: Ensemble, cfg: Config) -> dict[str, Any]:
     if ens.calibrate == "auto":
         logits = _pooled_logits(pooled, mode)
         temperature = fit_temperature(logits, targets, mode)
-        ensemble.set_temperature(temperature)
+        ensemble.set_temperature(temperature)  # () multiclass, (1,) binary, (K,) multilabel
         calibrated = ensemble.task.prediction((logits / temperature.double()).float()).double()
         record["calibration"] = {
             "method": "temperature",
@@ -95,6 +96,10 @@ def pool_members(ensemble: Ensemble, cfg: Config) -> dict[str, Any]:
             "val_nll_before": record["val_nll_pooled"],
             "val_nll_after": float(U.nll(calibrated, y, mode)),
         }
+    curves = {"uniform mean": members.mean(0), "pooled": pooled}
+    if ens.calibrate == "auto":
+        curves["pooled + temperature"] = calibrated
+    ensemble.val_curves = {k: U.reliability_bins(p, y, mode) for k, p in curves.items()}
     return record
 
 
@@ -144,6 +149,7 @@ def fit_ensemble(
         **record,
     }
     if is_global_zero():
+        save_reliability(ensemble.val_curves, base, "reliability_val")
         atomic_write_json(base / ENSEMBLE_FILE, pooled)
     metrics = {"val/nll_pooled": record["val_nll_pooled"]}
     if "calibration" in record:
