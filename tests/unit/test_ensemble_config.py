@@ -36,3 +36,28 @@ def test_one_member_and_bad_member_keys_are_one_line():
     cfg = Config.model_validate({"model": {"ensemble": {"members": [{}, {"optim.lr": -1}]}}})
     with pytest.raises(ConfigError, match=r"model\.ensemble\.members\[1\]\.optim\.lr"):
         member_configs(cfg)
+
+
+def test_a_members_unknown_model_is_refused_before_anything_trains(tmp_path):
+    import subprocess
+    import sys
+
+    run = tmp_path / "ens"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "litrain",
+            "fit",
+            "--run-dir",
+            str(run),
+            "--model.ensemble.members",
+            "mlp,resnet1800",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2 and "unknown model 'resnet1800'" in done.stderr
+    assert [line.startswith("litrain: error:") for line in done.stderr.splitlines()] == [True]
+    assert not run.exists()

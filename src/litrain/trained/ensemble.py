@@ -137,11 +137,18 @@ class Ensemble(nn.Module):
         from litrain.trained.outputs import outputs_on
 
         probs, targets = [], None
+        built: dict[str, Any] = {}  # members reading the same data share one data module
         for d, m in zip(self.member_dirs, self.members, strict=True):
             cfg = m.config
-            dm = build_datamodule(cfg.data, cfg.task, cfg.run.seed)
-            dm.setup("fit" if split == "val" else "test")
-            out, y = outputs_on(m, dm, split)
+            # the split comes from data.split_seed, else from run.seed
+            seed = cfg.run.seed if cfg.data.split_seed is None else None
+            key = json.dumps(
+                [cfg.data.model_dump(mode="json"), cfg.task.model_dump(mode="json"), seed], sort_keys=True
+            )
+            if key not in built:
+                built[key] = build_datamodule(cfg.data, cfg.task, cfg.run.seed)
+                built[key].setup("fit" if split == "val" else "test")
+            out, y = outputs_on(m, built[key], split)
             if targets is not None and y is not None and not torch.equal(targets, y):
                 raise ConfigError(
                     f"ensemble member {d} reads another {split} split than {self.member_dirs[0]}: "

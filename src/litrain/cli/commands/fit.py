@@ -44,6 +44,11 @@ def check(args: argparse.Namespace, overrides: dict[str, Any]) -> None:
             known = False
     if known:
         preflight.parts(cfg, logs=True)
+        if cfg.model.ensemble is not None:  # every member's model, before the first one trains
+            from litrain.config.ensemble import member_configs
+
+            for _, member in member_configs(cfg):
+                preflight.parts(member)
     preflight.hardware(cfg)
 
 
