@@ -4,7 +4,7 @@ costs at most 1.05x the M single fits, wall time, same machine, one run).
 Per repetition, alternating the order: M ``litrain.fit`` calls (seeds s, s+1, ...), then one
 ``litrain.fit`` with ``model.ensemble.members: M`` (the same M fits as a run group, plus the
 pooling: every member's validation pass, the val_nll_weights LBFGS and the temperature).
-Both in this process, digits MLP, ``--epochs`` epochs. Prints the seconds side by side and
+Both in this process (after one untimed warm-up fit), digits MLP, ``--epochs`` epochs. Prints the seconds side by side and
 the ratio; median and spread over ``--reps``.
 
     python benchmarks/ensemble.py --members 3 --epochs 3 --reps 3
@@ -47,6 +47,8 @@ def main() -> None:
     p.add_argument("--engine", default="lightning", choices=["lightning", "native"])
     args = p.parse_args()
     common = {"trainer.max_epochs": args.epochs, "run.engine": args.engine}
+    with tempfile.TemporaryDirectory() as tmp:  # warm-up, not timed: imports and first-call costs
+        litrain.fit(run_dir=Path(tmp) / "warm", quiet=True, **{**common, "trainer.max_epochs": 1})
     rows = []
     for rep in range(args.reps):
         with tempfile.TemporaryDirectory() as tmp:

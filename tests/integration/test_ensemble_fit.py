@@ -104,3 +104,15 @@ def test_cli_test_writes_pooled_metrics_and_the_reliability_diagram(ens_dir: Pat
     assert abs(bins["ensemble"]["ece"] - record["metrics"]["test/ece"]) < 1e-5
     assert sum(b["count"] for b in bins["ensemble"]["bins"]) == len(targets)
     assert (ens_dir / "plots" / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_rerun_with_a_changed_member_is_refused_and_keeps_the_ensemble(ens_dir: Path):
+    from litrain.errors import ConfigError
+
+    before = (ens_dir / "ensemble.json").read_bytes()
+    changed = {**TINY, "model.ensemble.members": [{"model.hidden": [32]}, {"model.hidden": [16]}]}
+    with pytest.raises(
+        ConfigError, match=r"member member1 finished earlier .* model\.hidden \[64\] -> \[16\]"
+    ):
+        litrain.fit(run_dir=ens_dir, quiet=True, **changed)
+    assert (ens_dir / "ensemble.json").read_bytes() == before

@@ -131,9 +131,9 @@ def fit_ensemble(
     base = ensemble_dir(cfg, run_dir, resume, overwrite)
     group = RunGroup(base, engine_fit(make_engine, quiet), status_file=GROUP_FILE, kind="member", quiet=quiet)
     members = [Member(name, in_dir(mcfg, group.member_dir(name))) for name, mcfg in configs]
-    if (base / ENSEMBLE_FILE).is_file():
-        (base / ENSEMBLE_FILE).unlink()  # the pooling of other members: written again below
-    group.start(members, config=cfg, config_file=CONFIG_FILE)
+    group.start(members, config=cfg, config_file=CONFIG_FILE)  # refuses a changed finished member first
+    if (base / ENSEMBLE_FILE).is_file() and is_global_zero():
+        (base / ENSEMBLE_FILE).unlink()  # pooled from members about to change: written again below
     out: GroupResult = group.run(members)
     result = RunResult({}, base, cfg, summary=out.summary)
     if out.preempted:
