@@ -34,7 +34,7 @@ def test_pipeline_recipe_stages_validate():
 def test_lens_ensemble_recipe_has_three_architectures_on_one_split():
     from litrain.config.ensemble import member_configs
 
-    cfg = load_config([Path(__file__).parents[2] / "configs" / "lens_ensemble.yaml"])
+    cfg = load_config([Path(__file__).parents[3] / "configs" / "lens_ensemble.yaml"])
     members = member_configs(cfg)
     assert [c.model.name for _, c in members] == [
         "timm:resnet18",
