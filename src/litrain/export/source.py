@@ -53,12 +53,13 @@ class EnsembleGraph(nn.Module):
         from litrain.tasks import uncertainty as U
 
         members = self.ensemble.model_member_probs(x)
-        pooled = members.mean(0)
+        # pooled as the ensemble pools (its weights, then its temperature), as predict writes it
+        cols = U.uncertainty_columns(members, self.ensemble.weights, self.ensemble.task.mode)
         outs = (
             self.ensemble.pooled_logits(members),
-            pooled,
-            U.predictive_entropy(members),
-            U.mutual_information(members),
+            self.ensemble.pool(members),
+            cols["predictive_entropy"],
+            cols["mutual_information"],
         )
         return tuple(o.float() for o in outs)
 
