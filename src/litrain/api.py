@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from litrain.data.shards.write_options import SplitResult
     from litrain.run.lifecycle import Engine
     from litrain.run.pipeline import PipelineResult
+    from litrain.sweep.run import SweepResult
     from litrain.trained.calibrated import Calibrated
     from litrain.trained.ensemble import Ensemble
     from litrain.trained.run import TrainedRun
@@ -34,6 +35,7 @@ __all__ = [
     "predict",
     "report",
     "shard",
+    "sweep",
     "test",
     "tune_lr",
     "validate",
@@ -311,3 +313,34 @@ def pipeline(
     cfg = as_config(config_or_path, overrides)
     flags = kwargs_to_overrides(overrides)
     return run_pipeline(cfg, flags, _engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)
+
+
+def sweep(
+    config_or_path: ConfigSource = None,
+    *,
+    run_dir: str | Path | None = None,
+    resume: str | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+    storage: str | None = None,
+    study: str | None = None,
+    workers: int = 1,
+    **overrides: Any,
+) -> SweepResult:
+    """Search the config's ``sweep:`` space with Optuna: each trial a run in
+    ``<run_dir>/trial-NNNN``, the study in ``storage`` (default ``<run_dir>/study.journal``),
+    ``workers`` trial processes; writes best.yaml, study.json and trials.csv. Rerun with the
+    same run dir to continue a stopped sweep (docs/sweeps.md)."""
+    from litrain.sweep.run import run_sweep
+
+    cfg = as_config(config_or_path, overrides)
+    return run_sweep(
+        cfg,
+        run_dir=run_dir,
+        resume=resume,
+        overwrite=overwrite,
+        quiet=quiet,
+        storage=storage,
+        study=study,
+        workers=workers,
+    )

@@ -1259,6 +1259,9 @@ class Config(Section):
     stages: list[StageConfig] = Field(
         [], description="Pipeline stages, run in order by `litrain pipeline` (docs/pipelines.md)."
     )
+    sweep: dict[str, Any] | None = Field(
+        None, description="The search of `litrain sweep` (docs/sweeps.md); a fit ignores it."
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> Config:
