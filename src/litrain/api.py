@@ -37,6 +37,7 @@ __all__ = [
     "shard",
     "sweep",
     "test",
+    "tune_batch_size",
     "tune_lr",
     "validate",
 ]
@@ -103,6 +104,24 @@ def tune_lr(
     from litrain.tune.lr import tune_lr as run_finder
 
     return run_finder(as_config(config_or_path, overrides), run_dir=run_dir, overwrite=overwrite, quiet=quiet)
+
+
+def tune_batch_size(
+    config_or_path: ConfigSource = None,
+    *,
+    run_dir: str | Path | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+    keep_global: bool = False,
+    **overrides: Any,
+) -> RunResult:
+    """Find the largest per-device batch one training step fits in (data.batch_size: auto);
+    writes config.yaml with it. ``keep_global``: keep the config's batch x devices x
+    accumulation, setting accumulate_grad_batches to make it up."""
+    from litrain.tune.batch_size import tune_batch_size as run_finder
+
+    cfg = as_config(config_or_path, overrides)
+    return run_finder(cfg, run_dir=run_dir, overwrite=overwrite, quiet=quiet, keep_global=keep_global)
 
 
 def _evaluate(

@@ -75,3 +75,12 @@ def test_a_trial_config_is_the_base_with_the_trials_values_and_no_sweep():
     cfg = trial_config(base, {"optim.lr": 0.0123, "data.batch_size": 32})
     assert cfg.sweep is None and cfg.optim.lr == 0.0123 and cfg.data.batch_size == 32
     assert cfg.model == base.model
+
+
+def test_the_lens_sweep_recipe_is_a_valid_search():
+    from pathlib import Path
+
+    cfg = load_config([Path(__file__).parents[2] / "configs" / "lens_sweep.yaml"])
+    s = sweep_of(cfg)
+    assert (s.metric, s.direction, s.trials) == ("val/auroc", "maximize", 50)
+    assert s.space["data.batch_size"].choice == [32, 64, 128] and s.space["optim.lr"].kind == "log_uniform"
