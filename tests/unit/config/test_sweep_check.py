@@ -80,7 +80,7 @@ def test_a_trial_config_is_the_base_with_the_trials_values_and_no_sweep():
 def test_the_lens_sweep_recipe_is_a_valid_search():
     from pathlib import Path
 
-    cfg = load_config([Path(__file__).parents[2] / "configs" / "lens_sweep.yaml"])
+    cfg = load_config([Path(__file__).parents[3] / "configs" / "lens_sweep.yaml"])
     s = sweep_of(cfg)
     assert (s.metric, s.direction, s.trials) == ("val/auroc", "maximize", 50)
     assert s.space["data.batch_size"].choice == [32, 64, 128] and s.space["optim.lr"].kind == "log_uniform"
