@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,27 @@ def open_storage(url: str | None, sweep_dir: Path) -> optuna.storages.BaseStorag
         path = Path(url) if url else sweep_dir / JOURNAL_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
-    except Exception as exc:  # a driver's error: the first line says what went wrong
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"--storage {url} cannot be reached: {first}") from None
+    import sqlalchemy.exc
+
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        except sqlalchemy.exc.OperationalError as exc:  # no server, refused, bad credentials
+            raise ConfigError(f"--storage {url} cannot be reached: {_first_line(exc)}") from None
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            # two processes creating Optuna's tables at once on a new database: one loses the
+            # race (a duplicate type or table); the tables are there a moment later
+            if attempt == 4:
+                raise ConfigError(f"--storage {url} cannot be used: {_first_line(exc)}") from None
+            time.sleep(0.5 * (attempt + 1))
+        except Exception as exc:  # a driver's own error (an unknown dialect, no driver)
+            raise ConfigError(f"--storage {url} cannot be used: {_first_line(exc)}") from None
+    raise AssertionError("unreachable")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def shown(url: str | None, sweep_dir: Path) -> str:
