@@ -33,6 +33,12 @@ def arguments(p: argparse.ArgumentParser) -> None:
         "--study-name", default=None, metavar="NAME", help="the study (default: sweep.study, else run.name)"
     )
     p.add_argument("--workers", type=int, default=1, metavar="N", help="trial processes on this machine")
+    p.add_argument(
+        "--slurm-array",
+        default=None,
+        metavar="N%K",
+        help="write RUN_DIR/sweep_array.sbatch: N SLURM array tasks (K at a time), each a worker of the study",
+    )
 
 
 def check(args: argparse.Namespace, overrides: dict[str, Any]) -> None:
@@ -45,6 +51,12 @@ def check(args: argparse.Namespace, overrides: dict[str, Any]) -> None:
         raise ConfigError("litrain sweep needs Optuna: pip install 'litrain[sweep]'")
     if args.workers < 1:
         raise ConfigError(f"--workers {args.workers}: give 1 or more")
+    if args.slurm_array is not None:
+        from litrain.sweep.slurm import parse_array
+
+        parse_array(args.slurm_array)
+        if not args.run_dir:
+            raise ConfigError("--slurm-array needs --run-dir: a sweep dir every node sees")
     cfg = preflight.load(list(args.configs) + list(args.config), overrides)
     sweep = sweep_of(cfg)  # the section, its keys and the edges of its ranges
     url = args.storage or sweep.storage
@@ -58,6 +70,9 @@ def check(args: argparse.Namespace, overrides: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     import litrain.api as api
+
+    if args.slurm_array is not None:
+        return _write_array(args, overrides)
     from litrain.sweep.report import render
 
     result = api.sweep(
@@ -78,6 +93,32 @@ def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         from litrain.reliability.preemption import REQUEUE_EXIT_CODE
 
         return REQUEUE_EXIT_CODE  # saved; rerun the same command to continue
+    return 0
+
+
+def _write_array(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    from litrain.config.sweep_check import sweep_of
+    from litrain.core.atomic import atomic_write_text
+    from litrain.sweep.slurm import SCRIPT, render_array
+
+    configs = list(args.configs) + list(args.config)
+    if overrides:
+        from litrain.errors import ConfigError
+
+        raise ConfigError(
+            "--slurm-array takes the sweep's settings from its config files: move the flags there"
+        )
+    cfg = preflight.load(configs, overrides)
+    sweep = sweep_of(cfg)
+    run_dir = Path(args.run_dir).absolute()
+    study = args.study_name or sweep.study or cfg.run.name
+    text = render_array(
+        args.slurm_array, configs, run_dir, study, args.storage or sweep.storage, f"{cfg.run.name}-sweep"
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / SCRIPT, text)
+    (run_dir / SCRIPT).chmod(0o755)
+    print(f"sbatch {run_dir / SCRIPT}")
     return 0
 
 
