@@ -2,7 +2,8 @@
 ``load``. The CLI calls exactly these. Each is a few lines: a config, then the shared
 lifecycle with the chosen engine (fit) or the Lightning engine's evaluation
 (validate/test/predict). (``litrain.export`` is the package of export formats: the function
-is ``litrain.api.export``.)"""
+is ``litrain.api.export``; likewise ``litrain.sweep`` is a package and the function is
+``litrain.api.sweep``.)"""
 
 from __future__ import annotations
 

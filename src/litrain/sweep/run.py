@@ -22,7 +22,7 @@ from litrain.launch.environment import detect_launch
 from litrain.run.group import RunGroup, choose_group_dir
 from litrain.run.monitors import has_validation, loggable_metrics
 from litrain.sweep.space import grid_size, make_pruner, make_sampler
-from litrain.sweep.study import SURPLUS, counted, open_storage, open_study, recover_stale, shown
+from litrain.sweep.study import counted, open_storage, open_study, recover_stale, shown
 from litrain.sweep.trial import TrialFit, run_trial
 
 SWEEP_FILE = "sweep.json"  # the run group's status file: one record per trial
@@ -157,6 +157,3 @@ def _work(study: optuna.Study, group: RunGroup, fit: TrialFit, base: Config, swe
         state, _ = run_trial(study, group, fit, base, sweep, budget)
         if state == "PREEMPTED":
             return True
-
-
-__all__ = ["SURPLUS", "SweepResult", "run_sweep"]
