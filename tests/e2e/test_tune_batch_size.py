@@ -1,8 +1,7 @@
 """``litrain tune batch-size`` and ``data.batch_size: auto`` as a user runs them (a
 subprocess), on the CPU with an out-of-memory error injected above 100 samples
 (LITRAIN_TEST_OOM_ABOVE): the largest size that fits less the 10 % margin, the global batch
-kept through the accumulation, one line when not even one sample fits, and Lightning's
-BatchSizeFinder refused with a pointer here."""
+kept through the accumulation, one line when not even one sample fits."""
 
 from __future__ import annotations
 
@@ -52,13 +51,13 @@ def test_keep_global_batch_sets_the_accumulation_to_make_it_up(tmp_path):
     cfg = load_config([tmp_path / "g" / "config.yaml"])
     t = cfg.trainer
     assert (cfg.data.batch_size, t.accumulate_grad_batches, t.global_batch_size) == (64, 4, 256)
-    # the written config fits as it is: the split is kept, not refused or redone
-    fit = litrain(
-        tmp_path, "fit", "--config", "g/config.yaml", "--run-dir", "run", "--quiet", "--epochs", "1", *TINY
-    )
-    assert fit.returncode == 0, fit.stderr[-2000:]
-    ran = load_config([tmp_path / "run" / "config.yaml"])
-    assert (ran.data.batch_size, ran.trainer.accumulate_grad_batches) == (64, 4)
+    # the written config trains as it is: the split is kept, neither refused nor probed again
+    from litrain.run.batch_size import resolve_batching
+
+    def no_probe(cfg):
+        raise AssertionError("probed again")
+
+    assert resolve_batching(cfg, no_probe, quiet=True) == cfg
 
 
 def test_fit_with_batch_size_auto_trains_with_the_batch_found(tmp_path):
@@ -78,14 +77,3 @@ def test_not_even_one_sample_is_one_line_and_no_run_dir(tmp_path):
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("litrain: error:")]
     assert "data.batch_size=auto: not even 1 sample fits in the cpu memory with model.name=mlp" in line
     assert not (tmp_path / "none").exists()
-
-
-def test_lightnings_batch_size_finder_as_a_callback_points_here(tmp_path):
-    cb = "trainer.callbacks=[{class_path: lightning.pytorch.callbacks.BatchSizeFinder}]"
-    proc = litrain(tmp_path, "fit", "--set", cb, "--epochs", "1", "--run-dir", "run", *TINY)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("litrain: error:")]
-    assert (
-        "litrain finds the batch size itself: set data.batch_size=auto or run `litrain tune batch-size`"
-        in line
-    )
