@@ -10,15 +10,46 @@ from typing import TYPE_CHECKING, Any
 
 from litrain.core.versions import __version__ as __version__
 
-__all__ = ["fit", "load", "load_config", "pipeline", "predict", "shard", "test", "tune_lr", "validate"]
+__all__ = [
+    "fit",
+    "load",
+    "load_config",
+    "pipeline",
+    "predict",
+    "shard",
+    "test",
+    "tune_batch_size",
+    "tune_lr",
+    "validate",
+]
 
 if TYPE_CHECKING:
-    from litrain.api import fit, load, pipeline, predict, shard, test, tune_lr, validate
+    from litrain.api import (
+        fit,
+        load,
+        pipeline,
+        predict,
+        shard,
+        test,
+        tune_batch_size,
+        tune_lr,
+        validate,
+    )
     from litrain.config import load_config
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("fit", "validate", "test", "predict", "tune_lr", "load", "pipeline", "shard"):
+    if name in (
+        "fit",
+        "validate",
+        "test",
+        "predict",
+        "tune_lr",
+        "tune_batch_size",
+        "load",
+        "pipeline",
+        "shard",
+    ):
         import litrain.api
 
         return getattr(litrain.api, name)

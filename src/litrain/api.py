@@ -2,7 +2,8 @@
 ``load``. The CLI calls exactly these. Each is a few lines: a config, then the shared
 lifecycle with the chosen engine (fit) or the Lightning engine's evaluation
 (validate/test/predict). (``litrain.export`` is the package of export formats: the function
-is ``litrain.api.export``.)"""
+is ``litrain.api.export``; likewise ``litrain.sweep`` is a package and the function is
+``litrain.api.sweep``.)"""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from litrain.data.shards.write_options import SplitResult
     from litrain.run.lifecycle import Engine
     from litrain.run.pipeline import PipelineResult
+    from litrain.sweep.run import SweepResult
     from litrain.trained.calibrated import Calibrated
     from litrain.trained.ensemble import Ensemble
     from litrain.trained.run import TrainedRun
@@ -35,7 +37,9 @@ __all__ = [
     "predict",
     "report",
     "shard",
+    "sweep",
     "test",
+    "tune_batch_size",
     "tune_lr",
     "validate",
 ]
@@ -124,6 +128,24 @@ def tune_lr(
     from litrain.tune.lr import tune_lr as run_finder
 
     return run_finder(as_config(config_or_path, overrides), run_dir=run_dir, overwrite=overwrite, quiet=quiet)
+
+
+def tune_batch_size(
+    config_or_path: ConfigSource = None,
+    *,
+    run_dir: str | Path | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+    keep_global: bool = False,
+    **overrides: Any,
+) -> RunResult:
+    """Find the largest per-device batch one training step fits in (data.batch_size: auto);
+    writes config.yaml with it. ``keep_global``: keep the config's batch x devices x
+    accumulation, setting accumulate_grad_batches to make it up."""
+    from litrain.tune.batch_size import tune_batch_size as run_finder
+
+    cfg = as_config(config_or_path, overrides)
+    return run_finder(cfg, run_dir=run_dir, overwrite=overwrite, quiet=quiet, keep_global=keep_global)
 
 
 def _evaluate(
@@ -380,3 +402,34 @@ def pipeline(
     cfg = as_config(config_or_path, overrides)
     flags = kwargs_to_overrides(overrides)
     return run_pipeline(cfg, flags, _engine, run_dir=run_dir, resume=resume, overwrite=overwrite, quiet=quiet)
+
+
+def sweep(
+    config_or_path: ConfigSource = None,
+    *,
+    run_dir: str | Path | None = None,
+    resume: str | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+    storage: str | None = None,
+    study: str | None = None,
+    workers: int = 1,
+    **overrides: Any,
+) -> SweepResult:
+    """Search the config's ``sweep:`` space with Optuna: each trial a run in
+    ``<run_dir>/trial-NNNN``, the study in ``storage`` (default ``<run_dir>/study.journal``),
+    ``workers`` trial processes; writes best.yaml, study.json and trials.csv. Rerun with the
+    same run dir to continue a stopped sweep (docs/sweeps.md)."""
+    from litrain.sweep.run import run_sweep
+
+    cfg = as_config(config_or_path, overrides)
+    return run_sweep(
+        cfg,
+        run_dir=run_dir,
+        resume=resume,
+        overwrite=overwrite,
+        quiet=quiet,
+        storage=storage,
+        study=study,
+        workers=workers,
+    )

@@ -38,6 +38,7 @@ COMMANDS = (
     "calibrate",
     "ensemble",
     "tune",
+    "sweep",
     "config",
     "export",
     "report",

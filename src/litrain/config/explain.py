@@ -143,6 +143,9 @@ def _guide_leaves(dotted: str, given: Any) -> list[str]:
     return leaves(dotted, given)
 
 
+_BOUND_TYPES = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
 def explain(exc: ValidationError, command: str = "fit", prefix: str = "") -> str:
     """``invalid config: <line>``, or one indented line per key when several are wrong.
     ``prefix`` (``stages[1].``) is written before each key: the keys of a pipeline stage."""
@@ -172,8 +175,13 @@ def explain(exc: ValidationError, command: str = "fit", prefix: str = "") -> str
         elif leaf and (len(errs) > 1 or member):
             # a union: every member failed; say what the key accepts, once
             unknown = next((e for e in errs if e["type"] == UNKNOWN_NAME), None)
+            # the member of the value's own type took it but its bound did not (0 for a positive
+            # int or 'auto'): the bound is what to fix
+            bound = next((e for e in errs if e["type"] in _BOUND_TYPES), None)
             if unknown:
                 lines.append(f"{key}: {unknown['msg']}")
+            elif bound:
+                lines.append(f"{key} {_plain(bound['msg'])}, got {given!r}")
             else:
                 lines.append(f"{key} must be {describe(ann, meta)}, got {given!r}")
         elif leaf and _is_type_error(err["type"]):

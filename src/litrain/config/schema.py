@@ -185,7 +185,12 @@ class DataConfig(Section):
         None, description="Directory the source reads its files from.", json_schema_extra=PATH
     )
     download: bool = Field(False, description="Allow downloading the data set (network).")
-    batch_size: int = Field(64, gt=0, description="Samples per batch (per process).")
+    batch_size: Annotated[int, Field(gt=0)] | Literal["auto"] = Field(
+        64,
+        description="Samples per batch (per process); auto: the largest one training step fits in "
+        "(`litrain tune batch-size`).",
+        json_schema_extra={"expects": "a positive integer or 'auto'"},
+    )
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes.")
     pin_memory: bool = Field(False, description="Pin host memory for faster GPU copies.")
     persistent_workers: bool = Field(False, description="Keep workers alive between epochs.")
@@ -835,6 +840,12 @@ class TrainerConfig(Section):
         "32-true", description="32-true, 16-mixed, bf16-mixed, bf16-true, auto (16/bf16/32 ok)."
     )
     accumulate_grad_batches: int = Field(1, gt=0, description="Batches per optimizer step.")
+    global_batch_size: int | None = Field(
+        None,
+        gt=0,
+        description="Samples per optimizer step over every device: sets accumulate_grad_batches so "
+        "that batch_size x devices x accumulation equals it.",
+    )
     gradient_clip_val: float | None = Field(None, gt=0, description="Clip gradients at this.")
     gradient_clip_algorithm: Literal["norm", "value"] = Field("norm", description="norm/value.")
     limit_train_batches: int | float | None = Field(None, gt=0, description="Batches (int) or fraction.")
@@ -1300,6 +1311,9 @@ class Config(Section):
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     stages: list[StageConfig] = Field(
         [], description="Pipeline stages, run in order by `litrain pipeline` (docs/pipelines.md)."
+    )
+    sweep: dict[str, Any] | None = Field(
+        None, description="The search of `litrain sweep` (docs/sweeps.md); a fit ignores it."
     )
 
     @model_validator(mode="after")

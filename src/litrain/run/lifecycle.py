@@ -37,12 +37,15 @@ from litrain.run.report import write_config, write_fit_report, write_json
 from litrain.run.result import FitOutcome, RunResult, build_summary, interrupted_summary, preempted_result
 from litrain.run.rundir import checkpoint_dir, choose_run_dir, discard_if_empty, resolve_checkpoint
 from litrain.run.stages import InitWeights
+from litrain.run.trial import EpochReport
 
 
 class Engine:
     """One engine's part of a fit. Subclasses override the steps they need."""
 
     name = "engine"
+    # a sweep trial's report (run/trial.py): told every validation epoch, may stop the fit
+    trial: EpochReport | None = None
 
     def prepare(self, cfg: Config) -> None:
         """Checks and settings before any data is built (devices, unsupported options)."""

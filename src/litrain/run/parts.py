@@ -116,9 +116,11 @@ def build_parts(cfg: Config) -> Parts:
     ``init_args``; with litrain's own data the task is still sized from the data, so a plain
     nn.Module trains inside the engine like a built-in model.
     """
+    from litrain.run.batch_size import resolve_batching
     from litrain.run.card import build_card
     from litrain.run.train_batch import resolve_augment_device
 
+    cfg = resolve_batching(cfg, build_parts)  # data.batch_size: auto, trainer.global_batch_size
     cfg = resolve_augment_device(cfg)
     dm = build_datamodule(cfg.data, cfg.task, cfg.run.seed)
     info = None

@@ -56,6 +56,10 @@ class LightningEngine(Engine):
         self.parts, self.module = parts, module
         check_monitors(cfg, parts.task, parts.datamodule)  # before training, not after an epoch
         self.trainer = build_trainer(cfg, run_dir, quiet)
+        if self.trial is not None:  # a sweep trial: its report after each validation epoch
+            from litrain.engines.lightning.callbacks.trial import TrialReport
+
+            self.trainer.callbacks.append(TrialReport(self.trial, quiet))
         if self.trainer.world_size == 1 and hasattr(parts.datamodule, "loader_device"):
             parts.datamodule.loader_device = self.trainer.strategy.root_device  # in-memory batches there
         self.ckpt_path: Path | None = None
@@ -106,6 +110,8 @@ class LightningEngine(Engine):
     def _stopped(trainer: Any) -> tuple[bool, str]:
         for cb in trainer.callbacks:
             if isinstance(cb, StoppingWithMessage) and cb.stop_reason:
+                return True, cb.stop_reason
+            if type(cb).__name__ == "TrialReport" and cb.stop_reason:  # pruned by the sweep
                 return True, cb.stop_reason
         timer = next((cb for cb in trainer.callbacks if type(cb).__name__ == "Timer"), None)
         if timer is not None and timer.time_remaining() is not None and timer.time_remaining() <= 0:

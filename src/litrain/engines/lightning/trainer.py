@@ -92,6 +92,12 @@ def build_callbacks(cfg: Config, run_dir: Path, quiet: bool) -> list[L.Callback]
 
         cbs.extend([LiveProgress(), ModelTable()])
     for spec in cfg.trainer.callbacks:
+        if spec.class_path.rsplit(".", 1)[-1].rsplit(":", 1)[-1] == "BatchSizeFinder":
+            # it resizes the loaders behind litrain's back (and breaks on its datamodule)
+            raise ConfigError(
+                f"trainer.callbacks {spec.class_path}: litrain finds the batch size itself: set "
+                "data.batch_size=auto or run `litrain tune batch-size` (docs/training.md), and drop this callback"
+            )
         cls = import_object(spec.class_path)
         try:
             cbs.append(cls(**spec.init_args))

@@ -89,6 +89,7 @@ class NativeEngine(Engine):
             quiet,
         )
         self.trainer.card = parts.card  # rides in every checkpoint's hparams
+        self.trainer.trial = self.trial  # a sweep trial's report, told every validation epoch
 
     def resume(self, checkpoint: Path) -> None:
         raw = load_checkpoint(checkpoint)

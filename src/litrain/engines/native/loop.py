@@ -78,6 +78,7 @@ from litrain.run.progress import EpochProgress
 from litrain.run.report import plot_history, write_json
 from litrain.run.rundir import checkpoint_dir
 from litrain.run.train_batch import build_train_batch
+from litrain.run.trial import EpochReport
 from litrain.tasks.base import Task
 
 
@@ -199,6 +200,7 @@ class NativeTrainer:
         self.throughput = Throughput() if lg.throughput else None
         self.log_memory, self.cleanup_interval = lg.memory, t.memory_cleanup_interval
         self._grad_norm_values: dict[str, float] = {}  # measured at this step, logged with it
+        self.trial: EpochReport | None = None  # a sweep trial's report (run/trial.py)
 
     # ----------------------------------------------------------------- setup helpers
     def _checkpoint_dir(self) -> Path:
@@ -572,6 +574,11 @@ class NativeTrainer:
         ):
             st.should_stop, st.stop_reason, st.stopped_early = True, self.stopper.reason, True
             note(stop_line(epoch, self.stopper.monitor, self.stopper.best, self.stopper.reason), self.quiet)
+        if self.trial is not None and (val or not self.val_batches) and not st.should_stop:
+            pruned = self.trial.report(epoch, metrics)  # a sweep trial: the search may stop it
+            if pruned:
+                st.should_stop, st.stop_reason, st.stopped_early = True, pruned, True
+                note(pruned, self.quiet)
         st.metrics = metrics
         st.history = [r for r in st.history if r["epoch"] != epoch]
         st.history.append({"epoch": epoch, "step": st.global_step, **metrics})
