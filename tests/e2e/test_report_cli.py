@@ -21,7 +21,7 @@ def test_the_cli_refuses_a_non_run_with_one_line_and_writes_nothing(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"litrain: error: {tmp_path / 'empty'} is not a litrain run (no config.yaml, summary.json "
-        "or ensemble.json): pass the dir `litrain fit` wrote"
+        f"litrain: error: {tmp_path / 'empty'} is not a litrain run (no config.yaml, summary.json, "
+        "ensemble.json or study.json): pass the dir `litrain fit` or `litrain sweep` wrote"
     ]
     assert not out.exists()

@@ -92,6 +92,13 @@ def test_a_sweep_runs_its_trials_as_runs_and_writes_a_ready_best_config(tmp_path
     ]
     table = proc.stdout.splitlines()
     assert max(len(line) for line in table) <= 80
+    from litrain.report import build_report  # the sweep dir's report: the study's section
+
+    html = build_report([run], tmp_path / "sweep.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="sweep"') :]
+    section = section[: section.index("</section>")]
+    assert f"{best.value:.4f}" in section and section.count("<tr>") >= 3 + len(SPACE) + 1
+    assert all(f"<td>{t.state.name}</td>" in section for t in ts)
     assert f"best: trial {best.number}, val/acc = " in proc.stdout and "importances: " in proc.stdout
 
 

@@ -225,3 +225,19 @@ def test_a_calibrated_run_exports_its_temperature_and_predicts_as_the_checkpoint
     assert [r["pred"] for r in a] == [r["pred"] for r in b]
     for ra, rb in zip(a, b, strict=True):
         assert float(ra["prob_0"]) == pytest.approx(float(rb["prob_0"]), abs=2e-6)
+
+
+def test_the_run_report_lists_the_export_with_the_gates_numbers(tmp_path):
+    from litrain.report import build_report
+
+    run_dir = tmp_path / "run"
+    tiny_fit(run_dir, **{"trainer.max_epochs": 1})
+    out = export("best", run_dir=run_dir, format="onnx", **FAST)  # beside the checkpoint
+    record = json.loads(out.with_name(out.name + ".report.json").read_text())
+    html = build_report([run_dir], tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<section id="export"' in html
+    section = html[html.index('<section id="export"') :]
+    section = section[: section.index("</section>")]
+    row = record["artefacts"][1]
+    assert out.name in section and "passed" in section
+    assert f"{row['numbers']['agreement']:.4f}" in section and f"{row['metric_value']:.4f}" in section

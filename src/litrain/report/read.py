@@ -15,8 +15,8 @@ import yaml
 from litrain.errors import ConfigError
 
 # What makes a directory a litrain run: config.yaml is written before the first step,
-# summary.json at the end; an ensemble dir holds ensemble.json.
-RUN_MARKERS = ("config.yaml", "summary.json", "ensemble.json")
+# summary.json at the end; an ensemble dir holds ensemble.json, a sweep's dir study.json.
+RUN_MARKERS = ("config.yaml", "summary.json", "ensemble.json", "study.json")
 
 
 def json_file(path: Path) -> Any:
@@ -81,7 +81,8 @@ def open_run(path: str | Path) -> Run:
         raise ConfigError(f"{p} is not a directory: pass a run dir written by `litrain fit`")
     if not any((p / m).is_file() for m in RUN_MARKERS):
         raise ConfigError(
-            f"{p} is not a litrain run (no config.yaml, summary.json or ensemble.json): pass the dir `litrain fit` wrote"
+            f"{p} is not a litrain run (no config.yaml, summary.json, ensemble.json or study.json): "
+            "pass the dir `litrain fit` or `litrain sweep` wrote"
         )
     config_text = ""
     config: dict[str, Any] = {}

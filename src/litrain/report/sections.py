@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from litrain.report import svg
+from litrain.report.export_section import PATTERNS, exports
 from litrain.report.read import Run, as_float, csv_rows, json_file
 from litrain.report.svg import Series, esc
+from litrain.report.sweep_section import STUDY_FILE, sweep
 from litrain.report.tables import cols, figure, figures, pairs, table
 
 N_BINS = 15  # as the ECE/MCE metrics (tasks.uncertainty.N_BINS)
@@ -75,12 +77,13 @@ def curve_families(run: Run) -> dict[str, list[str]]:
 
 
 # Families drawn on one figure in a run's report (same scale, read together): the
-# classification scores in [0, 1], and the calibration errors. Others: one figure each.
+# classification scores in [0, 1], and the errors of the probabilities (calibration, and
+# the area under the risk-coverage curve: lower is better for all). Others: one figure each.
 SHARED = {
     **dict.fromkeys(
         ("acc", "balanced_acc", "precision", "recall", "f1", "auroc", "ap", "exact_match"), "scores"
     ),
-    **dict.fromkeys(("ece", "mce", "brier"), "calibration error"),
+    **dict.fromkeys(("ece", "mce", "brier", "aurc"), "calibration error"),
 }
 
 
@@ -259,15 +262,24 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("predictions", "Predictions", ("predictions.csv",), predictions),
     Section("ensemble", "Ensemble", ("ensemble.json",), ensemble),
+    Section("export", "Exports", PATTERNS, exports),
+    Section("sweep", "Sweep", (STUDY_FILE,), sweep),
     Section("config", "Config", ("config.yaml",), config),
 )
+
+
+def _present(run: Run, name: str) -> bool:
+    """A file of the run dir, or any file matching a glob pattern (``*``)."""
+    if "*" in name:
+        return any(p.is_file() for p in run.path.glob(name))
+    return run.file(name).is_file()
 
 
 def run_sections(run: Run) -> list[tuple[Section, str]]:
     """The sections this run has, in the table's order, with their HTML."""
     out = []
     for section in SECTIONS:
-        if not any(run.file(f).is_file() for f in section.files):
+        if not any(_present(run, f) for f in section.files):
             continue
         html = section.build(run)
         if html:
