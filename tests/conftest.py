@@ -72,7 +72,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Under pytest-xdist (`-n 2 --dist loadgroup`, the default addopts) the tests that share
     the session-scoped runs of tests/distributed/conftest.py stay on one worker, so that each
     of those runs is trained once, not once per worker; so do the tests of the one MLflow
-    server (tests/mlflow_server.py)."""
+    server (tests/mlflow_server.py). Known limit: pytest-xdist 3.8 groups by rewriting an
+    item's ``_nodeid``, which pytest 9.2 no longer reads, so with that pair the groups are
+    not kept together and each worker makes the runs (and starts the server) it uses; the
+    tests do not depend on the grouping, only the suite's time does."""
     for item in items:
         if "runs" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("shared_runs"))
