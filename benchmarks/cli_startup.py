@@ -61,10 +61,18 @@ def main() -> None:
             "error: fit --batch-size 0": ([*lt, "fit", "--batch-size", "0"], 2, args.repeat),
             "error: fit --trainer.max_time 2h": ([*lt, "fit", "--trainer.max_time", "2h"], 2, args.repeat),
             "error: fit --config missing.yaml": ([*lt, "fit", "--config", "missing.yaml"], 2, args.repeat),
-            "error: fit --stage (unknown)": ([*lt, "fit", "--config", "stages.yaml", "--stage", "c"], 2, args.repeat),
+            "error: fit --stage (unknown)": (
+                [*lt, "fit", "--config", "stages.yaml", "--stage", "c"],
+                2,
+                args.repeat,
+            ),
             "error: pipeline (bad file)": ([*lt, "pipeline", "bad_pipeline.yaml"], 2, args.repeat),
             "error: fit --model resnet1800": ([*lt, "fit", "--model", "resnet1800"], 2, args.repeat),
-            "error: fit --wandb-mode online (no key)": ([*lt, "fit", "--wandb-mode", "online"], 2, args.repeat),
+            "error: fit --wandb-mode online (no key)": (
+                [*lt, "fit", "--wandb-mode", "online"],
+                2,
+                args.repeat,
+            ),
             "python -c 'import torch, lightning'": ([py, "-c", "import torch, lightning"], 0, args.repeat),
         }
         if not args.no_fit:
