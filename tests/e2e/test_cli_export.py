@@ -94,7 +94,11 @@ def test_a_gate_failure_is_one_line_with_the_numbers_and_exit_2(run: Path, tmp_p
     [
         (
             ["export", "--run-dir", "RUN", "--format", "pt2", "--int8", "ort-static"],
-            "--int8 builds an ONNX model",
+            "--int8 ort-static builds an ONNX model: use --format onnx",
+        ),
+        (
+            ["export", "--run-dir", "RUN", "--format", "onnx", "--int8", "torchao"],
+            "--int8 torchao builds a torch.export graph (.pt2): use --format pt2",
         ),
         (
             ["export", "--run-dir", "RUN", "--format", "onnx", "--min-agreement", "2"],

@@ -19,7 +19,7 @@ from litrain.core.atomic import TEMP_SUFFIX, atomic_write_bytes, atomic_write_js
 from litrain.errors import ConfigError
 from litrain.export import gate
 from litrain.export.data import calibration_batches, datamodule_of, held_out
-from litrain.export.options import ExportOptions
+from litrain.export.options import ExportOptions, format_refusal
 from litrain.export.report import Row, latency_ms, table
 from litrain.export.runtime import ArtefactRunner, onnx_runner, pt2_runner
 from litrain.export.source import ExportSource, open_source
@@ -64,10 +64,9 @@ def export_format(
     fmt: str, checkpoint: str, run_dir: str | Path | None, output: str | Path | None, options: ExportOptions
 ) -> Path:
     """``litrain export --format onnx|pt2``: the gated artefact's path."""
-    if options.int8 and fmt != "onnx":
-        raise ConfigError(f"--int8 {options.int8} quantizes an ONNX model: use --format onnx")
-    if options.legacy_onnx and fmt != "onnx":
-        raise ConfigError("--legacy-onnx is an ONNX exporter: use --format onnx")
+    refusal = format_refusal(fmt, options.int8, options.legacy_onnx)
+    if refusal:
+        raise ConfigError(refusal)
     src = open_source(checkpoint, run_dir)
     out = _output(src, fmt, output, options)
     from litrain.run.lock import holding, writes_inside
@@ -111,6 +110,8 @@ def _export(fmt: str, src: ExportSource, out: Path, tmp: Path, options: ExportOp
         builds.append((fp32, "float32"))
         if options.int8:
             builds.append((_build_int8(src, fp32, dm, options), None))
+    elif options.int8:  # torchao: the int8 graph alone (no minutes-long fp32 AOTI compile)
+        builds.append((_build_torchao(src, module, dm, tmp / out.name, options), None))
     else:
         builds.append((_build_pt2(src, module, tmp / out.name, options), "float32"))
     rows = [torch_row]
@@ -177,6 +178,18 @@ def _build_pt2(src: ExportSource, module: nn.Module, path: Path, options: Export
     t0 = time.perf_counter()
     written = to_pt2(module, src.example(), path, src.metadata, options.quiet)
     return Built("pt2", pt2_runner(written), time.perf_counter() - t0, file=written)
+
+
+def _build_torchao(
+    src: ExportSource, module: nn.Module, dm: Any, path: Path, options: ExportOptions
+) -> Built:
+    from litrain.export.torchao_build import torchao_int8
+
+    t0 = time.perf_counter()
+    calibration = calibration_batches(src, dm, options.calibration_batches)
+    meta = {**src.metadata, "litrain_int8": options.int8 or ""}
+    written = torchao_int8(module, src.example(), calibration, path, meta)
+    return Built(f"pt2 int8 ({options.int8})", pt2_runner(written), time.perf_counter() - t0, file=written)
 
 
 def _record(src: ExportSource, rows: list[Row], passed: bool, held: gate.HeldOut) -> dict[str, Any]:

@@ -60,15 +60,27 @@ def onnx_runner(model: bytes | str | Path, threads: int | None = None) -> Artefa
 
 
 def pt2_runner(path: str | Path) -> ArtefactRunner:
-    """An AOTInductor package loaded with ``torch._inductor.aoti_load_package``."""
-    loaded = torch._inductor.aoti_load_package(str(path))
+    """An AOTInductor package loaded with ``torch._inductor.aoti_load_package``, or the
+    ExportedProgram ``--int8 torchao`` saves, loaded with ``torch.export.load``."""
+    from litrain.export.torchao_build import is_exported_program, load_exported
 
+    if is_exported_program(Path(path)):
+        module, metadata = load_exported(Path(path))
+        return ArtefactRunner(_outputs_of(module), metadata, Path(path))
+    loaded = torch._inductor.aoti_load_package(str(path))
+    meta = dict(loaded.get_metadata())
+    return ArtefactRunner(
+        _outputs_of(loaded), {k: v for k, v in meta.items() if k.startswith("litrain_")}, Path(path)
+    )
+
+
+def _outputs_of(loaded: Callable[[Tensor], Any]) -> Callable[[Tensor], list[Tensor]]:
     def run(x: Tensor) -> list[Tensor]:
-        out = loaded(x)
+        with torch.no_grad():
+            out = loaded(x)
         return [o.float() for o in (out if isinstance(out, list | tuple) else [out])]
 
-    meta = dict(loaded.get_metadata())
-    return ArtefactRunner(run, {k: v for k, v in meta.items() if k.startswith("litrain_")}, Path(path))
+    return run
 
 
 def open_artefact(path: str | Path) -> ArtefactRunner:

@@ -27,7 +27,9 @@ def export_safetensors(
     options: Any = None,
 ) -> Path:
     if options is not None and (options.int8 or options.legacy_onnx):
-        raise ConfigError("--int8 and --legacy-onnx build an ONNX model: use --format onnx")
+        from litrain.export.options import format_refusal
+
+        raise ConfigError(format_refusal("safetensors", options.int8, options.legacy_onnx) or "")
     from litrain.checkpoint.formats.safetensors import SUFFIX, write_safetensors
     from litrain.checkpoint.load import card_from_checkpoint, load_checkpoint
     from litrain.checkpoint.weights import weights_for

@@ -25,7 +25,12 @@ def arguments(p: argparse.ArgumentParser) -> None:
     add_ckpt(p, "export")
     p.add_argument("--output", default=None, help="file (default: beside the checkpoint)")
     gated = p.add_argument_group("onnx and pt2")
-    gated.add_argument("--int8", default=None, choices=INT8_METHODS, help="int8 on the CPU (onnx)")
+    gated.add_argument(
+        "--int8",
+        default=None,
+        choices=INT8_METHODS,
+        help="int8 on the CPU: ort-static (onnx) or torchao (pt2)",
+    )
     gated.add_argument("--legacy-onnx", action="store_true", help="the TorchScript ONNX exporter")
     gated.add_argument(
         "--keep-failed", action="store_true", help="keep an artefact that fails the gate, named FAILED"
@@ -55,13 +60,13 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
 
 def check(args: argparse.Namespace, overrides: dict[str, Any]) -> None:
     from litrain.errors import ConfigError
-    from litrain.export.options import ExportOptions
+    from litrain.export.options import ExportOptions, format_refusal
 
     preflight.run_dir_exists(args.run_dir, args.ckpt)
     ExportOptions(**options(args))  # bounds checked before torch is imported
-    if args.format != "onnx" and (args.int8 or args.legacy_onnx):
-        flag = "--int8" if args.int8 else "--legacy-onnx"
-        raise ConfigError(f"{flag} builds an ONNX model: use --format onnx")
+    refusal = format_refusal(args.format, args.int8, args.legacy_onnx)
+    if refusal:
+        raise ConfigError(refusal)
 
 
 def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
