@@ -1,15 +1,17 @@
 """litrain export on a resnet18 (resnet18_cifar) trained on 32 px digits as RGB: the fp32
 ONNX graph's max difference from eager PyTorch, the int8 (ONNX Runtime static QDQ) file's
-size ratio, decision agreement and accuracy change, and the latency at batch 1 and 64 of
-eager PyTorch, ONNX fp32, ONNX int8 and the AOTInductor .pt2 package, side by side in one run.
+size ratio, decision agreement and accuracy change, the same for torchao's pt2e int8 (an
+ExportedProgram .pt2), and the latency at batch 1 and 64 of eager PyTorch, ONNX fp32, ONNX
+int8, the AOTInductor .pt2 package and the torchao int8 program, side by side in one run.
 
 Data: sklearn's 8x8 digits upsampled to 32x32 (bilinear), repeated to 3 channels, stored as
 uint8 arrays (train/val/test 70/15/15 %); the model trains ``--epochs`` epochs on the CPU.
 Every number comes from the export reports (``NAME.report.json``): latency is the median of 5
 calls after a warm-up with one intra-op thread per runtime, on this machine as loaded now.
 
-    python benchmarks/export.py                # 2 epochs, onnx + int8 + pt2
+    python benchmarks/export.py                # 2 epochs, onnx + int8 + pt2 + torchao
     python benchmarks/export.py --no-pt2       # skip the AOTInductor compile (minutes)
+    python benchmarks/export.py --epochs 1 --no-pt2 --only onnx,int8,torchao
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--no-pt2", action="store_true")
+    ap.add_argument("--only", default="onnx,int8,pt2,torchao", help="artefacts to build, comma-separated")
     args = ap.parse_args()
 
     import litrain
@@ -68,11 +71,15 @@ def main() -> None:
         )
         fit_s = time.perf_counter() - t0
         reports = {}
+        wanted = set(args.only.split(",")) - ({"pt2"} if args.no_pt2 else set())
         for name, fmt, opts in (
             ("onnx", "onnx", {}),
             ("int8", "onnx", {"int8": "ort-static"}),
-            *([] if args.no_pt2 else [("pt2", "pt2", {})]),
+            ("pt2", "pt2", {}),
+            ("torchao", "pt2", {"int8": "torchao"}),
         ):
+            if name not in wanted:
+                continue
             out = root / (f"model.{name}" + (".pt2" if fmt == "pt2" else ".onnx"))
             export("best", run_dir=run, output=out, format=fmt, **opts)
             reports[name] = json.loads(out.with_name(out.name + ".report.json").read_text())
@@ -80,15 +87,14 @@ def main() -> None:
     def row(report: dict, name: str) -> dict:
         return next(r for r in report["artefacts"] if r["name"] == name)
 
-    eager = row(reports["onnx"], "pytorch")
-    fp32 = row(reports["onnx"], "onnx")
-    int8 = row(reports["int8"], "onnx int8 (ort-static)")
-    lines = [("eager", eager), ("onnx fp32", fp32), ("onnx int8", int8)]
-    if "pt2" in reports:
-        lines.append(("pt2", row(reports["pt2"], "pt2")))
+    first = next(iter(reports.values()))
+    eager = row(first, "pytorch")  # each report measures eager again: the first one's is shown
+    names = {"onnx": "onnx", "int8": "onnx int8 (ort-static)", "pt2": "pt2", "torchao": "pt2 int8 (torchao)"}
+    labels = {"onnx": "onnx fp32", "int8": "onnx int8", "pt2": "pt2", "torchao": "torchao int8 (pt2e)"}
+    lines = [("eager", eager)] + [(labels[k], row(reports[k], names[k])) for k in names if k in reports]
     print(
         f"resnet18_cifar, {args.epochs} epochs on 32 px digits-as-RGB (fit {fit_s:.0f} s); gate data: "
-        f"{reports['onnx']['gate_data']['samples']} val samples"
+        f"{first['gate_data']['samples']} val samples"
     )
     print(
         "| runtime | size MB | max abs diff vs eager | agreement | val acc | Δacc | bs1 ms | bs64 ms | bs1 vs eager | bs64 vs eager | build s |"
@@ -104,7 +110,11 @@ def main() -> None:
             f"{delta} | {lat['bs1']:.2f} | {lat['bs64']:.2f} | {lat['bs1'] / base['bs1']:.2f}x | "
             f"{lat['bs64'] / base['bs64']:.2f}x | {r['build_s'] or 0:.1f} |"
         )
-    print(f"int8 size ratio (fp32 / int8): {fp32['size_bytes'] / int8['size_bytes']:.2f}x")
+    rows = dict(lines)
+    fp32 = rows.get("onnx fp32") or rows.get("pt2")
+    for label in ("onnx int8", "torchao int8 (pt2e)"):
+        if fp32 is not None and label in rows:
+            print(f"{label} size ratio (fp32 / int8): {fp32['size_bytes'] / rows[label]['size_bytes']:.2f}x")
 
 
 if __name__ == "__main__":
