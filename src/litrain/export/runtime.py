@@ -84,7 +84,8 @@ def _outputs_of(loaded: Callable[[Tensor], Any]) -> Callable[[Tensor], list[Tens
 
 
 def open_artefact(path: str | Path) -> ArtefactRunner:
-    """An exported file (.onnx with onnxruntime, .pt2 with the AOTInductor loader)."""
+    """An exported file (.onnx with onnxruntime, .pt2 with the AOTInductor loader or, for a
+    ``--int8 torchao`` program, torch.export.load)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"--model {p}: no such file (an .onnx or .pt2 written by litrain export)")

@@ -32,8 +32,9 @@ def needs_torchao() -> None:
         with _quiet():
             import torchao.quantization.pt2e.quantize_pt2e  # noqa: F401
     except ImportError as exc:
+        package = (exc.name or "torchao").split(".")[0]  # the distribution, not a submodule
         raise ConfigError(
-            f"--int8 torchao needs {exc.name}, which is not installed: pip install 'litrain[export]'"
+            f"--int8 torchao needs {package}, which is not installed: pip install 'litrain[export]'"
         ) from None
 
 
@@ -53,12 +54,19 @@ def torchao_int8(
         except Exception as exc:  # torch.export's errors are many types; all mean "cannot capture"
             raise ConfigError(cannot_export(exc, "pt2")) from None
         quantizer = x86.X86InductorQuantizer().set_global(x86.get_default_x86_inductor_quantization_config())
-        prepared = prepare_pt2e(captured, quantizer)  # type: ignore[arg-type]
-        for x in calibration:
-            prepared(x)
-        converted = convert_pt2e(prepared)
-        _drop_unused(converted)
-        program = torch.export.export(converted, (example,), dynamic_shapes=dynamic, strict=True)
+        try:
+            prepared = prepare_pt2e(captured, quantizer)  # type: ignore[arg-type]
+            for x in calibration:
+                prepared(x)
+            converted = convert_pt2e(prepared)
+            _drop_unused(converted)
+            program = torch.export.export(converted, (example,), dynamic_shapes=dynamic, strict=True)
+        except Exception as exc:  # torchao's passes raise many types; all mean "cannot quantize"
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise ConfigError(
+                f"--int8 torchao: torchao's pt2e quantization failed on this model "
+                f"({type(exc).__name__}: {first}): try --format onnx --int8 ort-static"
+            ) from None
         torch.export.save(program, str(path), extra_files=dict(metadata))
     return path
 
