@@ -50,6 +50,7 @@ def main() -> None:
 
     import litrain
     from litrain.api import export
+    from litrain.export.gate import GateFailed
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -81,8 +82,11 @@ def main() -> None:
             if name not in wanted:
                 continue
             out = root / (f"model.{name}" + (".pt2" if fmt == "pt2" else ".onnx"))
-            export("best", run_dir=run, output=out, format=fmt, **opts)
-            reports[name] = json.loads(out.with_name(out.name + ".report.json").read_text())
+            try:  # a gate failure is a result here: its artefact is kept under a FAILED name
+                written = export("best", run_dir=run, output=out, format=fmt, keep_failed=True, **opts)
+            except GateFailed:
+                written = out.with_name(out.name.removesuffix(out.suffix) + ".FAILED" + out.suffix)
+            reports[name] = json.loads(written.with_name(written.name + ".report.json").read_text())
 
     def row(report: dict, name: str) -> dict:
         return next(r for r in report["artefacts"] if r["name"] == name)
@@ -97,9 +101,9 @@ def main() -> None:
         f"{first['gate_data']['samples']} val samples"
     )
     print(
-        "| runtime | size MB | max abs diff vs eager | agreement | val acc | Δacc | bs1 ms | bs64 ms | bs1 vs eager | bs64 vs eager | build s |"
+        "| runtime | size MB | max abs diff vs eager | agreement | val acc | Δacc | bs1 ms | bs64 ms | bs1 vs eager | bs64 vs eager | build s | gate |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, r in lines:
         n = r["numbers"]
         lat, base = r["latency_ms"], eager["latency_ms"]
@@ -108,7 +112,8 @@ def main() -> None:
         print(
             f"| {label} | {size} | {n['max_abs_diff']:.2e} | {n['agreement']:.2%} | {n['metrics']['val/acc']:.4f} | "
             f"{delta} | {lat['bs1']:.2f} | {lat['bs64']:.2f} | {lat['bs1'] / base['bs1']:.2f}x | "
-            f"{lat['bs64'] / base['bs64']:.2f}x | {r['build_s'] or 0:.1f} |"
+            f"{lat['bs64'] / base['bs64']:.2f}x | {r['build_s'] or 0:.1f} | "
+            f"{'-' if label == 'eager' else ('pass' if r['passed'] else 'FAILED')} |"
         )
     rows = dict(lines)
     fp32 = rows.get("onnx fp32") or rows.get("pt2")
