@@ -112,10 +112,17 @@ def _by_confidence(confidence: Tensor, correct: Tensor) -> Tensor:
 
 def aurc(confidence: Tensor, correct: Tensor) -> Tensor:
     """Area under the risk-coverage curve: the mean over k = 1..N of the error rate among the
-    k most confident samples (lower is better; ties keep the input order)."""
-    right = _by_confidence(confidence, correct)
-    k = torch.arange(1, len(right) + 1, dtype=torch.float64)
-    return ((1 - right).cumsum(0) / k).mean()
+    k most confident samples (lower is better). Samples of equal confidence (common: many
+    probabilities are exactly 1.0 in float32) have no order, so each counts its group's mean
+    error, the expectation over their orders: the value does not depend on the order the
+    samples came in (under DDP, the order the ranks' samples are gathered in)."""
+    conf = confidence.double()
+    order = torch.sort(conf, descending=True, stable=True).indices
+    errors = 1 - correct.double()[order]
+    _, group, sizes = torch.unique_consecutive(conf[order], return_inverse=True, return_counts=True)
+    mean_error = torch.zeros(len(sizes), dtype=torch.float64).index_add_(0, group, errors) / sizes
+    k = torch.arange(1, len(errors) + 1, dtype=torch.float64)
+    return (mean_error[group].cumsum(0) / k).mean()
 
 
 def selective_accuracy(confidence: Tensor, correct: Tensor, coverage: float) -> Tensor:

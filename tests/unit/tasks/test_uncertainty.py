@@ -130,6 +130,17 @@ def test_aurc_and_selective_accuracy():
         U.selective_accuracy(conf, right, 0.0)
 
 
+def test_aurc_does_not_depend_on_the_order_of_tied_confidences():
+    """Tied samples count their group's mean error (the expectation over their orders), so
+    the ranks' samples gathered in any order give the same value."""
+    conf = torch.tensor([1.0, 1.0, 1.0, 0.5])
+    right = torch.tensor([True, False, True, True])
+    # the three at 1.0 each count an error of 1/3: risks 1/3, 2/6, 3/9, then 1/4
+    expected = (1 / 3 + 1 / 3 + 1 / 3 + 1 / 4) / 4
+    for perm in ([0, 1, 2, 3], [1, 0, 2, 3], [3, 2, 1, 0], [2, 3, 0, 1]):
+        assert float(U.aurc(conf[perm], right[perm])) == pytest.approx(expected, abs=1e-15)
+
+
 def test_error_detection_auroc():
     right = torch.tensor([True, True, False, False, True])
     entropy = torch.tensor([0.1, 0.5, 0.9, 0.4, 0.2])
