@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.helpers import TINY
 
+from helpers import TINY
 from litrain.config import load_config
 from litrain.registry import ENGINES
 from litrain.run.lifecycle import fit_run

@@ -125,7 +125,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Path]], list[str]], str, str | None]]
     # an invalid choice is one line that says how to list the choices
     "tune X": (
         lambda w: ["tune", "X", "--run-dir", str(w["new"])],
-        "litrain tune: 'X' is not a choice; choose from 'lr' (`litrain tune --help` lists the choices)",
+        "litrain tune: 'X' is not a choice; choose from 'lr', 'batch-size' (`litrain tune --help` lists the choices)",
         "usage:",
     ),
     "convert --to x": (
