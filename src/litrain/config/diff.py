@@ -22,3 +22,16 @@ def _walk(a: Any, b: Any, prefix: str, out: list[tuple[str, Any, Any]]) -> None:
             _walk(a.get(key), b.get(key), f"{prefix}{key}.", out)
     elif a != b:
         out.append((prefix.rstrip("."), a, b))
+
+
+def flat_keys(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"optim": {"lr": 0.1}}`` -> ``{"optim.lr": 0.1}``: a config tree's keys as the flags
+    spell them (an empty mapping stays a value)."""
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flat_keys(v, key + "."))
+        else:
+            out[key] = v
+    return out

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from litrain.config.diff import flat_keys
 from litrain.errors import ConfigError
 
 # What makes a directory a litrain run: config.yaml is written before the first step,
@@ -137,13 +138,4 @@ def curves(p: Path) -> tuple[dict[str, tuple[list[float], list[float]]], str]:
     return out, "epoch"
 
 
-def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``: config keys as the flags spell them."""
-    out: dict[str, Any] = {}
-    for k, v in config.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
+flatten = flat_keys  # config keys as the flags spell them (the comparison page's rows)

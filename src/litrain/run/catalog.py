@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from litrain.config.diff import flat_keys
 from litrain.errors import ConfigError
 from litrain.run.lock import check_not_in_use
 
@@ -142,20 +143,10 @@ def wall_text(seconds: Any) -> str:
     return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
 
 
-def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict) and v:
-            out.update(flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def differing_keys(runs: list[RunRecord]) -> list[tuple[str, list[Any]]]:
     """(dotted config key, each run's value) for every key the runs do not all share
     (not ``run.dir``: where each run went is its name)."""
-    flats = [{k: v for k, v in flat(r.config).items() if k != "run.dir"} for r in runs]
+    flats = [{k: v for k, v in flat_keys(r.config).items() if k != "run.dir"} for r in runs]
     keys = sorted(set().union(*flats))
     missing = object()
     out = []

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from litrain.config import Config
+from litrain.config.diff import flat_keys
 from litrain.core.atomic import atomic_write_json
 from litrain.launch.mlflow_reach import DB_NAME, is_http, tracking_uri
 from litrain.run.loggers.mlflow_queue import Spool, Value
@@ -50,17 +51,9 @@ def reason(exc: BaseException) -> str:
     return (text.splitlines()[0][:160] if text else type(exc).__name__) or type(exc).__name__
 
 
-def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, str]:
+def flatten(d: dict[str, Any]) -> dict[str, str]:
     """``{"optim": {"lr": 0.1}}`` -> ``{"optim.lr": "0.1"}``; lists and null as JSON."""
-    out: dict[str, str] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            out.update(flatten(v, key + "."))
-        else:
-            text = v if isinstance(v, str) else json.dumps(v)
-            out[key] = text[:PARAM_MAX]
-    return out
+    return {k: (v if isinstance(v, str) else json.dumps(v))[:PARAM_MAX] for k, v in flat_keys(d).items()}
 
 
 def git_commit(where: Path) -> str | None:
